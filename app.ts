@@ -1,0 +1,106 @@
+/**
+ * Builds the whole application from its dependencies. Tests call `createApp({ kv }).request(...)`
+ * or serve it on port 0; main.ts serves it for real. Nothing here reads globals.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { ASSETS } from "./lib/assets.ts";
+import { type AppConfig } from "./lib/config.ts";
+import type { AppContext, AppDeps } from "./lib/context.ts";
+import { AppError } from "./lib/http/errors.ts";
+import { readEnvOverrides } from "./lib/settings/env.ts";
+import { createSettingsStore } from "./lib/settings/store.ts";
+import { VERSION } from "./lib/version.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { pageRoutes } from "./routes/pages.tsx";
+import { settingsRoutes } from "./routes/settings.ts";
+
+const DEFAULT_CONFIG: AppConfig = {
+  host: "127.0.0.1",
+  port: 5000,
+  kvPath: ":memory:",
+  allowedHosts: [],
+  accessToken: "",
+  inContainer: false,
+};
+
+/** Raised when the environment holds invalid `LDR_*` values; main.ts prints it and exits. */
+export class ConfigError extends Error {}
+
+/** Resolves deps into the shared context (settings store, defaults for clock and fetch). */
+export function createContext(deps: AppDeps): AppContext {
+  const overrides = readEnvOverrides(deps.env ?? {});
+  if (overrides.errors.length) {
+    throw new ConfigError(
+      `Invalid settings in the environment:\n  ${overrides.errors.join("\n  ")}`,
+    );
+  }
+  return {
+    kv: deps.kv,
+    config: { ...DEFAULT_CONFIG, ...deps.config },
+    settings: createSettingsStore(deps.kv, overrides),
+    fetch: deps.fetch ?? globalThis.fetch.bind(globalThis),
+    now: deps.now ?? (() => Date.now()),
+    shutdown: deps.shutdown ?? new AbortController().signal,
+    log: deps.log ?? (() => {}),
+    version: VERSION,
+  };
+}
+
+function errorResponse(err: unknown, log: (m: string) => void): Response {
+  let appError: AppError;
+  if (err instanceof AppError) appError = err;
+  else if (err instanceof HTTPException) {
+    appError = new AppError(
+      err.status,
+      err.status === 413 ? "payload_too_large" : "bad_request",
+      err.message || "Bad request",
+    );
+  } else {
+    log(`Unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    appError = new AppError(
+      500,
+      "internal",
+      "Something went wrong inside deepstudio; the details are in its log",
+    );
+  }
+  return Response.json(appError.toBody(), { status: appError.status });
+}
+
+/** The application. */
+export function createApp(deps: AppDeps): Hono {
+  const ctx = createContext(deps);
+  const app = new Hono();
+
+  app.get("/static/:file", (c) => {
+    const asset = ASSETS.get(c.req.path);
+    if (!asset) throw new AppError(404, "not_found", `No asset at ${c.req.path}`);
+    return c.body(asset.body, 200, {
+      "content-type": asset.type,
+      "cache-control": "public, max-age=31536000, immutable",
+    });
+  });
+  app.route("/api/health", healthRoutes(ctx));
+  app.route("/api/settings", settingsRoutes(ctx));
+  app.route("/", pageRoutes(ctx));
+
+  app.notFound((c) => {
+    const allowed = app.routes.filter((r) => r.path === c.req.path && r.method !== "ALL").map((r) =>
+      r.method
+    );
+    if (allowed.length) {
+      return c.json(
+        new AppError(
+          405,
+          "method_not_allowed",
+          `${c.req.method} is not allowed here; use ${[...new Set(allowed)].join(", ")}`,
+        ).toBody(),
+        405,
+        { allow: [...new Set(allowed)].join(", ") },
+      );
+    }
+    return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
+  });
+  app.onError((err) => errorResponse(err, ctx.log));
+  return app;
+}

@@ -1,0 +1,33 @@
+/**
+ * Static assets, imported as text so they travel inside the module graph: `deno compile` and
+ * `deno bundle` embed them, and the server never reads the working directory. Each is served at
+ * a content-hashed path with an immutable cache policy.
+ */
+import { createHash } from "node:crypto";
+import clientJs from "../static/build/client.js" with { type: "text" };
+import appCss from "../static/app.css" with { type: "text" };
+import faviconSvg from "../static/favicon.svg" with { type: "text" };
+
+/** One servable asset. */
+export interface Asset {
+  path: string;
+  body: string;
+  type: string;
+}
+
+function hashed(name: string, ext: string, body: string, type: string): Asset {
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+  return { path: `/static/${name}.${hash}.${ext}`, body, type };
+}
+
+/** The client bundle (all islands). */
+export const CLIENT_JS: Asset = hashed("client", "js", clientJs, "text/javascript; charset=utf-8");
+/** The stylesheet. */
+export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");
+/** The icon. */
+export const FAVICON: Asset = hashed("favicon", "svg", faviconSvg, "image/svg+xml");
+
+/** Every asset by its served path. */
+export const ASSETS: ReadonlyMap<string, Asset> = new Map(
+  [CLIENT_JS, APP_CSS, FAVICON].map((a) => [a.path, a]),
+);

@@ -1,0 +1,32 @@
+/**
+ * What `createApp` is given and what every route factory receives. Nothing in deepstudio reads
+ * globals (Deno.env, the clock, fetch): tests build a context with `:memory:` KV and a fake clock.
+ */
+import type { AppConfig } from "./config.ts";
+import type { SettingsStore } from "./settings/store.ts";
+
+/** Dependencies a caller supplies to build the app. */
+export interface AppDeps {
+  kv: Deno.Kv;
+  /** Environment for `LDR_*` overrides (defaults to none). */
+  env?: Record<string, string | undefined>;
+  config?: Partial<AppConfig>;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Aborted at shutdown: streams end and runs stop cleanly. */
+  shutdown?: AbortSignal;
+  /** Where operational messages go (never secrets). */
+  log?: (message: string) => void;
+}
+
+/** The resolved context shared by routes and services. */
+export interface AppContext {
+  kv: Deno.Kv;
+  config: AppConfig;
+  settings: SettingsStore;
+  fetch: typeof fetch;
+  now: () => number;
+  shutdown: AbortSignal;
+  log: (message: string) => void;
+  version: string;
+}

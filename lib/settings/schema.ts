@@ -1,0 +1,337 @@
+/**
+ * The single source of truth for settings (spec §1). Defaults, types, env names, validation, the
+ * settings form, the README's table and the OpenAPI document are all derived from `SETTINGS`, so
+ * a key added here appears everywhere without a second edit.
+ */
+import { z } from "zod";
+import { normalizeBaseUrl } from "../providers/url.ts";
+
+/** How the settings form renders a field. */
+export type UiHint = "select" | "number" | "range" | "text" | "password" | "checkbox" | "url";
+
+/** Settings groups, in the order the settings page shows them. */
+export const GROUPS = {
+  llm: "Language model",
+  lmstudio: "LM Studio",
+  llamacpp: "llama.cpp server",
+  ollama: "Ollama",
+  openai_endpoint: "OpenAI-compatible endpoint",
+  openai: "OpenAI (cloud)",
+  app: "Application",
+} as const;
+
+/** A settings group id. */
+export type Group = keyof typeof GROUPS;
+
+/** One setting's definition: its zod type plus what the UI and docs need to present it. */
+export interface SettingDef<T extends z.ZodType = z.ZodType> {
+  schema: T;
+  default: z.output<T>;
+  label: string;
+  description: string;
+  group: Group;
+  ui: UiHint;
+  secret?: boolean;
+  /** For numbers: the range the form offers. */
+  min?: number;
+  max?: number;
+  step?: number;
+  /** For selects: the values with their labels. */
+  options?: readonly { value: string; label: string }[];
+}
+
+function def<T extends z.ZodType>(d: SettingDef<T>): SettingDef<T> {
+  return d;
+}
+
+/** Provider ids in the order the UI lists them. */
+export const PROVIDER_IDS = [
+  "lmstudio",
+  "llamacpp",
+  "ollama",
+  "openai_endpoint",
+  "openai",
+] as const;
+
+/** A provider id. */
+export type ProviderId = typeof PROVIDER_IDS[number];
+
+function urlSchema(allowEmpty: boolean) {
+  return z.string().max(2048).transform((value, ctx) => {
+    if (allowEmpty && value.trim() === "") return "";
+    const result = normalizeBaseUrl(value);
+    if (!result.ok) {
+      ctx.addIssue({ code: "custom", message: result.message });
+      return z.NEVER;
+    }
+    return result.base;
+  });
+}
+
+const apiKey = z.string().max(4096).refine(
+  (v) => !/[\r\n]/.test(v),
+  "API keys cannot contain line breaks",
+);
+
+function intRange(min: number, max: number) {
+  return z.number({ error: `Enter a whole number from ${min} to ${max}` }).int(
+    `Enter a whole number from ${min} to ${max}`,
+  ).min(min, `Must be at least ${min}`).max(max, `Must be at most ${max}`);
+}
+
+/** Every setting, keyed by the dotted names of the original app (kept for env compatibility). */
+export const SETTINGS = {
+  "llm.provider": def({
+    schema: z.enum(PROVIDER_IDS, { error: `Choose one of ${PROVIDER_IDS.join(", ")}` }),
+    default: "lmstudio",
+    label: "Provider",
+    description:
+      "Which server answers: LM Studio, llama.cpp, Ollama, any OpenAI-compatible endpoint, or OpenAI.",
+    group: "llm",
+    ui: "select",
+    options: [
+      { value: "lmstudio", label: "LM Studio" },
+      { value: "llamacpp", label: "llama.cpp server" },
+      { value: "ollama", label: "Ollama" },
+      { value: "openai_endpoint", label: "OpenAI-compatible endpoint" },
+      { value: "openai", label: "OpenAI (cloud)" },
+    ],
+  }),
+  "llm.model": def({
+    schema: z.string().max(512),
+    default: "",
+    label: "Model",
+    description: "Model id to use. Empty: the one loaded chat model when exactly one is loaded.",
+    group: "llm",
+    ui: "text",
+  }),
+  "llm.temperature": def({
+    schema: z.number({ error: "Enter a number from 0 to 2" }).min(0, "Must be at least 0").max(
+      2,
+      "Must be at most 2",
+    ),
+    default: 0.7,
+    label: "Temperature",
+    description: "Randomness of the output: 0 is deterministic, 2 is very random.",
+    group: "llm",
+    ui: "range",
+    min: 0,
+    max: 2,
+    step: 0.05,
+  }),
+  "llm.max_tokens": def({
+    schema: intRange(1, 1_000_000),
+    default: 30000,
+    label: "Max tokens",
+    description: "Longest answer to ask for; capped at 80 % of the effective context window.",
+    group: "llm",
+    ui: "number",
+    min: 1,
+    max: 1_000_000,
+  }),
+  "llm.local_context_window_size": def({
+    schema: intRange(512, 1_048_576),
+    default: 4096,
+    label: "Local context window",
+    description:
+      "Context size assumed for local models when the server does not report the loaded one.",
+    group: "llm",
+    ui: "number",
+    min: 512,
+    max: 1_048_576,
+  }),
+  "llm.context_window_unrestricted": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: true,
+    label: "Unrestricted cloud context",
+    description: "Let cloud providers manage their own context limits.",
+    group: "llm",
+    ui: "checkbox",
+  }),
+  "llm.context_window_size": def({
+    schema: intRange(512, 10_000_000),
+    default: 128000,
+    label: "Cloud context window",
+    description: "Context size for cloud providers when not unrestricted.",
+    group: "llm",
+    ui: "number",
+    min: 512,
+    max: 10_000_000,
+  }),
+  "llm.supports_max_tokens": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: true,
+    label: "Send max_tokens",
+    description: "Turn off for servers that reject the max_tokens parameter.",
+    group: "llm",
+    ui: "checkbox",
+  }),
+  "llm.streaming": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: true,
+    label: "Streaming",
+    description: "Stream answers token by token.",
+    group: "llm",
+    ui: "checkbox",
+  }),
+  "llm.top_k": def({
+    schema: intRange(1, 1000).nullable(),
+    default: null,
+    label: "Top-k",
+    description: "Sample from the k most likely tokens. Empty: the server's default.",
+    group: "llm",
+    ui: "number",
+    min: 1,
+    max: 1000,
+  }),
+  "llm.repetition_penalty": def({
+    schema: z.number({ error: "Enter a number from 0 to 4" }).min(0, "Must be at least 0").max(
+      4,
+      "Must be at most 4",
+    ).nullable(),
+    default: null,
+    label: "Repetition penalty",
+    description: "Sent as repeat_penalty (LM Studio / llama.cpp). Empty: the server's default.",
+    group: "llm",
+    ui: "number",
+    min: 0,
+    max: 4,
+    step: 0.05,
+  }),
+  "llm.request_timeout": def({
+    schema: intRange(1, 3600),
+    default: 120,
+    label: "Request timeout (s)",
+    description:
+      "Longest wait for the next byte from the server, first token included. A stream that keeps producing is never cut.",
+    group: "llm",
+    ui: "number",
+    min: 1,
+    max: 3600,
+  }),
+  "llm.lmstudio.url": def({
+    schema: urlSchema(false),
+    default: "http://localhost:1234",
+    label: "LM Studio URL",
+    description:
+      "Where LM Studio's server listens (Developer tab). In Docker: http://host.docker.internal:1234.",
+    group: "lmstudio",
+    ui: "url",
+  }),
+  "llm.lmstudio.api_key": def({
+    schema: apiKey,
+    default: "",
+    label: "LM Studio API token",
+    description:
+      "Only when 'Require Authentication' is on (LM Studio 0.4+: Developer → Server Settings → Manage Tokens).",
+    group: "lmstudio",
+    ui: "password",
+    secret: true,
+  }),
+  "llm.llamacpp.url": def({
+    schema: urlSchema(false),
+    default: "http://localhost:8080",
+    label: "llama-server URL",
+    description: "Where llama.cpp's llama-server listens.",
+    group: "llamacpp",
+    ui: "url",
+  }),
+  "llm.llamacpp.api_key": def({
+    schema: apiKey,
+    default: "",
+    label: "llama-server API key",
+    description: "The --api-key the server was started with, if any.",
+    group: "llamacpp",
+    ui: "password",
+    secret: true,
+  }),
+  "llm.ollama.url": def({
+    schema: urlSchema(false),
+    default: "http://localhost:11434",
+    label: "Ollama URL",
+    description: "Where Ollama listens.",
+    group: "ollama",
+    ui: "url",
+  }),
+  "llm.ollama.api_key": def({
+    schema: apiKey,
+    default: "",
+    label: "Ollama API key",
+    description: "Only for an Ollama behind an authenticating proxy.",
+    group: "ollama",
+    ui: "password",
+    secret: true,
+  }),
+  "llm.openai_endpoint.url": def({
+    schema: urlSchema(true),
+    default: "",
+    label: "Endpoint URL",
+    description: "Any OpenAI-compatible server (vLLM, LocalAI, a cloud gateway).",
+    group: "openai_endpoint",
+    ui: "url",
+  }),
+  "llm.openai_endpoint.api_key": def({
+    schema: apiKey,
+    default: "",
+    label: "Endpoint API key",
+    description: "Leave empty for keyless local servers.",
+    group: "openai_endpoint",
+    ui: "password",
+    secret: true,
+  }),
+  "llm.openai.api_key": def({
+    schema: apiKey,
+    default: "",
+    label: "OpenAI API key",
+    description: "For https://api.openai.com. Sends your prompts to OpenAI.",
+    group: "openai",
+    ui: "password",
+    secret: true,
+  }),
+  "app.max_concurrent_researches": def({
+    schema: intRange(1, 64),
+    default: 3,
+    label: "Concurrent research runs",
+    description: "More runs wait in a queue and start in order.",
+    group: "app",
+    ui: "number",
+    min: 1,
+    max: 64,
+  }),
+} as const;
+
+/** A setting key. */
+export type SettingKey = keyof typeof SETTINGS;
+
+/** The fully resolved settings object, typed from the schemas. */
+export type Settings = { [K in SettingKey]: z.output<typeof SETTINGS[K]["schema"]> };
+
+/** All keys, in declaration order. */
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+/** True for a known key; narrows strings from requests. */
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTINGS, key);
+}
+
+/** `llm.lmstudio.url` → `LDR_LLM_LMSTUDIO_URL`, exactly as the original app's users write it. */
+export function envName(key: SettingKey): string {
+  return `LDR_${key.toUpperCase().replaceAll(".", "_")}`;
+}
+
+/** Defaults for every key. */
+export function defaultSettings(): Settings {
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) out[key] = SETTINGS[key].default;
+  return out as Settings;
+}
+
+/** Validates one value for one key; the message is ready to show next to the field. */
+export function parseSetting<K extends SettingKey>(
+  key: K,
+  value: unknown,
+): { ok: true; value: Settings[K] } | { ok: false; message: string } {
+  const result = SETTINGS[key].schema.safeParse(value);
+  if (result.success) return { ok: true, value: result.data as Settings[K] };
+  return { ok: false, message: result.error.issues.map((i) => i.message).join("; ") };
+}

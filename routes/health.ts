@@ -1,0 +1,8 @@
+/** `/api/health`: liveness for Docker's health check and scripts. */
+import { Hono } from "hono";
+import type { AppContext } from "../lib/context.ts";
+
+/** The health endpoint. */
+export function healthRoutes(ctx: AppContext) {
+  return new Hono().get("/", (c) => c.json({ status: "ok", version: ctx.version }));
+}
