@@ -1,0 +1,148 @@
+/**
+ * The provider module's contract: what routes, research runs and the /v1 gateway rely on.
+ * Providers are data (`ProviderRecord`) plus small functions over it; every upstream failure
+ * becomes one `UpstreamError` (spec §6); every stream yields `StreamEvent`s.
+ */
+import type { ProviderId } from "../settings/schema.ts";
+
+export type { ProviderId };
+
+/** A provider as data (spec §1, §4). */
+export interface ProviderRecord {
+  id: ProviderId;
+  displayName: string;
+  /** Setting key holding the base URL, or null for a fixed URL (OpenAI cloud). */
+  urlSetting: string | null;
+  /** Setting key holding the API key. */
+  apiKeySetting: string;
+  /** Base URL when nothing is configured. */
+  defaultUrl: string;
+  local: boolean;
+  /** Whether listing models needs a key (OpenAI cloud). */
+  modelsNeedKey: boolean;
+  /** Key sent when none is configured (LM Studio: "not-required"), or null to send none. */
+  placeholderKey: string | null;
+}
+
+/** A provider ready to call: the record plus the current URL and key from settings. */
+export interface ResolvedProvider {
+  record: ProviderRecord;
+  /** Canonical base (origin plus any proxy prefix, no /v1), spec §2. */
+  baseUrl: string;
+  /** `<base>/v1`. */
+  apiBase: string;
+  /** The key to send (configured, else placeholder), never logged. */
+  apiKey: string | null;
+  /** True when a real key is configured. */
+  keySet: boolean;
+}
+
+/** Spec §6 error kinds. */
+export type UpstreamErrorKind =
+  | "connection"
+  | "timeout"
+  | "token_limit"
+  | "rate_limit"
+  | "authentication"
+  | "model_not_found"
+  | "bad_request"
+  | "server_error"
+  | "cancelled";
+
+/** One typed upstream failure: what happened, where, and what to do. */
+export interface UpstreamError {
+  kind: UpstreamErrorKind;
+  /** Short title, e.g. "LLM Connection Error". */
+  title: string;
+  /** Names the provider's display name and the actual URL used. */
+  message: string;
+  /** What to do next. */
+  hint: string;
+  provider: ProviderId;
+  url: string;
+  /** Upstream HTTP status when there was one. */
+  status?: number;
+  /** Seconds to wait (429 retry-after). */
+  retryAfter?: number;
+  /** Token counts for token_limit when the server said them. */
+  promptTokens?: number;
+  contextLength?: number;
+}
+
+/** Normalised model record (spec §4). */
+export interface ModelInfo {
+  id: string;
+  displayName: string;
+  type: "llm" | "vlm" | "embedding";
+  state: "loaded" | "loading" | "not-loaded" | "unknown";
+  loadedContextLength: number | null;
+  maxContextLength: number | null;
+  quantization: string | null;
+  arch: string | null;
+  capabilities: { tools: boolean; vision: boolean; reasoning: boolean };
+}
+
+/** Where a model list came from. */
+export type ModelSource = "lmstudio-v1" | "lmstudio-v0" | "openai" | "llamacpp" | "ollama";
+
+/** Availability states (spec §3). */
+export type ProviderState = "available" | "unreachable" | "timeout" | "wrong_path" | "auth_required" | "no_models";
+
+/** The status probe's answer. */
+export interface ProviderStatus {
+  id: ProviderId;
+  state: ProviderState;
+  /** Server kind when identified: "lmstudio", "llamacpp", "ollama", "openai-compatible", or null. */
+  server: string | null;
+  latencyMs: number;
+  modelCount: number | null;
+  baseUrl: string;
+  error?: UpstreamError;
+  /** True when deepstudio runs in a container and the URL points at loopback (spec §7). */
+  dockerLoopback?: boolean;
+}
+
+/** A chat message. */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** A completion request as deepstudio makes it (settings already applied by the caller or filled in). */
+export interface ChatRequest {
+  provider?: ProviderId;
+  model?: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+}
+
+/** Token usage as the server reported it. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** Measurements of one stream. */
+export interface StreamMetrics {
+  /** ms from request start to the first content (or reasoning) token. */
+  ttftMs: number | null;
+  /** completion tokens per second after the first token. */
+  tokensPerSecond: number | null;
+  usage: Usage | null;
+  /** The model that actually answered (the server may ignore the requested one). */
+  model: string | null;
+  requestedModel: string | null;
+  durationMs: number;
+}
+
+/** What a stream yields, in order: (waiting)* (reasoning|delta)* usage? then done or error. */
+export type StreamEvent =
+  | { type: "waiting"; phase: "connecting" | "prompt"; elapsedMs: number }
+  | { type: "delta"; text: string }
+  | { type: "reasoning"; text: string }
+  | { type: "model"; model: string; requested: string | null }
+  | { type: "usage"; usage: Usage }
+  | { type: "done"; finishReason: string | null; metrics: StreamMetrics }
+  | { type: "error"; error: UpstreamError; metrics: StreamMetrics };
