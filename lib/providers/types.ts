@@ -67,6 +67,8 @@ export interface UpstreamError {
   /** Token counts for token_limit when the server said them. */
   promptTokens?: number;
   contextLength?: number;
+  /** In a container with a loopback URL: the URL to use instead (spec §7). */
+  suggestedUrl?: string;
 }
 
 /** Normalised model record (spec §4). */
@@ -86,7 +88,13 @@ export interface ModelInfo {
 export type ModelSource = "lmstudio-v1" | "lmstudio-v0" | "openai" | "llamacpp" | "ollama";
 
 /** Availability states (spec §3). */
-export type ProviderState = "available" | "unreachable" | "timeout" | "wrong_path" | "auth_required" | "no_models";
+export type ProviderState =
+  | "available"
+  | "unreachable"
+  | "timeout"
+  | "wrong_path"
+  | "auth_required"
+  | "no_models";
 
 /** The status probe's answer. */
 export interface ProviderStatus {
@@ -98,6 +106,8 @@ export interface ProviderStatus {
   modelCount: number | null;
   baseUrl: string;
   error?: UpstreamError;
+  /** What to do next (empty when available). */
+  hint: string;
   /** True when deepstudio runs in a container and the URL points at loopback (spec §7). */
   dockerLoopback?: boolean;
 }
@@ -115,6 +125,12 @@ export interface ChatRequest {
   messages: ChatMessage[];
   temperature?: number;
   maxTokens?: number;
+  /** Overrides `llm.top_k` (null: do not send). */
+  topK?: number | null;
+  /** Overrides `llm.repetition_penalty`, sent as `repeat_penalty` (null: do not send). */
+  repeatPenalty?: number | null;
+  /** Overrides `llm.streaming`. */
+  stream?: boolean;
 }
 
 /** Token usage as the server reported it. */

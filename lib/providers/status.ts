@@ -1,0 +1,176 @@
+/**
+ * Availability (spec §3). A 200 proves nothing (LM Studio answers unknown routes with 200 and an
+ * error body), so "available" needs a JSON body with a `data` array; the greeting identifies LM
+ * Studio cheaply. Probes are bounded by 1 s, concurrent callers share one probe, and results are
+ * cached ≤ 2 s under a fingerprint of URL and key, so a settings change is seen at once.
+ */
+import { dockerHint, errorFromHttp, notConfiguredError, toUpstreamError } from "./errors.ts";
+import { getJson, type HttpDeps, isErrorBody } from "./http.ts";
+import { isLmStudio } from "./lmstudio.ts";
+import type { ProviderState, ProviderStatus, ResolvedProvider, UpstreamError } from "./types.ts";
+import { isLoopbackUrl } from "./url.ts";
+
+/** The probe's time budget (the seed's figure). */
+export const PROBE_TIMEOUT_MS = 1000;
+/** How long a probe result is reused. */
+export const STATUS_TTL_MS = 2000;
+
+/** Probes one provider once (no cache). */
+export async function probeStatus(
+  deps: HttpDeps,
+  provider: ResolvedProvider,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ProviderStatus> {
+  const timeoutMs = opts.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const id = provider.record.id;
+  const dockerLoopback = deps.inContainer && isLoopbackUrl(provider.baseUrl);
+  const result = (
+    state: ProviderState,
+    latencyMs: number,
+    fields: Partial<ProviderStatus> = {},
+  ): ProviderStatus => {
+    const out: ProviderStatus = {
+      id,
+      state,
+      server: null,
+      latencyMs: Math.round(latencyMs),
+      modelCount: null,
+      baseUrl: provider.baseUrl,
+      hint: "",
+      ...fields,
+    };
+    if (dockerLoopback) {
+      out.dockerLoopback = true;
+      if (state !== "available") {
+        const docker = dockerHint(provider.baseUrl, true);
+        if (!out.hint.includes(docker)) out.hint = out.hint ? `${out.hint} ${docker}` : docker;
+      }
+    }
+    return out;
+  };
+  if (!provider.baseUrl) {
+    const error = notConfiguredError(provider);
+    return result("unreachable", 0, { error, hint: error.hint });
+  }
+  const url = `${provider.apiBase}/models`;
+  const started = deps.now();
+  const greeting = id === "openai"
+    ? Promise.resolve(false)
+    : isLmStudio(deps, provider, { timeoutMs, signal: opts.signal });
+  let answer;
+  try {
+    answer = await getJson(deps, provider, url, { timeoutMs, signal: opts.signal });
+  } catch (e) {
+    const error = toUpstreamError(e, provider, {
+      url,
+      inContainer: deps.inContainer,
+      timeoutSeconds: timeoutMs / 1000,
+    });
+    const state: ProviderState = error.kind === "timeout" ? "timeout" : "unreachable";
+    const lm = await greeting;
+    return result(state, deps.now() - started, {
+      server: lm ? "lmstudio" : null,
+      error,
+      hint: error.hint,
+    });
+  }
+  const latencyMs = answer.latencyMs;
+  const lm = await greeting;
+  const body = answer.json as { data?: unknown; models?: unknown } | undefined;
+  const data = Array.isArray(body?.data) ? body.data as Record<string, unknown>[] : null;
+  const server = lm ? "lmstudio" : identify(data, body);
+  const fail = (state: ProviderState, error: UpstreamError, hint = error.hint) =>
+    result(state, latencyMs, { server, error, hint });
+  const httpError = () =>
+    errorFromHttp(answer.status, answer.json ?? answer.text, answer.headers, provider, {
+      url,
+      inContainer: deps.inContainer,
+    });
+  if (answer.status === 401 || answer.status === 403) {
+    return fail("auth_required", httpError());
+  }
+  if (answer.status === 200 && data && !isErrorBody(answer.json)) {
+    if (data.length === 0) {
+      return result("no_models", latencyMs, {
+        server,
+        modelCount: 0,
+        hint: provider.record.id === "lmstudio" || lm
+          ? "LM Studio answers but lists no model: load one (Developer tab, or `lms load <model>`), or download one."
+          : "The server answers but lists no model: load or pull one.",
+      });
+    }
+    return result("available", latencyMs, { server, modelCount: data.length });
+  }
+  if (answer.status >= 500) return fail("unreachable", httpError());
+  // 200 with an error body, HTML, non-JSON, 404...: something answers, but not an OpenAI API here.
+  const error = httpError();
+  const hint = lm
+    ? `LM Studio answers at ${
+      new URL(provider.baseUrl).origin
+    }, but not at ${url}: set the URL to ${
+      new URL(provider.baseUrl).origin
+    } (deepstudio adds /v1 itself).`
+    : `Something answers at ${provider.baseUrl}, but not like an OpenAI-compatible server: check the URL (the base address only, e.g. ${
+      provider.record.defaultUrl || "http://localhost:8000"
+    }).`;
+  return fail("wrong_path", error, hint);
+}
+
+function identify(
+  data: Record<string, unknown>[] | null,
+  body: { models?: unknown } | undefined,
+): string | null {
+  if (!data) return null;
+  if (data.some((m) => m?.owned_by === "llamacpp" || (m?.meta && typeof m.meta === "object"))) {
+    return "llamacpp";
+  }
+  if (Array.isArray(body?.models)) return "llamacpp";
+  if (data.some((m) => m?.owned_by === "library" || m?.owned_by === "ollama")) return "ollama";
+  return "openai-compatible";
+}
+
+/** A probe with coalescing and a short cache; one per service. */
+export interface StatusProber {
+  (provider: ResolvedProvider, opts?: { fresh?: boolean }): Promise<ProviderStatus>;
+  /** Drops every cached result. */
+  clear(): void;
+}
+
+/** Builds the cached, coalescing prober over `deps`. */
+export function createStatusProber(
+  deps: HttpDeps,
+  opts: { ttlMs?: number; timeoutMs?: number } = {},
+): StatusProber {
+  const ttl = opts.ttlMs ?? STATUS_TTL_MS;
+  const entries = new Map<
+    string,
+    { fingerprint: string; at: number; promise: Promise<ProviderStatus>; settled: boolean }
+  >();
+  const prober = ((provider: ResolvedProvider, call: { fresh?: boolean } = {}) => {
+    const slot = `${provider.record.id}`;
+    const fingerprint = `${provider.baseUrl}\n${provider.apiKey ?? ""}`;
+    const now = deps.now();
+    const hit = entries.get(slot);
+    if (
+      hit && hit.fingerprint === fingerprint &&
+      (!hit.settled || (!call.fresh && now - hit.at <= ttl))
+    ) {
+      return hit.promise;
+    }
+    const promise = probeStatus(deps, provider, { timeoutMs: opts.timeoutMs });
+    const entry = { fingerprint, at: now, promise, settled: false };
+    entries.set(slot, entry);
+    promise.then(
+      () => {
+        entry.settled = true;
+        entry.at = deps.now();
+      },
+      () => {
+        if (entries.get(slot) === entry) entries.delete(slot);
+      },
+    );
+    return promise;
+  }) as StatusProber;
+  prober.clear = () => entries.clear();
+  return prober;
+}
