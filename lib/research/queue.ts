@@ -1,0 +1,105 @@
+/**
+ * The run queue: at most `limit()` jobs run at once (read on every decision, so a changed
+ * `app.max_concurrent_researches` applies to the next start); the rest wait in submission order
+ * and are told their position whenever it changes.
+ */
+
+/** A queued unit of work. */
+export interface QueueJob {
+  id: string;
+  run(): Promise<void>;
+  /** Called with the 1-based position whenever it changes while waiting. */
+  position(position: number, limit: number): void;
+}
+
+/** The queue's surface. */
+export interface RunQueue {
+  enqueue(job: QueueJob): void;
+  /** Removes a waiting job; false when it already started (or is unknown). */
+  remove(id: string): boolean;
+  readonly running: number;
+  readonly waiting: number;
+  /** Resolves when nothing runs or waits. */
+  idle(): Promise<void>;
+}
+
+/** A queue whose concurrency limit comes from `limit` (sync or async, e.g. from settings). */
+export function createRunQueue(
+  limit: () => number | Promise<number>,
+  log: (m: string) => void = () => {},
+): RunQueue {
+  const waiting: QueueJob[] = [];
+  let running = 0;
+  let pumping = false;
+  let again = false;
+  let idleWaiters: (() => void)[] = [];
+
+  function notify(max: number) {
+    waiting.forEach((job, i) => job.position(i + 1, max));
+  }
+
+  function checkIdle() {
+    if (running === 0 && waiting.length === 0) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of w) resolve();
+    }
+  }
+
+  async function pump() {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        let max = 1;
+        try {
+          max = Math.max(1, await limit());
+        } catch (e) {
+          log(`could not read the research concurrency limit: ${(e as Error).message}`);
+        }
+        while (running < max && waiting.length) {
+          const job = waiting.shift()!;
+          running++;
+          job.run().catch((e) => log(`research run ${job.id} crashed: ${(e as Error).message}`))
+            .finally(() => {
+              running--;
+              checkIdle();
+              pump();
+            });
+        }
+        notify(max); // jobs ignore an unchanged position
+      } while (again);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  return {
+    enqueue(job) {
+      waiting.push(job);
+      pump();
+    },
+    remove(id) {
+      const i = waiting.findIndex((j) => j.id === id);
+      if (i < 0) return false;
+      waiting.splice(i, 1);
+      pump();
+      checkIdle();
+      return true;
+    },
+    get running() {
+      return running;
+    },
+    get waiting() {
+      return waiting.length;
+    },
+    idle() {
+      if (running === 0 && waiting.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+  };
+}

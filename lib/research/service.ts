@@ -1,0 +1,281 @@
+/**
+ * The research service: owns the queue and the runs this process is executing, and answers every
+ * question about runs (live ones from memory, finished ones from KV). Built once per app; its
+ * start-up pass (runs a previous process left running become `interrupted`) is awaited through
+ * `ready` by every operation, so app creation stays synchronous.
+ */
+import type { AppContext } from "../context.ts";
+import { AppError, notFound } from "../http/errors.ts";
+import type { ProviderService } from "../providers/service.ts";
+import { follow } from "./events.ts";
+import { exportMarkdown } from "./export.ts";
+import {
+  createLiveRun,
+  DEFAULT_FLUSH,
+  type FlushPolicy,
+  type LiveRun,
+  type WriteStats,
+} from "./live.ts";
+import { createRunQueue } from "./queue.ts";
+import { type ResearchLlm, runResearch } from "./runner.ts";
+import {
+  deleteRunEntries,
+  getRun,
+  insertRun,
+  listRuns,
+  newRunId,
+  newRunRecord,
+  recoverInterrupted,
+} from "./runs.ts";
+import { type ResearchRequest, type RunEvent, type RunRecord, type RunStatus } from "./schema.ts";
+import { resolveTarget } from "./target.ts";
+import { readText } from "./text.ts";
+
+/** Tuning knobs (tests shorten them). */
+export interface ResearchOptions {
+  flush?: FlushPolicy;
+  /** Longest a cancel or delete waits for the run to wind down before answering. */
+  settleMs?: number;
+}
+
+/** A run with its text. */
+export interface RunView {
+  run: RunRecord;
+  text: string;
+}
+
+/** What routes (and the benchmark) use. */
+export interface ResearchService {
+  /** Resolves once runs left over by a previous process are marked interrupted. */
+  readonly ready: Promise<void>;
+  start(req: ResearchRequest): Promise<RunRecord>;
+  get(id: string): Promise<RunView | null>;
+  list(opts: { limit: number; cursor?: string }): Promise<{
+    runs: RunRecord[];
+    cursor: string | null;
+  }>;
+  cancel(id: string): Promise<RunRecord>;
+  remove(id: string): Promise<void>;
+  /** Missed and then live events after `after`; null for an unknown run. */
+  events(id: string, after: number, signal: AbortSignal): Promise<AsyncIterable<RunEvent> | null>;
+  exportMarkdown(id: string): Promise<{ run: RunRecord; markdown: string } | null>;
+  /** Resolves when no run is running or waiting. */
+  idle(): Promise<void>;
+  /** KV commits and mutations made by runs so far. */
+  readonly writes: Readonly<WriteStats>;
+  readonly liveCount: number;
+}
+
+/** The service over the app context and the provider module. */
+export function createResearchService(
+  ctx: AppContext,
+  providers: ProviderService,
+  opts: ResearchOptions = {},
+): ResearchService {
+  const kv = ctx.kv;
+  const policy = opts.flush ?? DEFAULT_FLUSH;
+  const settleMs = opts.settleMs ?? 10_000;
+  const stats: WriteStats = { commits: 0, mutations: 0 };
+  const live = new Map<string, LiveRun>();
+  const ended = new Map<string, Promise<void>>();
+  const queue = createRunQueue(
+    async () => (await ctx.settings.get()).values["app.max_concurrent_researches"],
+    ctx.log,
+  );
+
+  const llm: ResearchLlm = { stream: (req, signal) => providers.stream(req, signal) };
+  const cleanups = new Map<string, () => void>();
+
+  const ready = recoverInterrupted(kv, ctx.now()).then(
+    (ids) => {
+      if (ids.length) ctx.log(`marked ${ids.length} unfinished research run(s) as interrupted`);
+    },
+    (e) => ctx.log(`could not check for interrupted research runs: ${(e as Error).message}`),
+  );
+
+  /** Ends a run that never started (cancelled in the queue, or shut down while waiting). */
+  async function endWaiting(run: LiveRun, status: RunStatus) {
+    const message = status === "cancelled"
+      ? "Cancelled before it started"
+      : "deepstudio stopped before this run started";
+    const progress = { phase: status, message, percent: 0 };
+    run.update({ status, finishedAt: ctx.now(), progress });
+    run.emit("progress", progress);
+    run.emit("status", { status });
+    run.emit("done", { status });
+    await run.close();
+    cleanups.get(run.id)?.();
+  }
+
+  ctx.shutdown.addEventListener("abort", () => {
+    for (const run of live.values()) {
+      if (queue.remove(run.id)) endWaiting(run, "interrupted").catch(() => {});
+      else if (!run.abort.signal.aborted) run.abort.abort("shutdown");
+    }
+  }, { once: true });
+
+  async function settle(id: string) {
+    const done = ended.get(id);
+    if (!done) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, settleMs)))]);
+    clearTimeout(timer);
+  }
+
+  function view(run: LiveRun): RunRecord {
+    return structuredClone({
+      ...run.record,
+      lastSeq: run.log.lastSeq,
+      textLength: run.text.text.length,
+    });
+  }
+
+  return {
+    ready,
+    get writes() {
+      return stats;
+    },
+    get liveCount() {
+      return live.size;
+    },
+    async start(req) {
+      await ready;
+      if (ctx.shutdown.aborted) {
+        throw new AppError(503, "internal", "deepstudio is shutting down; try again after restart");
+      }
+      const settings = await resolveTarget(providers, req);
+      const createdAt = ctx.now();
+      const record = newRunRecord(newRunId(createdAt), {
+        query: req.query,
+        mode: req.mode,
+        settings,
+        createdAt,
+      });
+      const res = await insertRun(kv, record);
+      const run = createLiveRun(kv, { record, versionstamp: res.versionstamp }, {
+        policy,
+        now: ctx.now,
+        stats,
+        log: ctx.log,
+      });
+      live.set(run.id, run);
+      run.emit("status", { status: "queued" });
+      let lastPosition = 0;
+      let resolveEnd!: () => void;
+      ended.set(run.id, new Promise<void>((r) => (resolveEnd = r)));
+      let decided!: () => void;
+      const decision = new Promise<void>((r) => (decided = r));
+      const cleanup = () => {
+        live.delete(run.id);
+        ended.delete(run.id);
+        cleanups.delete(run.id);
+        resolveEnd();
+      };
+      cleanups.set(run.id, cleanup);
+      queue.enqueue({
+        id: run.id,
+        position(position, limit) {
+          decided();
+          if (position === lastPosition) return;
+          lastPosition = position;
+          const data = {
+            phase: "queued",
+            message: `Waiting for a free slot: number ${position} in the queue (${limit} run${
+              limit === 1 ? "" : "s"
+            } at a time)`,
+            percent: 0,
+            position,
+          };
+          run.update({ progress: data });
+          run.emit("progress", data);
+        },
+        async run() {
+          decided();
+          try {
+            if (run.reason) {
+              await endWaiting(run, run.reason === "cancel" ? "cancelled" : "interrupted");
+            } else await runResearch(run, { llm, now: ctx.now });
+          } finally {
+            cleanup();
+          }
+        },
+      });
+      await decision;
+      return view(run);
+    },
+    async get(id) {
+      await ready;
+      const run = live.get(id);
+      if (run) return { run: view(run), text: run.text.text };
+      const entry = await getRun(kv, id);
+      if (!entry.value) return null;
+      return { run: entry.value, text: await readText(kv, id, entry.value.textChunks) };
+    },
+    async list(o) {
+      await ready;
+      const page = await listRuns(kv, o);
+      return { ...page, runs: page.runs.map((r) => (live.has(r.id) ? view(live.get(r.id)!) : r)) };
+    },
+    async cancel(id) {
+      await ready;
+      const run = live.get(id);
+      if (!run) {
+        const entry = await getRun(kv, id);
+        if (!entry.value) throw notFound(`No research run ${id}`);
+        throw new AppError(
+          409,
+          "conflict",
+          `Run ${id} has already ended (${entry.value.status}); nothing to cancel`,
+          { status: entry.value.status },
+        );
+      }
+      if (queue.remove(id)) await endWaiting(run, "cancelled");
+      else if (!run.abort.signal.aborted) run.abort.abort("cancel");
+      await settle(id);
+      return view(run);
+    },
+    async remove(id) {
+      await ready;
+      if (live.has(id)) {
+        const run = live.get(id)!;
+        if (queue.remove(id)) await endWaiting(run, "cancelled");
+        else if (!run.abort.signal.aborted) run.abort.abort("cancel");
+        await settle(id);
+      }
+      const entry = await getRun(kv, id);
+      if (!entry.value) throw notFound(`No research run ${id}`);
+      await deleteRunEntries(kv, entry.value);
+    },
+    async events(id, after, signal) {
+      await ready;
+      const run = live.get(id);
+      if (!run && !(await getRun(kv, id)).value) return null;
+      return follow(kv, id, { log: run?.log ?? null }, { after, signal });
+    },
+    async exportMarkdown(id) {
+      const v = await this.get(id);
+      if (!v) return null;
+      return { run: v.run, markdown: exportMarkdown(v.run, v.text) };
+    },
+    async idle() {
+      await ready;
+      await queue.idle();
+      await Promise.all([...ended.values()]);
+    },
+  };
+}
+
+const SERVICES = new WeakMap<object, ResearchService>();
+
+/**
+ * The one research service of an app context. Routes and pages that need live run state share it,
+ * so there is one queue, one set of live runs and one start-up recovery pass per app.
+ */
+export function researchServiceFor(ctx: AppContext, providers: ProviderService): ResearchService {
+  let service = SERVICES.get(ctx);
+  if (!service) {
+    service = createResearchService(ctx, providers);
+    SERVICES.set(ctx, service);
+  }
+  return service;
+}
