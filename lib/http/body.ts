@@ -20,28 +20,7 @@ export async function readJson(req: Request, limit = MAX_JSON_BODY): Promise<unk
   }
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge(limit);
-  if (!req.body) {
-    throw new AppError(400, "bad_request", "The request body is empty; send a JSON object");
-  }
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
+  const bytes = await readBytes(req, limit);
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -57,9 +36,83 @@ export async function readJson(req: Request, limit = MAX_JSON_BODY): Promise<unk
     throw new AppError(
       400,
       "bad_request",
-      `The request body is not valid JSON: ${(e as Error).message}`,
+      `The request body is not valid JSON: ${jsonErrorDetail(e)}`,
     );
   }
+}
+
+/**
+ * V8's parse errors quote the start of the input (`Unexpected token 's', "sk-live-12"... is not
+ * valid JSON`), which may be an API key; keep only the part that says where it went wrong.
+ */
+function jsonErrorDetail(e: unknown): string {
+  const message = e instanceof Error ? e.message : "";
+  if (/ is not valid JSON$/.test(message) || !/ at position \d+/.test(message)) {
+    return "unexpected character";
+  }
+  return message;
+}
+
+/** The body's bytes, refusing more than `limit` while reading (a lying Content-Length cannot help). */
+async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      throw new AppError(
+        400,
+        "bad_request",
+        "The request body ended before its declared length (connection closed early?)",
+      );
+    }
+    const { done, value } = chunk;
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * Reads an HTML form post (`application/x-www-form-urlencoded`), for the few server-rendered forms
+ * that work without JavaScript (sign-in). Same size cap and error shape as JSON bodies.
+ */
+export async function readForm(req: Request, limit = 8 * 1024): Promise<Record<string, string>> {
+  const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new AppError(
+      415,
+      "unsupported_media_type",
+      `Send the form as application/x-www-form-urlencoded${type ? ` (got ${type})` : ""}`,
+    );
+  }
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > limit) throw tooLarge(limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(await readBytes(req, limit));
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw new AppError(400, "bad_request", "The form is not valid UTF-8");
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(text)) if (!Object.hasOwn(out, k)) out[k] = v;
+  return out;
 }
 
 function tooLarge(limit: number): AppError {

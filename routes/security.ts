@@ -1,0 +1,230 @@
+/**
+ * The front door, as Hono middleware: secure headers on every response, then the DNS-rebinding
+ * host check, the cross-site (CSRF) check, the JSON-only rule for state-changing API calls, the
+ * access token, and the body size cap. The decisions live in lib/http/security.ts; this file only
+ * applies them, in an order where the cheapest refusal comes first and no body is read before
+ * the caller is known.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie } from "hono/cookie";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppContext } from "../lib/context.ts";
+import { AppError } from "../lib/http/errors.ts";
+import {
+  bearerToken,
+  bodyLimitFor,
+  crossSiteReason,
+  isAllowedHost,
+  isApiPath,
+  isGatewayPath,
+  isJsonContentType,
+  isOpenPath,
+  isStateChanging,
+  MAX_BODY,
+  MAX_GATEWAY_BODY,
+  printable,
+  sessionCookieName,
+  tokensEqual,
+  verifySessionCookie,
+} from "../lib/http/security.ts";
+
+/** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** The `Host` a request addressed: the header, or the URL's authority when there is none (HTTP/2, tests). */
+export function requestHost(c: Context): string {
+  return c.req.header("host") ?? new URL(c.req.url).host;
+}
+
+/**
+ * The refusal in the API's error shape; under /v1 it also carries OpenAI's `type`, `code` and
+ * `param`, so OpenAI SDKs pointed at the gateway report it like any OpenAI error.
+ */
+function errorJson(c: Context, error: AppError, headers: Record<string, string> = {}): Response {
+  const body = error.toBody();
+  if (isGatewayPath(c.req.path)) {
+    Object.assign(body.error, {
+      type: "invalid_request_error",
+      code: error.status === 401 ? "invalid_api_key" : error.kind,
+      param: null,
+    });
+  }
+  return c.json(body, error.status as 400, headers);
+}
+
+/**
+ * Whether the request proves knowledge of the access token: "ok" (right bearer token or a valid
+ * session cookie), "wrong" (a bearer token that is not it), "missing" (neither; an expired or
+ * forged cookie counts as none, so the browser is simply sent to sign in again).
+ */
+export function isAuthenticated(ctx: AppContext, c: Context): "ok" | "missing" | "wrong" {
+  const token = ctx.config.accessToken;
+  const bearer = bearerToken(c.req.header("authorization") ?? null);
+  if (bearer !== null) return tokensEqual(bearer, token) ? "ok" : "wrong";
+  const cookie = getCookie(c, sessionCookieName(requestHost(c)));
+  if (cookie === undefined) return "missing";
+  return verifySessionCookie(token, cookie, ctx.now()) ? "ok" : "missing";
+}
+
+/** The middleware chain, outermost first; app.ts installs it before any route. */
+export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
+  const headers = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    referrerPolicy: "no-referrer",
+    xFrameOptions: "DENY",
+    // HSTS would pin every subdomain of a proxy's domain to https; deepstudio is usually plain http.
+    strictTransportSecurity: false,
+    removePoweredBy: true,
+  });
+
+  const finishHeaders: MiddlewareHandler = async (c, next) => {
+    await next();
+    // A handler may return a Response with immutable headers (fetch(), Response.redirect());
+    // copy it so the headers below and secureHeaders' can be set.
+    try {
+      c.res.headers.delete("x-powered-by");
+    } catch {
+      c.res = new Response(c.res.body, c.res);
+    }
+    if (isApiPath(c.req.path)) c.res.headers.set("cache-control", "no-store");
+  };
+
+  const hostCheck: MiddlewareHandler = async (c, next) => {
+    const host = requestHost(c);
+    const policy = { allowedHosts: ctx.config.allowedHosts, boundHost: ctx.config.host };
+    if (!isAllowedHost(host, policy)) {
+      return errorJson(
+        c,
+        new AppError(
+          403,
+          "forbidden",
+          `Requests for host "${
+            printable(host, 80)
+          }" are refused (DNS-rebinding protection). Open deepstudio through localhost or 127.0.0.1, or allow this name with --allowed-hosts (DEEPSTUDIO_ALLOWED_HOSTS)`,
+        ),
+      );
+    }
+    await next();
+  };
+
+  const crossSite: MiddlewareHandler = async (c, next) => {
+    const reason = crossSiteReason({
+      method: c.req.method,
+      host: requestHost(c),
+      origin: c.req.header("origin") ?? null,
+      secFetchSite: c.req.header("sec-fetch-site") ?? null,
+    });
+    if (reason !== null) {
+      return errorJson(
+        c,
+        new AppError(
+          403,
+          "forbidden",
+          `Cross-site ${
+            printable(c.req.method, 16)
+          } refused: ${reason}, not from deepstudio's own pages. Behind a reverse proxy, forward the original Host header`,
+        ),
+      );
+    }
+    await next();
+  };
+
+  const jsonOnly: MiddlewareHandler = async (c, next) => {
+    const type = c.req.header("content-type");
+    if (
+      isApiPath(c.req.path) && isStateChanging(c.req.method) && type !== undefined &&
+      !isJsonContentType(type)
+    ) {
+      return errorJson(
+        c,
+        new AppError(
+          415,
+          "unsupported_media_type",
+          `Send the body as JSON with "Content-Type: application/json" (got ${
+            printable(type.split(";")[0].trim(), 60) || "an empty type"
+          })`,
+        ),
+      );
+    }
+    await next();
+  };
+
+  const auth: MiddlewareHandler = async (c, next) => {
+    if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return await next();
+    const state = isAuthenticated(ctx, c);
+    if (state === "ok") return await next();
+    if (!isApiPath(c.req.path) && !isStateChanging(c.req.method)) {
+      const target = c.req.path + new URL(c.req.url).search;
+      return c.redirect(`/login?next=${encodeURIComponent(target)}`, 303);
+    }
+    const wrong = state === "wrong";
+    return errorJson(
+      c,
+      new AppError(
+        401,
+        "unauthorized",
+        wrong
+          ? "The access token is wrong; send the one deepstudio was started with (--access-token or DEEPSTUDIO_ACCESS_TOKEN)"
+          : "This deepstudio needs its access token: send Authorization: Bearer <token>, or sign in at /login",
+      ),
+      {
+        "www-authenticate": wrong
+          ? 'Bearer realm="deepstudio", error="invalid_token"'
+          : 'Bearer realm="deepstudio"',
+      },
+    );
+  };
+
+  const tooLarge = (c: Context, limit: number) =>
+    errorJson(
+      c,
+      new AppError(
+        413,
+        "payload_too_large",
+        `The request body is larger than ${limit / 1024} KiB`,
+      ),
+    );
+  const limits = {
+    normal: bodyLimit({ maxSize: MAX_BODY, onError: (c) => tooLarge(c, MAX_BODY) }),
+    gateway: bodyLimit({
+      maxSize: MAX_GATEWAY_BODY,
+      onError: (c) => tooLarge(c, MAX_GATEWAY_BODY),
+    }),
+  };
+  const sizeCap: MiddlewareHandler = (c, next) => {
+    const limit = bodyLimitFor(c.req.path);
+    // Deno hands GET/HEAD handlers no body, so bodyLimit would not see one; the declared size
+    // still says what the client tried to send.
+    if (Number(c.req.header("content-length") ?? 0) > limit) {
+      return Promise.resolve(tooLarge(c, limit));
+    }
+    const capped = limit === MAX_GATEWAY_BODY ? limits.gateway : limits.normal;
+    // bodyLimit reads chunked bodies itself; a body that breaks off is the client's fault (400),
+    // not ours. Anything thrown after the body was read belongs to the handlers: rethrown.
+    let reached = false;
+    return capped(c, () => {
+      reached = true;
+      return next();
+    }).catch((e) => {
+      if (reached) throw e;
+      return errorJson(
+        c,
+        new AppError(400, "bad_request", "The request body could not be read to its end"),
+      );
+    });
+  };
+
+  return [headers, finishHeaders, hostCheck, crossSite, jsonOnly, auth, sizeCap];
+}
