@@ -5,7 +5,9 @@
  */
 import { useState } from "preact/hooks";
 import type { SettingsView, SettingView } from "../lib/settings/view.ts";
+import type { ProviderStatus } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
+import { statusLine } from "./ResearchForm.tsx";
 
 /** Props: the settings document as `GET /api/settings` returns it. */
 export interface SettingsFormProps {
@@ -106,6 +108,15 @@ export function SettingsForm({ view: initial }: SettingsFormProps) {
                 onReset={() => reset(s.key)}
               />
             ))}
+            {fields.some((s) => s.secret) && (
+              <TestConnection
+                id={group}
+                name={title}
+                url={fields.find((s) => s.ui === "url")?.key}
+                secret={fields.find((s) => s.secret)!.key}
+                draft={draft}
+              />
+            )}
           </fieldset>
         );
       })}
@@ -114,6 +125,45 @@ export function SettingsForm({ view: initial }: SettingsFormProps) {
         {status && <span role="status" class={`notice ${status.kind}`}>{status.text}</span>}
       </div>
     </form>
+  );
+}
+
+/**
+ * Probes a provider with the form's unsaved URL and key (`POST /api/providers/:id/test`), so a
+ * person can check an address before saving it. An empty key field means "the saved key".
+ */
+function TestConnection(
+  { id, name, url, secret, draft }: {
+    id: string;
+    name: string;
+    url?: string;
+    secret: string;
+    draft: Draft;
+  },
+) {
+  const [result, setResult] = useState<[string, string] | null>(null);
+  async function test() {
+    setResult(["", `Testing ${name}…`]);
+    const key = String(draft[secret] ?? "");
+    const res = await api<ProviderStatus>("POST", `/api/providers/${id}/test`, {
+      ...(url ? { url: String(draft[url] ?? "") } : {}),
+      apiKey: key === "" ? null : key,
+    });
+    if (!res.ok) return setResult(["bad", res.error.message]);
+    const p = { id, name, local: true, urlKey: null, keyKey: secret };
+    const [cls, text] = statusLine(p, res.data, null);
+    setResult([cls, `${text} (${res.data.latencyMs} ms)`]);
+  }
+  return (
+    <div class="row test-row">
+      <button type="button" class="secondary small" onClick={test}>Test connection</button>
+      {result && (
+        <span class="test-result" role="status">
+          <span class={`dot ${result[0]}`} aria-hidden="true" />
+          {result[1]}
+        </span>
+      )}
+    </div>
   );
 }
 

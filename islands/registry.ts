@@ -3,11 +3,17 @@
  * exist on one side only.
  */
 import type { ComponentProps } from "preact";
+import { DeleteRun } from "./DeleteRun.tsx";
+import { ResearchForm } from "./ResearchForm.tsx";
+import { RunView } from "./RunView.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
 
 /** Every island component by name. */
 export const ISLANDS = {
   SettingsForm,
+  ResearchForm,
+  RunView,
+  DeleteRun,
 } as const;
 
 /** An island's name. */

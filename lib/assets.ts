@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import clientJs from "../static/build/client.js" with { type: "text" };
+import markdownJs from "../static/build/markdown.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
 import faviconSvg from "../static/favicon.svg" with { type: "text" };
 
@@ -22,6 +23,13 @@ function hashed(name: string, ext: string, body: string, type: string): Asset {
 
 /** The client bundle (all islands). */
 export const CLIENT_JS: Asset = hashed("client", "js", clientJs, "text/javascript; charset=utf-8");
+/** The Markdown renderer (marked + DOMPurify), imported lazily by the run view only. */
+export const MARKDOWN_JS: Asset = hashed(
+  "markdown",
+  "js",
+  markdownJs,
+  "text/javascript; charset=utf-8",
+);
 /** The stylesheet. */
 export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");
 /** The icon. */
@@ -29,5 +37,5 @@ export const FAVICON: Asset = hashed("favicon", "svg", faviconSvg, "image/svg+xm
 
 /** Every asset by its served path. */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map(
-  [CLIENT_JS, APP_CSS, FAVICON].map((a) => [a.path, a]),
+  [CLIENT_JS, MARKDOWN_JS, APP_CSS, FAVICON].map((a) => [a.path, a]),
 );

@@ -4,19 +4,138 @@ import type { AppContext } from "../lib/context.ts";
 import { Island } from "../lib/islands/island.ts";
 import { renderDocument } from "../lib/islands/render.ts";
 import { settingsView } from "../lib/settings/view.ts";
+import { MARKDOWN_JS } from "../lib/assets.ts";
+import { PROVIDERS } from "../lib/providers/records.ts";
+import { type ProviderService, providerServiceFor } from "../lib/providers/service.ts";
+import { getRun, listRuns } from "../lib/research/runs.ts";
+import type { RunRecord } from "../lib/research/schema.ts";
+import { HistoryPage } from "./components/HistoryPage.tsx";
 import { Layout } from "./components/Layout.tsx";
+import { researchFormProps } from "./components/research_props.ts";
+import { StatusPage, type StatusRow } from "./components/StatusPage.tsx";
+
+const HISTORY_PAGE = 25;
+
+function short(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * Probes every provider (fresh) and lists its models, all in parallel with their own timeouts.
+ * A cloud provider without a key is not contacted at all: nothing leaves the machine unasked.
+ */
+async function statusRows(service: ProviderService): Promise<StatusRow[]> {
+  const providers = await service.list();
+  return await Promise.all(providers.map(async (p): Promise<StatusRow> => {
+    const row: StatusRow = {
+      id: p.id,
+      name: p.displayName,
+      local: p.local,
+      selected: p.selected,
+      urlSetting: p.urlSetting,
+      keySetting: p.apiKeySetting,
+      defaultUrl: PROVIDERS[p.id].defaultUrl,
+      status: null,
+      models: null,
+    };
+    if (!p.local && !p.keySet) {
+      row.skipped =
+        "Not checked: no API key is set, and deepstudio does not contact cloud services unasked.";
+      return row;
+    }
+    const [status, models] = await Promise.allSettled([
+      service.status(p.id, { fresh: true }),
+      service.models(p.id, { type: "all", timeoutMs: 3000 }),
+    ]);
+    if (status.status === "fulfilled") row.status = status.value;
+    if (models.status === "fulfilled") row.models = models.value.models;
+    else {
+      const e = models.reason as { error?: { message?: string }; message?: string };
+      row.modelsError = e?.error?.message ?? e?.message ?? String(models.reason);
+    }
+    return row;
+  }));
+}
 
 /** The HTML pages. */
 export function pageRoutes(ctx: AppContext) {
   return new Hono()
-    .get("/", (c) =>
-      c.html(renderDocument(
+    .get("/", async (c) => {
+      const view = settingsView(await ctx.settings.get(), ctx.settings.envWarnings);
+      return c.html(renderDocument(
         "Research",
         <Layout active="/">
           <h1>Research</h1>
           <p class="muted">Ask a question; deepstudio answers with your local model.</p>
+          <Island name="ResearchForm" props={researchFormProps(view)} />
         </Layout>,
-      )))
+      ));
+    })
+    .get("/research/:id", async (c) => {
+      const run = (await getRun(ctx.kv, c.req.param("id"))).value;
+      if (!run) {
+        return c.html(
+          renderDocument(
+            "Not found",
+            <Layout active="/history">
+              <h1>No such run</h1>
+              <p>
+                It may have been deleted. See <a href="/history">History</a> or{" "}
+                <a href="/">start a new one</a>.
+              </p>
+            </Layout>,
+          ),
+          404,
+        );
+      }
+      return c.html(renderDocument(
+        short(run.query, 60),
+        <Layout active="/history">
+          <p class="muted small crumbs">
+            <a href="/history">History</a> ›{" "}
+            {run.mode === "detailed" ? "Detailed report" : "Quick answer"} ·{" "}
+            {run.settings.providerName}
+          </p>
+          <h1 class="question">{run.query}</h1>
+          <Island
+            name="RunView"
+            props={{
+              id: run.id,
+              query: run.query,
+              mode: run.mode,
+              status: run.status,
+              model: run.settings.model,
+              providerName: run.settings.providerName,
+              markdownUrl: MARKDOWN_JS.path,
+            }}
+          />
+        </Layout>,
+      ));
+    })
+    .get("/history", async (c) => {
+      const cursor = c.req.query("cursor") || undefined;
+      let page: { runs: RunRecord[]; cursor: string | null };
+      try {
+        page = await listRuns(ctx.kv, { limit: HISTORY_PAGE, cursor });
+      } catch {
+        page = { runs: [], cursor: null }; // a stale or mangled cursor: show the first page's link
+      }
+      return c.html(renderDocument(
+        "History",
+        <Layout active="/history">
+          <HistoryPage runs={page.runs} next={page.cursor} />
+        </Layout>,
+      ));
+    })
+    .get("/status", async (c) => {
+      const rows = await statusRows(providerServiceFor(ctx));
+      return c.html(renderDocument(
+        "Status",
+        <Layout active="/status">
+          <StatusPage rows={rows} />
+        </Layout>,
+      ));
+    })
     .get("/settings", async (c) => {
       const view = settingsView(await ctx.settings.get(), ctx.settings.envWarnings);
       return c.html(renderDocument(

@@ -8,6 +8,8 @@ const root = new URL("../", import.meta.url);
 /** Browser entry points: output name → source. */
 export const ENTRIES: Record<string, string> = {
   client: "islands/client.ts",
+  // Loaded with import() by the run view only: marked + DOMPurify stay off every other page.
+  markdown: "islands/markdown.ts",
 };
 
 async function bundle(name: string, entry: string): Promise<void> {

@@ -27,8 +27,11 @@ export const HAVE_CHROMIUM: boolean = (() => {
   return ok;
 })();
 
-/** Launches headless Chromium (playwright gives it a fresh temporary profile), offline apart from loopback. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Launches headless Chromium (playwright gives it a fresh temporary profile), offline apart from
+ * loopback. `extraArgs` adds flags, e.g. `--host-resolver-rules` to point a name at 127.0.0.1.
+ */
+export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -41,6 +44,7 @@ export async function launchBrowser(): Promise<Browser> {
       "--disable-component-update",
       "--disable-sync",
       "--disable-dev-shm-usage",
+      ...extraArgs,
     ],
   });
 }

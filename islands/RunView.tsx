@@ -1,0 +1,361 @@
+/**
+ * The run view: follows a research run's event stream (`fetch` + SSE parsing, not EventSource, so
+ * a dropped connection resumes with `Last-Event-ID` and a reload simply replays from the start),
+ * renders the answer as sanitised Markdown as it streams, and shows progress, live timings, the
+ * model that answered, Stop, copy and download. The Markdown chunk is imported lazily.
+ *
+ * Tokens never go through Preact state: they go to a `StreamRenderer` that owns the answer's
+ * element, so streaming does not re-render the component per token.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { UpstreamError } from "../lib/providers/types.ts";
+import { api } from "./api.ts";
+import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
+
+/** Props: the run as the server knows it at page load, plus where the Markdown chunk lives. */
+export interface RunViewProps {
+  id: string;
+  query: string;
+  mode: string;
+  status: string;
+  model: string;
+  providerName: string;
+  markdownUrl: string;
+}
+
+interface Step {
+  key: string;
+  label: string;
+  state: "pending" | "running" | "done" | "failed" | "skipped";
+}
+
+interface Metrics {
+  ttftMs: number | null;
+  tokensPerSecond: number | null;
+  model: string | null;
+  usage?: { completionTokens: number } | null;
+}
+
+type RunError = UpstreamError & { step?: number; fatal: boolean };
+
+interface SseEvent {
+  id: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+const ACTIVE = ["queued", "running"];
+/** A read that brings more deltas than this is a replay burst, not live generation. */
+const BURST = 8;
+
+/** Splits an SSE byte stream into events, one batch per network read. */
+export async function readSse(
+  body: ReadableStream<Uint8Array>,
+  onBatch: (events: SseEvent[]) => void,
+): Promise<void> {
+  const reader = body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true }).replaceAll("\r\n", "\n");
+    const frames = buf.split("\n\n");
+    buf = frames.pop()!;
+    const batch: SseEvent[] = [];
+    for (const frame of frames) {
+      let id = 0, type = "message", data = "";
+      for (const line of frame.split("\n")) {
+        const c = line.indexOf(":");
+        if (c === 0) continue;
+        const field = c < 0 ? line : line.slice(0, c);
+        const v = c < 0 ? "" : line.slice(c + 1).replace(/^ /, "");
+        if (field === "id") id = Number(v);
+        else if (field === "event") type = v;
+        else if (field === "data") data += (data ? "\n" : "") + v;
+      }
+      if (!data) continue;
+      try {
+        batch.push({ id, type, data: JSON.parse(data) });
+      } catch { /* not JSON: ignore */ }
+    }
+    if (batch.length) onBatch(batch);
+  }
+}
+
+function ms(n: number | null | undefined): string {
+  return n == null ? "—" : n < 1000 ? `${Math.round(n)} ms` : `${(n / 1000).toFixed(1)} s`;
+}
+
+/** The run view island. */
+export function RunView(props: RunViewProps) {
+  const { id, mode } = props;
+  const [status, setStatus] = useState(props.status);
+  const [message, setMessage] = useState(ACTIVE.includes(props.status) ? "Connecting…" : "");
+  const [percent, setPercent] = useState(0);
+  const [steps, setSteps] = useState<Step[]>([]);
+  const [error, setError] = useState<RunError | null>(null);
+  const [stepErrors, setStepErrors] = useState<RunError[]>([]);
+  const [metrics, setMetrics] = useState<Metrics | null>(null);
+  const [live, setLive] = useState<{ ttft: number | null; tps: number | null }>({
+    ttft: null,
+    tps: null,
+  });
+  const [note, setNote] = useState("");
+  const [stopping, setStopping] = useState(false);
+  const [hasText, setHasText] = useState(false);
+  const docRef = useRef<HTMLDivElement>(null);
+  const renderer = useRef<StreamRenderer | null>(null);
+
+  useEffect(() => {
+    const r = createStreamRenderer(docRef.current!);
+    renderer.current = r;
+    let lastId = 0;
+    let phase = "";
+    let step = 0;
+    let questions: string[] = [];
+    let runningAt = 0;
+    let firstDelta = 0;
+    const arrivals: number[] = [];
+    let finished = false;
+    const stop = new AbortController();
+    let ticker: ReturnType<typeof setInterval> | undefined;
+
+    import(props.markdownUrl).then((m: { renderMarkdown: MarkdownFn }) =>
+      r.setMarkdown(m.renderMarkdown)
+    ).catch(() => setNote("Could not load the Markdown renderer; showing plain text."));
+
+    function tick() {
+      const now = performance.now();
+      while (arrivals.length && now - arrivals[0] > 2000) arrivals.shift();
+      const span = arrivals.length > 1 ? (now - arrivals[0]) / 1000 : 0;
+      setLive({
+        ttft: firstDelta && runningAt ? firstDelta - runningAt : null,
+        tps: span > 0.25 ? arrivals.length / span : null,
+      });
+    }
+
+    function planSteps(qs: string[], current: number, done: boolean) {
+      setSteps([
+        { key: "plan", label: "Plan sub-questions", state: "done" },
+        ...qs.map((q, i): Step => ({
+          key: `q${i}`,
+          label: `${i + 1}. ${q}`,
+          state: done || i + 1 < current ? "done" : i + 1 === current ? "running" : "pending",
+        })),
+        { key: "report", label: "Write the report", state: done ? "running" : "pending" },
+      ]);
+    }
+
+    function handle(e: SseEvent, replay: boolean) {
+      const d = e.data;
+      switch (e.type) {
+        case "status": {
+          const s = String(d.status);
+          setStatus(s);
+          if (s === "running" && !replay) runningAt = performance.now();
+          if (s === "queued") setMessage("Waiting for a free slot…");
+          break;
+        }
+        case "progress": {
+          setMessage(String(d.message ?? ""));
+          setPercent(Number(d.percent) || 0);
+          const p = String(d.phase);
+          if (mode === "detailed") {
+            if (Array.isArray(d.questions)) {
+              questions = d.questions.map(String);
+              planSteps(questions, 0, false);
+            }
+            if (p === "plan" && !questions.length) {
+              setSteps([{ key: "plan", label: "Plan sub-questions", state: "running" }]);
+            }
+            if (p === "research" && typeof d.step === "number") planSteps(questions, d.step, false);
+            if (p === "synthesis") planSteps(questions, 0, true);
+            // Mirror the server's notes layout so the live text matches what is kept.
+            if (p === "research" && phase !== "research") r.append("## Research notes\n\n");
+            if (p === "synthesis" && phase !== "synthesis" && phase) {
+              r.append("\n\n---\n\n## Report\n\n");
+            }
+          }
+          phase = p;
+          break;
+        }
+        case "delta": {
+          const text = String(d.text ?? "");
+          if (mode === "detailed" && phase === "plan") break; // the plan shows as steps
+          if (typeof d.step === "number" && d.step !== step) {
+            step = d.step;
+            r.append(`\n\n### ${step}. ${questions[step - 1] ?? "Sub-question"}\n\n`);
+          }
+          r.append(text);
+          setHasText(true);
+          if (!replay) {
+            const now = performance.now();
+            firstDelta ||= now;
+            arrivals.push(now);
+            ticker ||= setInterval(tick, 500);
+          }
+          break;
+        }
+        case "metrics":
+          if (d.step === undefined) setMetrics(d as unknown as Metrics);
+          break;
+        case "error":
+          if (d.fatal) setError(d as unknown as RunError);
+          else setStepErrors((x) => [...x, d as unknown as RunError]);
+          break;
+        case "done": {
+          finished = true;
+          const s = String(d.status);
+          setStatus(s);
+          clearInterval(ticker);
+          if (mode === "detailed") planSteps(questions, 0, true);
+          if (s === "completed") {
+            setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
+            // The kept text may be arranged differently (detailed: report first): show that.
+            api<{ text?: string }>("GET", `/api/research/${encodeURIComponent(id)}`).then((res) => {
+              if (res.ok && typeof res.data.text === "string") r.finish(res.data.text);
+              else r.finish();
+              setHasText(r.text.trim() !== "");
+            });
+          } else r.finish();
+          break;
+        }
+      }
+    }
+
+    async function follow() {
+      let attempts = 0;
+      while (!finished && !stop.signal.aborted) {
+        try {
+          const res = await fetch(`/api/research/${encodeURIComponent(id)}/events`, {
+            headers: lastId ? { "last-event-id": String(lastId) } : {},
+            signal: stop.signal,
+          });
+          if (!res.ok || !res.body) {
+            const body = await res.json().catch(() => null);
+            setNote(body?.error?.message ?? `deepstudio answered ${res.status}`);
+            return;
+          }
+          setNote("");
+          attempts = 0;
+          await readSse(res.body, (batch) => {
+            const replay = batch.filter((e) => e.type === "delta").length > BURST;
+            for (const e of batch) {
+              if (e.id && e.id <= lastId) continue; // never apply an event twice
+              if (e.id) lastId = e.id;
+              handle(e, replay);
+            }
+          });
+        } catch {
+          if (stop.signal.aborted) return;
+        }
+        if (finished) return;
+        // The connection dropped mid-run: resume after the last event we have.
+        setNote("Connection lost; reconnecting…");
+        await new Promise((res) => setTimeout(res, Math.min(5000, 250 * 2 ** attempts++)));
+      }
+    }
+    follow();
+    return () => {
+      stop.abort();
+      clearInterval(ticker);
+    };
+  }, [id]);
+
+  async function cancel() {
+    setStopping(true);
+    const res = await api("POST", `/api/research/${encodeURIComponent(id)}/cancel`);
+    if (!res.ok) {
+      setNote(res.error.message);
+      setStopping(false);
+    }
+  }
+
+  async function copy() {
+    const text = renderer.current?.text ?? "";
+    try {
+      await navigator.clipboard.writeText(text);
+      setNote("Copied the Markdown to the clipboard.");
+    } catch {
+      setNote("Copying is not allowed here; use Download instead.");
+    }
+  }
+
+  const active = ACTIVE.includes(status);
+  const m = metrics;
+  const answered = m?.model ?? null;
+  return (
+    <div class="run">
+      <div class="run-bar">
+        <p class="run-status" role="status" aria-live="polite">
+          <span class={`badge ${status}`}>{status}</span> {message}
+        </p>
+        <div class="row">
+          {active && (
+            <button type="button" class="stop" onClick={cancel} disabled={stopping}>
+              {stopping ? "Stopping…" : "Stop"}
+            </button>
+          )}
+          <button type="button" class="secondary" onClick={copy} disabled={!hasText}>
+            Copy
+          </button>
+          <a class="button secondary" href={`/api/research/${encodeURIComponent(id)}/export.md`}>
+            Download .md
+          </a>
+        </div>
+      </div>
+      {active && <progress class="bar" max={100} value={percent} aria-label="Progress" />}
+      <dl class="metrics">
+        <div>
+          <dt>First token</dt>
+          <dd class="m-ttft">
+            {m ? ms(m.ttftMs) : live.ttft == null ? "—" : `≈ ${ms(live.ttft)}`}
+          </dd>
+        </div>
+        <div>
+          <dt>Speed</dt>
+          <dd class="m-tps">
+            {m?.tokensPerSecond != null
+              ? `${m.tokensPerSecond.toFixed(1)} tok/s`
+              : live.tps == null
+              ? "—"
+              : `≈ ${live.tps.toFixed(1)} tok/s`}
+          </dd>
+        </div>
+        <div>
+          <dt>Model</dt>
+          <dd class="m-model">
+            {answered ?? (props.model || "—")}
+            {answered && props.model && answered !== props.model && (
+              <span class="muted small">(asked for {props.model})</span>
+            )}
+          </dd>
+        </div>
+      </dl>
+      {steps.length > 0 && (
+        <ol class="steps" aria-label="Progress steps">
+          {steps.map((s) => (
+            <li key={s.key} class={`step ${s.state}`}>
+              <span class="sr-only">{s.state}:</span> {s.label}
+            </li>
+          ))}
+        </ol>
+      )}
+      {stepErrors.map((e, i) => (
+        <p key={i} class="notice warn">
+          <strong>{e.title}</strong> (sub-question {e.step}): {e.message} {e.hint}
+        </p>
+      ))}
+      {note && <p class="notice">{note}</p>}
+      <article class="answer md" ref={docRef} aria-busy={active} aria-label="Answer" />
+      {error && (
+        <section class="notice bad error-panel" role="alert">
+          <h2>{error.title}</h2>
+          <p class="error-message">{error.message}</p>
+          {error.hint && <p class="hint">{error.hint}</p>}
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,270 @@
+/**
+ * The Status page body: every provider's state, latency, server kind and models, and a
+ * troubleshooting checklist written for the state each one is in, with the exact fix. Server
+ * only: the probes run while the page renders, so the page needs no JavaScript ("Check again"
+ * is a plain link).
+ */
+import type { ModelInfo, ProviderStatus } from "../../lib/providers/types.ts";
+
+/** One provider's findings. */
+export interface StatusRow {
+  id: string;
+  name: string;
+  local: boolean;
+  selected: boolean;
+  urlSetting: string | null;
+  keySetting: string;
+  defaultUrl: string;
+  /** Null when not probed (e.g. a cloud provider without a key: nothing leaves the machine). */
+  status: ProviderStatus | null;
+  skipped?: string;
+  models: ModelInfo[] | null;
+  modelsError?: string;
+}
+
+const STATE_TEXT: Record<string, [string, string]> = {
+  available: ["ok", "Available"],
+  unreachable: ["bad", "Not reachable"],
+  timeout: ["bad", "Timed out"],
+  wrong_path: ["bad", "Wrong URL or path"],
+  auth_required: ["warn", "Needs an API key"],
+  no_models: ["warn", "No models"],
+};
+
+const SERVER_NAMES: Record<string, string> = {
+  lmstudio: "LM Studio",
+  llamacpp: "llama.cpp server",
+  ollama: "Ollama",
+  "openai-compatible": "OpenAI-compatible",
+};
+
+function envOf(key: string): string {
+  return `LDR_${key.toUpperCase().replaceAll(".", "_")}`;
+}
+
+function ctx(n: number | null): string {
+  return n == null ? "—" : n.toLocaleString("en-US");
+}
+
+/** The checklist for one provider's state: what to check, in order, with the exact fix. */
+export function checklist(row: StatusRow): { text: string; code?: string }[] {
+  const s = row.status;
+  if (!s || s.state === "available") return [];
+  const lm = row.id === "lmstudio";
+  const url = s.baseUrl || "(not set)";
+  const port = (() => {
+    try {
+      return new URL(s.baseUrl).port || "80";
+    } catch {
+      return "";
+    }
+  })();
+  const setUrl = row.urlSetting
+    ? `Change it on the Settings page or with ${envOf(row.urlSetting)}.`
+    : "";
+  const items: { text: string; code?: string }[] = [];
+  if (s.dockerLoopback) {
+    items.push({
+      text:
+        `deepstudio runs inside a container, where ${url} is the container itself, not your computer. Use host.docker.internal instead (Docker Desktop on Mac/Windows). On Linux add this to the service in docker-compose.yml, and turn on "Serve on Local Network" in LM Studio's server settings (or use the host's LAN IP):`,
+      code: `extra_hosts: ["host.docker.internal:host-gateway"]\nenvironment:\n  ${
+        row.urlSetting ? envOf(row.urlSetting) : "LDR_LLM_LMSTUDIO_URL"
+      }: http://host.docker.internal:${port || "1234"}`,
+    });
+  }
+  switch (s.state) {
+    case "unreachable":
+      if (!s.baseUrl) {
+        items.push({
+          text: `No URL is configured for ${row.name}. ${setUrl.replace("Change", "Set")}`,
+        });
+        break;
+      }
+      items.push(
+        lm
+          ? {
+            text:
+              'Start LM Studio\'s server: open LM Studio → Developer tab → switch "Status" to Running, or run:',
+            code: "lms server start",
+          }
+          : { text: `Start ${row.name} and make sure it listens on ${url}.` },
+        {
+          text: `Check the port: the server must listen on ${port || "the port in the URL"}${
+            lm
+              ? ` (LM Studio shows "Reachable at http://127.0.0.1:${port}" in the Developer tab)`
+              : ""
+          }. ${setUrl}`,
+        },
+        { text: "Check from this machine that something answers:", code: `curl ${url}/v1/models` },
+      );
+      break;
+    case "timeout":
+      items.push(
+        {
+          text:
+            `${url} did not answer within 1 s. The server may be busy loading a large model or processing a long prompt: wait, then check again.`,
+        },
+        {
+          text:
+            "A firewall that drops packets (instead of refusing) looks like this too; so does a host name that resolves to the wrong machine.",
+        },
+      );
+      break;
+    case "wrong_path":
+      items.push(
+        {
+          text:
+            `Something answers at ${url}, but not an OpenAI-compatible API. Use the base address only, e.g. ${
+              row.defaultUrl || "http://localhost:8000"
+            }: deepstudio adds /v1 itself, so a URL ending in /api or /v1/chat is wrong.`,
+        },
+        { text: `Make sure no other program uses port ${port || "?"}. ${setUrl}` },
+      );
+      break;
+    case "auth_required":
+      items.push(
+        lm
+          ? {
+            text:
+              'LM Studio requires an API token ("Require Authentication" is on). Create one under Developer → Server Settings → Manage Tokens, then enter it on the Settings page as the LM Studio API token, or set:',
+            code: `${envOf(row.keySetting)}=<token>`,
+          }
+          : {
+            text:
+              `${row.name} refused the request without a valid key. Set it on the Settings page or with:`,
+            code: `${envOf(row.keySetting)}=<key>`,
+          },
+      );
+      break;
+    case "no_models":
+      items.push(
+        lm
+          ? {
+            text:
+              'LM Studio is running but has no chat model. Load one: Developer tab → "Select a model to load", or:',
+            code: "lms load <model-key>",
+          }
+          : { text: `${row.name} is running but lists no models. Load or pull one first.` },
+        { text: "Embedding models do not count: research needs a chat model." },
+      );
+      break;
+  }
+  const generic = s.state === "unreachable" || s.state === "no_models";
+  if (s.hint && !generic && !s.dockerLoopback) {
+    items.push({ text: `deepstudio's diagnosis: ${s.hint}` });
+  }
+  return items;
+}
+
+/** The status page's content. */
+export function StatusPage({ rows }: { rows: StatusRow[] }) {
+  return (
+    <>
+      <div class="row spread">
+        <h1>Status</h1>
+        <a class="button secondary" href="/status">Check again</a>
+      </div>
+      {rows.map((row) => {
+        const s = row.status;
+        const [cls, label] = !s
+          ? ["", "Not checked"]
+          : !s.baseUrl
+          ? ["", "Not configured"]
+          : STATE_TEXT[s.state] ?? ["bad", s.state];
+        const steps = checklist(row);
+        return (
+          <section
+            class="panel provider"
+            id={`provider-${row.id}`}
+            aria-labelledby={`p-${row.id}`}
+            key={row.id}
+          >
+            <h2 id={`p-${row.id}`}>
+              <span class={`dot ${cls}`} aria-hidden="true" />
+              {row.name}
+              {row.selected && <span class="badge selected">in use</span>}
+              <span class={`state ${cls}`}>{label}</span>
+            </h2>
+            {row.skipped && <p class="muted">{row.skipped}</p>}
+            {s && s.baseUrl && (
+              <dl class="facts">
+                <div>
+                  <dt>URL</dt>
+                  <dd>
+                    <code>{s.baseUrl || "not set"}</code>
+                  </dd>
+                </div>
+                <div>
+                  <dt>Latency</dt>
+                  <dd>{s.latencyMs} ms</dd>
+                </div>
+                <div>
+                  <dt>Server</dt>
+                  <dd>{s.server ? SERVER_NAMES[s.server] ?? s.server : "unknown"}</dd>
+                </div>
+                {s.error && (
+                  <div class="wide">
+                    <dt>Error</dt>
+                    <dd>
+                      <strong>{s.error.title}</strong>: {s.error.message}
+                    </dd>
+                  </div>
+                )}
+              </dl>
+            )}
+            {row.models && row.models.length > 0 && (
+              <table class="models-table">
+                <caption class="sr-only">{row.name} models</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Model</th>
+                    <th scope="col">Type</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Loaded context</th>
+                    <th scope="col">Max context</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {row.models.map((m) => (
+                    <tr key={m.id}>
+                      <td>
+                        {m.displayName}
+                        {m.displayName !== m.id && <code class="small">{m.id}</code>}
+                      </td>
+                      <td>{m.type}</td>
+                      <td>
+                        <span class={`badge ${m.state}`}>{m.state.replace("-", " ")}</span>
+                      </td>
+                      <td>{ctx(m.loadedContextLength)}</td>
+                      <td>{ctx(m.maxContextLength)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {row.modelsError && s?.state === "available" && (
+              <p class="notice warn">Could not list models: {row.modelsError}</p>
+            )}
+            {steps.length > 0 && (
+              <div class="checklist">
+                <h3>Troubleshooting</h3>
+                <ol>
+                  {steps.map((i, n) => (
+                    <li key={n}>
+                      {i.text}
+                      {i.code && (
+                        <pre>
+                          <code>{i.code}</code>
+                        </pre>
+                      )}
+                    </li>
+                  ))}
+                </ol>
+              </div>
+            )}
+          </section>
+        );
+      })}
+    </>
+  );
+}

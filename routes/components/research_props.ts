@@ -1,0 +1,50 @@
+/**
+ * Shapes the Research page island's props from the settings view: the providers in UI order and
+ * only the settings the LLM panel binds (secrets stay `{set}`), so nothing else reaches the page.
+ */
+import { PROVIDERS } from "../../lib/providers/records.ts";
+import { PROVIDER_IDS, type SettingKey } from "../../lib/settings/schema.ts";
+import type { SettingsView } from "../../lib/settings/view.ts";
+import type { PanelField, ResearchFormProps } from "../../islands/ResearchForm.tsx";
+
+const PANEL_KEYS: SettingKey[] = [
+  "llm.provider",
+  "llm.model",
+  "llm.temperature",
+  "llm.max_tokens",
+  "llm.local_context_window_size",
+  "llm.context_window_size",
+];
+
+/** Props for `ResearchForm`. */
+export function researchFormProps(view: SettingsView): ResearchFormProps {
+  const providers = PROVIDER_IDS.map((id) => {
+    const r = PROVIDERS[id];
+    return {
+      id,
+      name: r.displayName,
+      local: r.local,
+      urlKey: r.urlSetting,
+      keyKey: r.apiKeySetting,
+    };
+  });
+  const keys = new Set<string>(PANEL_KEYS);
+  for (const p of providers) {
+    if (p.urlKey) keys.add(p.urlKey);
+    keys.add(p.keyKey);
+  }
+  const fields: Record<string, PanelField> = {};
+  for (const key of keys) {
+    const s = view.settings[key as SettingKey];
+    if (!s) continue;
+    fields[key] = {
+      value: s.value,
+      locked: s.locked,
+      env: s.env,
+      ...(s.min !== undefined ? { min: s.min } : {}),
+      ...(s.max !== undefined ? { max: s.max } : {}),
+      ...(s.step !== undefined ? { step: s.step } : {}),
+    };
+  }
+  return { providers, fields };
+}

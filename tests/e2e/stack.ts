@@ -1,0 +1,96 @@
+/**
+ * The whole thing a person uses, for browser tests: a fake LM Studio, deepstudio on a real socket
+ * (port 0) pointed at it through the settings API (not the environment, so the URL field stays
+ * editable), and headless Chromium. `close()` tears everything down in reverse order.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { assertEquals } from "../assert.ts";
+import {
+  type FakeLmStudio,
+  type FakeLmStudioOptions,
+  startFakeLmStudio,
+} from "../fakes/lmstudio.ts";
+import { json, serve, testApp } from "../helpers.ts";
+import { launchBrowser } from "./browser.ts";
+
+/** A running stack. */
+export interface Stack {
+  lm: FakeLmStudio;
+  url: string;
+  app: Awaited<ReturnType<typeof testApp>>;
+  browser: Browser;
+  context: BrowserContext;
+  /** A fresh page that records uncaught page errors and console errors in `errors`. */
+  page(): Promise<Page>;
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** Starts fake LM Studio + deepstudio + Chromium. */
+export async function startStack(
+  opts: { lm?: FakeLmStudioOptions; colorScheme?: "light" | "dark"; width?: number } = {},
+): Promise<Stack> {
+  const lm = await startFakeLmStudio(opts.lm);
+  const app = await testApp();
+  const res = await app.app.request("/api/settings", json("PATCH", { "llm.lmstudio.url": lm.url }));
+  assertEquals(res.status, 200, await res.text());
+  const server = serve(app.app);
+  const browser = await launchBrowser();
+  const context = await browser.newContext({
+    colorScheme: opts.colorScheme ?? "light",
+    viewport: { width: opts.width ?? 1100, height: 900 },
+  });
+  const errors: string[] = [];
+  return {
+    lm,
+    url: server.url,
+    app,
+    browser,
+    context,
+    errors,
+    async page() {
+      const page = await context.newPage();
+      page.on("pageerror", (e) => errors.push(`pageerror: ${e}`));
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`console: ${m.text()}`);
+      });
+      return page;
+    },
+    async close() {
+      await browser.close();
+      await server.close();
+      app.close();
+      await lm.close();
+    },
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export function deadPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Waits until the island on the page has hydrated. */
+export async function hydrated(page: Page): Promise<void> {
+  await page.waitForSelector('ds-island[data-hydrated="1"]');
+}
+
+/** The answer's visible text, whitespace collapsed. */
+export async function answerText(page: Page): Promise<string> {
+  const text = await page.textContent(".answer");
+  return (text ?? "").replace(/\s+/g, " ").trim();
+}
+
+/** Starts a run from the Research page and returns its id once the run view is open. */
+export async function ask(page: Page, base: string, question: string): Promise<string> {
+  await page.goto(`${base}/`);
+  await hydrated(page);
+  await page.fill("#query", question);
+  await page.press("#query", "Enter");
+  await page.waitForURL(/\/research\/[^/]+$/);
+  await hydrated(page);
+  return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
+}

@@ -1,0 +1,97 @@
+/**
+ * A 5000-token Markdown answer streamed as fast as the fake can send it must leave the page
+ * responsive. The numbers (longest main-thread task, total blocking time, tokens/s seen) are
+ * measured with the browser's own PerformanceObserver and printed, never asserted: timings
+ * belong in reports, not in pass/fail. What is asserted is that every token arrived, once.
+ */
+import { assert, assertEquals } from "../assert.ts";
+import { HAVE_CHROMIUM } from "./browser.ts";
+import { answerText, ask, startStack } from "./stack.ts";
+
+/** About 5000 tokens (the fake sends one word-ish token per chunk) of realistic Markdown. */
+export function longMarkdown(target = 5000): { text: string; tokens: number } {
+  const parts: string[] = [];
+  let n = 0, i = 0;
+  while (n < target) {
+    i++;
+    let block: string;
+    if (i % 7 === 0) block = `## Section ${i}`;
+    else if (i % 5 === 0) {
+      block = Array.from({ length: 4 }, (_, k) => `- item ${i}.${k} with **bold** and \`code\``)
+        .join("\n");
+    } else if (i % 11 === 0) block = "```ts\nconst x = 1;\nfunction f() { return x; }\n```";
+    else {
+      block = Array.from({ length: 40 }, (_, k) => `word${i}_${k}`).join(" ") + ".";
+    }
+    parts.push(block);
+    n += block.split(/\s+/).length;
+  }
+  return { text: parts.join("\n\n"), tokens: n };
+}
+
+Deno.test({
+  name: "a 5000-token stream keeps the page responsive (measured: longest task, blocking time)",
+  ignore: !HAVE_CHROMIUM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { text, tokens } = longMarkdown();
+    const stack = await startStack({ lm: { tokenDelayMs: 1, reply: text } });
+    try {
+      const page = await stack.page();
+      await page.addInitScript(() => {
+        const w = window as unknown as { __long: number[] };
+        w.__long = [];
+        new PerformanceObserver((list) => {
+          for (const e of list.getEntries()) w.__long.push(e.duration);
+        }).observe({ type: "longtask", buffered: true });
+      });
+      const first = await stack.app.app.request("/api/settings"); // warm the app
+      await first.body?.cancel();
+      await ask(page, stack.url, "Write a very long report");
+      await page.waitForFunction(() =>
+        (document.querySelector(".answer")?.textContent ?? "").includes("word")
+      );
+      const t0 = performance.now();
+      // Sample input latency while streaming: a rAF round trip per 100 ms.
+      const frames = await page.evaluate(async () => {
+        const gaps: number[] = [];
+        let last = performance.now();
+        while (document.querySelector(".run-status .badge")?.textContent === "running") {
+          await new Promise((r) => requestAnimationFrame(r));
+          const now = performance.now();
+          gaps.push(now - last);
+          last = now;
+          await new Promise((r) => setTimeout(r, 100));
+          last = performance.now();
+        }
+        return gaps;
+      });
+      await page.waitForSelector(".run-status .badge.completed");
+      const streamMs = performance.now() - t0;
+      const long = await page.evaluate(() => (window as unknown as { __long: number[] }).__long);
+      const answer = await answerText(page);
+      const expected = text.replace(/[`*#-]|```ts/g, " ");
+      // Every token arrived exactly once (compare the unique words).
+      const seen = answer.match(/word\d+_\d+/g) ?? [];
+      const want = expected.match(/word\d+_\d+/g) ?? [];
+      assertEquals(seen.length, want.length, "every paragraph word rendered once");
+      assertEquals(new Set(seen).size, seen.length, "no duplicates");
+      assert(frames.length > 0, "sampled frames while streaming");
+      const max = long.length ? Math.max(...long) : 0;
+      const blocking = long.reduce((a, d) => a + Math.max(0, d - 50), 0);
+      const maxFrame = Math.max(...frames);
+      console.log(
+        `stream of ${tokens} tokens in ${(streamMs / 1000).toFixed(1)} s ` +
+          `(${Math.round(tokens / (streamMs / 1000))} tok/s): ${long.length} long tasks, ` +
+          `longest ${max.toFixed(0)} ms, total blocking ${blocking.toFixed(0)} ms; ` +
+          `rAF latency while streaming: max ${
+            maxFrame.toFixed(0)
+          } ms over ${frames.length} samples`,
+      );
+      assertEquals(stack.errors, []);
+    } finally {
+      await stack.close();
+    }
+  },
+});
