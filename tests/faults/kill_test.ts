@@ -1,0 +1,116 @@
+/**
+ * The deepstudio process itself dies: `kill -9` while a run streams (no shutdown handler runs, no
+ * final flush), then a restart on the same KV file. The run must come back `interrupted` with the
+ * text it had saved, its event log must end properly, and the restarted process must serve.
+ */
+import { runKey } from "../../lib/kv/keys.ts";
+import type { RunRecord } from "../../lib/research/schema.ts";
+import { assert, assertEquals } from "../assert.ts";
+import { startFakeLmStudio } from "../fakes/lmstudio.ts";
+import { startChild } from "./child.ts";
+import { MODEL, parseSse, REPLY, replyPrefix } from "./support.ts";
+
+async function getJson(url: string) {
+  const res = await fetch(url);
+  return { status: res.status, json: await res.json() };
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== null) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+Deno.test("kill -9 mid-run, restart on the same KV file: the run is interrupted, its text intact", async () => {
+  // Six tokens, then LM Studio goes quiet (well inside the 120 s timeout): the run stays running.
+  const lm = await startFakeLmStudio({ reply: REPLY, fault: { kind: "hang", afterTokens: 6 } });
+  const dir = await Deno.makeTempDir({ prefix: "deepstudio-kill-" });
+  const kvPath = `${dir}/deepstudio.kv`;
+  const env = { LDR_LLM_LMSTUDIO_URL: lm.url };
+  const first = await startChild(kvPath, env);
+  let second: Awaited<ReturnType<typeof startChild>> | null = null;
+  try {
+    const res = await fetch(`${first.url}/api/research`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "Tell me everything", mode: "quick" }),
+    });
+    assertEquals(res.status, 202);
+    const { id } = await res.json();
+    const partial = replyPrefix(6);
+    await poll("six tokens streamed", async () => {
+      const { json } = await getJson(`${first.url}/api/research/${id}`);
+      return json.text === partial ? json : null;
+    });
+    // Wait until the batch writer has put that text in the file (read by a second KV handle),
+    // so the assertion below is about keeping saved bytes, not about flush timing.
+    const reader = await Deno.openKv(kvPath);
+    try {
+      await poll("the text persisted", async () => {
+        const rec = (await reader.get<RunRecord>(runKey(id))).value;
+        return rec && rec.status === "running" && rec.textLength === partial.length ? rec : null;
+      });
+    } finally {
+      reader.close();
+    }
+
+    const status = await first.kill("SIGKILL");
+    assertEquals(status.signal, "SIGKILL");
+    assertEquals(status.success, false);
+    // The dead process's socket closed: LM Studio sees the client go and stops generating.
+    const dropped = await lm.waitForAbort((r) => r.path === "/v1/chat/completions", 10_000);
+    assertEquals(dropped.abortedPhase, "streaming");
+
+    second = await startChild(kvPath, env);
+    const { status: code, json } = await getJson(`${second.url}/api/research/${id}`);
+    assertEquals(code, 200);
+    assertEquals(json.run.status, "interrupted");
+    assertEquals(json.text, partial, "the text streamed before the kill, byte for byte");
+    assertEquals(json.run.textLength, partial.length);
+    assert(json.run.finishedAt !== null, "finishedAt set");
+
+    // The event log replays the streamed text and ends with the interruption.
+    const sse = await fetch(`${second.url}/api/research/${id}/events`);
+    const { events } = parseSse(await sse.text());
+    assertEquals(
+      events.filter((e) => e.event === "delta").map((e) => e.data.text).join(""),
+      partial,
+    );
+    assertEquals(events.at(-1)?.event, "done");
+    assertEquals(events.at(-1)?.data, { status: "interrupted" });
+    const ids = events.map((e) => e.id);
+    assertEquals(ids, [...ids].sort((a, b) => a - b), "event ids increase");
+    assertEquals(new Set(ids).size, ids.length, "no duplicate events");
+
+    // History shows it; the export has the text; the restarted process serves new runs.
+    const history = await getJson(`${second.url}/api/research`);
+    const listed = history.json.runs.find((r: RunRecord) => r.id === id);
+    assertEquals(listed?.status, "interrupted");
+    const md = await fetch(`${second.url}/api/research/${id}/export.md`);
+    assertEquals(md.status, 200);
+    assert((await md.text()).includes(partial), "export has the kept text");
+    assertEquals((await getJson(`${second.url}/api/health`)).status, 200);
+    lm.set({ fault: null });
+    const again = await fetch(`${second.url}/api/research`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "Still there?", model: MODEL }),
+    });
+    assertEquals(again.status, 202);
+    const next = (await again.json()).id;
+    const done = await poll("the new run to complete", async () => {
+      const { json } = await getJson(`${second!.url}/api/research/${next}`);
+      return json.run.status === "completed" ? json : null;
+    });
+    assertEquals(done.text, REPLY);
+  } finally {
+    if (!first.exited) await first.kill("SIGKILL");
+    if (second) await second.kill("SIGTERM");
+    await lm.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
