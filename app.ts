@@ -11,8 +11,14 @@ import { AppError } from "./lib/http/errors.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
+import { authRoutes } from "./routes/auth.tsx";
+import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { openapiRoutes } from "./routes/openapi.ts";
 import { pageRoutes } from "./routes/pages.tsx";
+import { providerRoutes } from "./routes/providers.ts";
+import { researchRoutes } from "./routes/research.ts";
+import { securityMiddleware } from "./routes/security.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
 const DEFAULT_CONFIG: AppConfig = {
@@ -71,6 +77,8 @@ function errorResponse(err: unknown, log: (m: string) => void): Response {
 export function createApp(deps: AppDeps): Hono {
   const ctx = createContext(deps);
   const app = new Hono();
+  // Before every route: secure headers, host/CSRF/token checks, body cap (routes/security.ts).
+  for (const mw of securityMiddleware(ctx)) app.use(mw);
 
   app.get("/static/:file", (c) => {
     const asset = ASSETS.get(c.req.path);
@@ -80,8 +88,13 @@ export function createApp(deps: AppDeps): Hono {
       "cache-control": "public, max-age=31536000, immutable",
     });
   });
+  app.route("/v1", gatewayRoutes(ctx));
   app.route("/api/health", healthRoutes(ctx));
+  app.route("/api/openapi.json", openapiRoutes(ctx, () => app.routes));
   app.route("/api/settings", settingsRoutes(ctx));
+  app.route("/api/providers", providerRoutes(ctx));
+  app.route("/api/research", researchRoutes(ctx));
+  app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));
 
   app.notFound((c) => {

@@ -16,6 +16,8 @@ export interface AppConfig {
   accessToken: string;
   /** True when running inside a container (Docker, Podman): loopback then means the container. */
   inContainer: boolean;
+  /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
+  sseHeartbeatMs?: number;
 }
 
 /** One flag: its env fallback and help text; the help screen and docs are built from this. */
@@ -45,7 +47,8 @@ export const FLAGS = [
     flag: "--allowed-hosts",
     env: "DEEPSTUDIO_ALLOWED_HOSTS",
     arg: "LIST",
-    help: "Comma-separated host names accepted in the Host header besides localhost",
+    help:
+      "Comma-separated host names accepted in the Host header besides localhost (.example.com: subdomains too)",
     def: "",
   },
   {
@@ -79,7 +82,7 @@ export function helpText(settingEnvNames: string[]): string {
   const lines = [
     "deepstudio: a local-first research console for LM Studio and OpenAI-compatible servers",
     "",
-    "Usage: deno task start [flags]",
+    "Usage: deno task start [flags]   (or, as a compiled binary: deepstudio [flags])",
     "",
     "Flags (each also read from the environment variable shown):",
   ];

@@ -5,7 +5,11 @@ import { SCHEMA_VERSION_KEY } from "../../lib/kv/keys.ts";
 Deno.test("migrations run once, in order, and record the version", async () => {
   const kv = await Deno.openKv(":memory:");
   const ran: number[] = [];
-  const steps: Migration[] = [async () => void ran.push(1), async () => void ran.push(2)];
+  const step = (n: number): Migration => () => {
+    ran.push(n);
+    return Promise.resolve();
+  };
+  const steps = [step(1), step(2)];
   assertEquals(await migrate(kv, steps), 2);
   assertEquals(await migrate(kv, steps), 2);
   assertEquals(ran, [1, 2]);
