@@ -1,0 +1,172 @@
+/**
+ * The OpenAI-compatible gateway (`/v1`): any OpenAI client pointed at deepstudio reaches the
+ * configured provider with deepstudio's model choice, `max_tokens` cap, abort propagation, error
+ * hints and timing applied. These functions take and return web `Request`/`Response` objects so
+ * routes/gateway.ts stays a list of paths; everything the client sees is in OpenAI's format.
+ */
+import { AppError } from "../http/errors.ts";
+import { readJsonObject } from "../http/body.ts";
+import { MAX_GATEWAY_BODY } from "../http/security.ts";
+import { ProviderError, toUpstreamError } from "../providers/errors.ts";
+import type { ModelCache } from "../providers/models.ts";
+import { resolveProvider } from "../providers/resolve.ts";
+import type { ProviderService } from "../providers/service.ts";
+import type { ModelInfo } from "../providers/types.ts";
+import type { Settings } from "../settings/schema.ts";
+import { createIdleWatcher } from "./idle.ts";
+import { createModelView } from "./models.ts";
+import { fromAppError, type GatewayError, invalidRequest } from "./openai_error.ts";
+import { errorResponse, relayChat } from "./relay.ts";
+import { planChat } from "./request.ts";
+import { type RequestClock, timingHeader } from "./timing.ts";
+
+/** What the gateway needs from the app. */
+export interface GatewayDeps {
+  fetch: typeof fetch;
+  /** Wall clock in ms (model-list ages, shared with the provider module). */
+  now: () => number;
+  /** Monotonic clock in ms with sub-ms resolution (Server-Timing, idle timeout). */
+  perfNow: () => number;
+  inContainer: boolean;
+  /** Current settings (the store caches them: no KV read per request). */
+  settings: () => Promise<Settings>;
+  providers: Pick<ProviderService, "models">;
+  modelCache: ModelCache;
+  log: (message: string) => void;
+}
+
+/** The gateway's handlers. */
+export interface Gateway {
+  /** `GET /v1/models`. */
+  models(req: Request): Promise<Response>;
+  /** `GET /v1/models/{id}`. */
+  model(req: Request, id: string): Promise<Response>;
+  /** `POST /v1/chat/completions`. */
+  chat(req: Request): Promise<Response>;
+  /** Anything else under /v1: 404 or 405 in OpenAI's format. */
+  unknown(req: Request, allowed: string[]): Response;
+}
+
+function json(e: GatewayError, clock: RequestClock, now: number): Response {
+  return Response.json(e.body, {
+    status: e.status,
+    headers: { ...e.headers, "server-timing": timingHeader(clock, now) },
+  });
+}
+
+function openAiModel(m: ModelInfo, owner: string) {
+  return { id: m.id, object: "model", created: 0, owned_by: owner };
+}
+
+/** Builds the gateway. */
+export function createGateway(deps: GatewayDeps): Gateway {
+  const view = createModelView(deps);
+  const planDeps = { ...deps, models: view };
+  const relayDeps = { ...deps, idle: createIdleWatcher(deps.perfNow) };
+  const clockNow = deps.perfNow;
+
+  async function chatModels(req: Request, clock: RequestClock) {
+    const settings = await deps.settings();
+    const id = settings["llm.provider"];
+    const t = clockNow();
+    try {
+      return { id, list: await deps.providers.models(id, { type: "chat", signal: req.signal }) };
+    } finally {
+      clock.upstream += clockNow() - t;
+    }
+  }
+
+  async function listFailure(e: unknown, clock: RequestClock): Promise<Response> {
+    if (e instanceof ProviderError) return errorResponse(e.error, clock, clockNow);
+    const settings = await deps.settings();
+    const provider = resolveProvider(settings);
+    const error = toUpstreamError(e, provider, {
+      url: `${provider.apiBase}/models`,
+      inContainer: deps.inContainer,
+    });
+    return errorResponse(error, clock, clockNow);
+  }
+
+  return {
+    async models(req) {
+      const clock: RequestClock = { start: clockNow(), upstream: 0 };
+      try {
+        const { id, list } = await chatModels(req, clock);
+        const body = { object: "list", data: list.models.map((m) => openAiModel(m, id)) };
+        return Response.json(body, {
+          headers: { "server-timing": timingHeader(clock, clockNow()) },
+        });
+      } catch (e) {
+        return await listFailure(e, clock);
+      }
+    },
+
+    async model(req, modelId) {
+      const clock: RequestClock = { start: clockNow(), upstream: 0 };
+      try {
+        const { id, list } = await chatModels(req, clock);
+        const found = list.models.find((m) => m.id === modelId);
+        if (!found) {
+          const e = invalidRequest(`The model '${modelId}' does not exist`, "model", 404);
+          e.body.error.code = "model_not_found";
+          return json(e, clock, clockNow());
+        }
+        return Response.json(openAiModel(found, id), {
+          headers: { "server-timing": timingHeader(clock, clockNow()) },
+        });
+      } catch (e) {
+        return await listFailure(e, clock);
+      }
+    },
+
+    async chat(req) {
+      const clock: RequestClock = { start: clockNow(), upstream: 0 };
+      let body: Record<string, unknown>;
+      try {
+        body = await readJsonObject(req, MAX_GATEWAY_BODY);
+      } catch (e) {
+        const refusal = e instanceof AppError
+          ? fromAppError(e)
+          : invalidRequest(`Could not read the request body (${(e as Error).message})`);
+        return json(refusal, clock, clockNow());
+      }
+      const tRead = clockNow();
+      const settings = await deps.settings();
+      const tSet = clockNow();
+      const planned = await planChat(planDeps, settings, body, {
+        signal: req.signal,
+        clock,
+      });
+      if (!planned.ok) {
+        return "error" in planned
+          ? json(planned.error, clock, clockNow())
+          : errorResponse(planned.upstream, clock, clockNow);
+      }
+      const tPlan = clockNow();
+      const r = await relayChat(relayDeps, planned.plan, { clientSignal: req.signal, clock });
+      r.headers.append("server-timing", `read;dur=${(tRead - clock.start).toFixed(3)}, set;dur=${(tSet - tRead).toFixed(3)}, plan;dur=${(tPlan - tSet).toFixed(3)}`);
+      return r;
+    },
+
+    unknown(req, allowed) {
+      const clock: RequestClock = { start: clockNow(), upstream: 0 };
+      const path = new URL(req.url).pathname;
+      if (allowed.length) {
+        const e = invalidRequest(
+          `${req.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+          null,
+          405,
+        );
+        e.headers.allow = allowed.join(", ");
+        return json(e, clock, clockNow());
+      }
+      const e = invalidRequest(
+        `deepstudio's OpenAI-compatible API has no ${path}; it serves GET /v1/models and POST /v1/chat/completions`,
+        null,
+        404,
+      );
+      e.body.error.type = "not_found_error";
+      return json(e, clock, clockNow());
+    },
+  };
+}

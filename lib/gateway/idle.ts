@@ -1,0 +1,85 @@
+/**
+ * The idle timeout of every relay (`llm.request_timeout` of silence between upstream bytes) on one
+ * shared interval instead of a timer per request: a byte then costs one clock read, and starting
+ * a request no timer. The interval runs only while some relay is being watched, so an idle server
+ * (and a finished test) has no timer left.
+ */
+
+/** One watched relay. */
+export interface IdleEntry {
+  /** Marks upstream activity now. */
+  touch(): void;
+  /** Stops watching (the relay ended). */
+  stop(): void;
+}
+
+/** Watches many relays. */
+export interface IdleWatcher {
+  /** Calls `onIdle` once when `timeoutMs` pass without a `touch`. */
+  watch(timeoutMs: number, onIdle: () => void): IdleEntry;
+  /** Relays currently watched. */
+  readonly size: number;
+}
+
+interface Entry extends IdleEntry {
+  last: number;
+  timeoutMs: number;
+  onIdle: () => void;
+}
+
+/** How often the interval looks (a timeout fires at most this late). */
+export const IDLE_TICK_MS = 250;
+
+/** A watcher over a monotonic ms clock. */
+export function createIdleWatcher(now: () => number, tickMs = IDLE_TICK_MS): IdleWatcher {
+  const active = new Set<Entry>();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let period = Infinity;
+
+  function stopTimerIfEmpty() {
+    if (active.size === 0 && timer !== undefined) {
+      clearInterval(timer);
+      timer = undefined;
+      period = Infinity;
+    }
+  }
+
+  function sweep() {
+    const t = now();
+    for (const e of active) {
+      if (t - e.last >= e.timeoutMs) {
+        active.delete(e);
+        e.onIdle();
+      }
+    }
+    stopTimerIfEmpty();
+  }
+
+  return {
+    watch(timeoutMs, onIdle) {
+      const entry: Entry = {
+        last: now(),
+        timeoutMs,
+        onIdle,
+        touch() {
+          entry.last = now();
+        },
+        stop() {
+          active.delete(entry);
+          stopTimerIfEmpty();
+        },
+      };
+      active.add(entry);
+      const wanted = Math.min(tickMs, Math.max(10, timeoutMs / 4));
+      if (wanted < period) {
+        clearInterval(timer);
+        period = wanted;
+        timer = setInterval(sweep, period);
+      }
+      return entry;
+    },
+    get size() {
+      return active.size;
+    },
+  };
+}
