@@ -130,9 +130,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           : invalidRequest(`Could not read the request body (${(e as Error).message})`);
         return json(refusal, clock, clockNow());
       }
-      const tRead = clockNow();
       const settings = await deps.settings();
-      const tSet = clockNow();
       const planned = await planChat(planDeps, settings, body, {
         signal: req.signal,
         clock,
@@ -142,10 +140,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           ? json(planned.error, clock, clockNow())
           : errorResponse(planned.upstream, clock, clockNow);
       }
-      const tPlan = clockNow();
-      const r = await relayChat(relayDeps, planned.plan, { clientSignal: req.signal, clock });
-      r.headers.append("server-timing", `read;dur=${(tRead - clock.start).toFixed(3)}, set;dur=${(tSet - tRead).toFixed(3)}, plan;dur=${(tPlan - tSet).toFixed(3)}`);
-      return r;
+      return await relayChat(relayDeps, planned.plan, { clientSignal: req.signal, clock });
     },
 
     unknown(req, allowed) {
