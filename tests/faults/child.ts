@@ -4,17 +4,9 @@
  * the same KV file. The load test uses it too, so the RSS it reads is deepstudio's own.
  */
 
-/** The repository root (main.ts lives there). */
-export const ROOT = new URL("../../", import.meta.url).pathname;
+import { ROOT, RUN_PERMISSIONS } from "../distribution/process.ts";
 
-/** The permissions `deno task start` grants. */
-export const RUN_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys",
-];
+export { ROOT, RUN_PERMISSIONS };
 
 /** A running deepstudio process. */
 export interface Child {
