@@ -31,6 +31,7 @@
  *
  * Recording is the same as the LM Studio fake's (`requests`, `aborts`, `waitForAbort`).
  */
+import { createStreamHub, type Producer } from "./stream_hub.ts";
 import {
   completionId,
   estimatePromptTokens,
@@ -92,7 +93,6 @@ export const LLAMA_CONTEXT_EXCEEDED_BODY =
   '{"error":{"code":500,"message":"Context size has been exceeded.","type":"server_error"}}';
 
 const FINGERPRINT = "b9153-97b658cee";
-const encoder = new TextEncoder();
 
 function json(status: number, text: string): Response {
   return new Response(text, {
@@ -136,8 +136,7 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     ...options,
   };
   const log = new RequestLog();
-  const closing = new AbortController();
-  const openStreams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const streams = createStreamHub(log, "fake llama.cpp");
 
   function modelsBody(): string {
     const id = opts.modelId;
@@ -280,33 +279,7 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     const delta = (d: Record<string, unknown>, finish: string | null = null) =>
       chunk([{ finish_reason: finish, index: 0, delta: d }]);
 
-    let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-    let done = false;
-    const end = new AbortController();
-    const signal = AbortSignal.any([t.signal, end.signal, closing.signal]);
-    const write = (s: string) => {
-      if (done || signal.aborted) return false;
-      try {
-        ctrl.enqueue(encoder.encode(s));
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const stream = new ReadableStream<Uint8Array>({
-      start(c) {
-        ctrl = c;
-        openStreams.add(c);
-      },
-      cancel() {
-        done = true;
-        openStreams.delete(ctrl);
-        log.cancelled(t);
-        end.abort();
-      },
-    });
-    t.streaming();
-    const produce = async (): Promise<"close" | "reset" | "aborted"> => {
+    const produce: Producer = async (write, signal) => {
       if (!(await sleep(opts.promptDelayMs, signal))) return "aborted";
       if (!write(`data: ${delta({ role: "assistant", content: null })}\n\n`)) return "aborted";
       const faultAt = fault ? fault.afterTokens ?? 2 : -1;
@@ -335,20 +308,7 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
       write("data: [DONE]\n\n");
       return "close";
     };
-    (async () => {
-      const how = await produce().catch(() => "reset" as const);
-      if (done) return;
-      done = true;
-      openStreams.delete(ctrl);
-      t.streamClosed();
-      try {
-        if (how === "close") ctrl.close();
-        else if (how === "reset" || closing.signal.aborted) {
-          ctrl.error("fake llama.cpp: connection reset mid-stream (fault mode)");
-        }
-      } catch { /* already closed */ }
-    })();
-    return new Response(stream, {
+    return new Response(streams.body(t, produce), {
       status: 200,
       headers: {
         "keep-alive": "timeout=5, max=100",
@@ -385,13 +345,7 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     waitForRequest: (pred, timeoutMs) => log.waitFor(pred, timeoutMs),
     waitForAbort: (pred, timeoutMs) => log.waitForAbort(pred, timeoutMs),
     async close() {
-      closing.abort();
-      for (const c of openStreams) {
-        try {
-          c.error("fake llama.cpp: closing");
-        } catch { /* gone */ }
-      }
-      openStreams.clear();
+      streams.closeAll();
       await server.shutdown();
     },
   });

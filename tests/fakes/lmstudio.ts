@@ -59,6 +59,7 @@
  * those whose client went away early; `waitForAbort(pred?, timeoutMs?)` and
  * `waitForRequest(pred, timeoutMs?)` wait for one.
  */
+import { createStreamHub, type Producer } from "./stream_hub.ts";
 import {
   completionId,
   estimatePromptTokens,
@@ -274,7 +275,6 @@ export function unexpectedEndpointBody(method: string, path: string): string {
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
-const encoder = new TextEncoder();
 
 function jsonText(status: number, text: string, headers: Record<string, string> = {}): Response {
   return new Response(text, { status, headers: { "content-type": JSON_TYPE, ...headers } });
@@ -336,8 +336,7 @@ function v0Record(m: FakeModel): Record<string, unknown> {
 export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<FakeLmStudio> {
   const opts: Required<FakeLmStudioOptions> = { ...defaults(), ...options };
   const log = new RequestLog();
-  const closing = new AbortController();
-  const openStreams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  const streams = createStreamHub(log, "fake LM Studio");
 
   function authorized(req: Request): boolean {
     if (!opts.apiToken) return true;
@@ -558,55 +557,9 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
    */
   function streamResponse(
     t: RequestTracker,
-    produce: (
-      write: (s: string) => boolean,
-      signal: AbortSignal,
-    ) => Promise<"close" | "reset" | "aborted">,
+    produce: Producer,
   ): Response {
-    let ctrl!: ReadableStreamDefaultController<Uint8Array>;
-    let done = false;
-    const end = new AbortController();
-    const signal = AbortSignal.any([t.signal, end.signal, closing.signal]);
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        ctrl = c;
-        openStreams.add(c);
-      },
-      cancel() {
-        done = true;
-        openStreams.delete(ctrl);
-        log.cancelled(t);
-        end.abort();
-      },
-    });
-    const write = (s: string) => {
-      if (done || signal.aborted) return false;
-      try {
-        ctrl.enqueue(encoder.encode(s));
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    t.streaming();
-    (async () => {
-      const how = await produce(write, signal).catch(() => "reset" as const);
-      if (done) return;
-      done = true;
-      openStreams.delete(ctrl);
-      if (how === "close") {
-        t.streamClosed();
-        try {
-          ctrl.close();
-        } catch { /* already closed */ }
-      } else if (how === "reset" || closing.signal.aborted) {
-        t.streamClosed();
-        try {
-          ctrl.error("fake LM Studio: connection reset mid-stream (fault mode)");
-        } catch { /* already errored */ }
-      }
-    })();
-    return new Response(body, {
+    return new Response(streams.body(t, produce), {
       status: 200,
       headers: {
         "content-type": "text/event-stream",
@@ -642,13 +595,7 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
     waitForRequest: (pred, timeoutMs) => log.waitFor(pred, timeoutMs),
     waitForAbort: (pred, timeoutMs) => log.waitForAbort(pred, timeoutMs),
     async close() {
-      closing.abort();
-      for (const c of openStreams) {
-        try {
-          c.error("fake LM Studio: closing");
-        } catch { /* gone */ }
-      }
-      openStreams.clear();
+      streams.closeAll();
       await server.shutdown();
     },
   };
