@@ -19,7 +19,11 @@ export const RUN_PERMISSIONS = [
 /** A running child: its URL, everything it printed so far, and a way to stop it. */
 export interface RunningServer {
   url: string;
+  pid: number;
   output: () => string;
+  /** Sends `signal` (unless it already exited) and waits for the exit and its output. */
+  kill: (signal: Deno.Signal) => Promise<Deno.CommandStatus>;
+  readonly exited: boolean;
   /** Resolves with the first match of `pattern` in the output (the child may still be printing). */
   waitForOutput: (pattern: RegExp) => Promise<RegExpMatchArray>;
   stop: () => Promise<void>;
@@ -49,21 +53,23 @@ export async function startServer(
     const decoder = new TextDecoder();
     for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
   };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]).catch(() => {});
   let exited = false;
   const status = child.status.then((s) => {
     exited = true;
     return s;
   });
-  const stop = async () => {
+  const kill = async (signal: Deno.Signal) => {
     if (!exited) {
       try {
-        child.kill("SIGTERM");
+        child.kill(signal);
       } catch { /* already gone */ }
     }
-    await status;
+    const s = await status;
     await drained;
+    return s;
   };
+  const stop = async () => void await kill("SIGTERM");
 
   const waitForOutput = async (pattern: RegExp): Promise<RegExpMatchArray> => {
     const deadline = Date.now() + START_LIMIT_MS;
@@ -80,7 +86,17 @@ export async function startServer(
   };
   try {
     const match = await waitForOutput(/deepstudio is running at (http:\/\/\S+?)\/?\s/);
-    return { url: match[1], output: () => text, waitForOutput, stop };
+    return {
+      url: match[1],
+      pid: child.pid,
+      output: () => text,
+      kill,
+      get exited() {
+        return exited;
+      },
+      waitForOutput,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw new Error(`deepstudio did not start: ${(e as Error).message}`);
