@@ -7,7 +7,7 @@ import { settingsView } from "../lib/settings/view.ts";
 import { MARKDOWN_JS } from "../lib/assets.ts";
 import { PROVIDERS } from "../lib/providers/records.ts";
 import { type ProviderService, providerServiceFor } from "../lib/providers/service.ts";
-import { getRun, listRuns } from "../lib/research/runs.ts";
+import { researchServiceFor } from "../lib/research/service.ts";
 import type { RunRecord } from "../lib/research/schema.ts";
 import { HistoryPage } from "./components/HistoryPage.tsx";
 import { Layout } from "./components/Layout.tsx";
@@ -59,6 +59,8 @@ async function statusRows(service: ProviderService): Promise<StatusRow[]> {
 
 /** The HTML pages. */
 export function pageRoutes(ctx: AppContext) {
+  // The same service the API uses: live runs come from memory, and start-up recovery is awaited.
+  const research = researchServiceFor(ctx, providerServiceFor(ctx));
   return new Hono()
     .get("/", async (c) => {
       const view = settingsView(await ctx.settings.get(), ctx.settings.envWarnings);
@@ -72,7 +74,7 @@ export function pageRoutes(ctx: AppContext) {
       ));
     })
     .get("/research/:id", async (c) => {
-      const run = (await getRun(ctx.kv, c.req.param("id"))).value;
+      const run = (await research.get(c.req.param("id")))?.run;
       if (!run) {
         return c.html(
           renderDocument(
@@ -116,7 +118,7 @@ export function pageRoutes(ctx: AppContext) {
       const cursor = c.req.query("cursor") || undefined;
       let page: { runs: RunRecord[]; cursor: string | null };
       try {
-        page = await listRuns(ctx.kv, { limit: HISTORY_PAGE, cursor });
+        page = await research.list({ limit: HISTORY_PAGE, cursor });
       } catch {
         page = { runs: [], cursor: null }; // a stale or mangled cursor: show the first page's link
       }
