@@ -8,6 +8,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ModelInfo, ProviderStatus, UpstreamError } from "../lib/providers/types.ts";
 import { api, type ApiError } from "./api.ts";
+import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 
 /** One setting as the panel needs it (a slice of the settings view). */
 export interface PanelField {
@@ -125,6 +126,15 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const saving = useRef<Promise<void>>(Promise.resolve());
   const [version, setVersion] = useState(0);
 
+  // The question draft is kept per tab: restore it after hydration (the server renders none).
+  useEffect(() => {
+    const d = readDraft("research");
+    if (!d) return;
+    setQuery(d.query);
+    if (d.mode === "quick" || d.mode === "detailed") setMode(d.mode);
+  }, []);
+  useEffect(() => writeDraft("research", { query, mode }), [query, mode]);
+
   const provider = providers.find((p) => p.id === vals["llm.provider"]) ?? providers[0];
   const pid = provider.id;
 
@@ -214,7 +224,10 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
       if (!errors[k] && vals[k].trim() !== "" && Number.isFinite(n)) body[name] = n;
     }
     const r = await api<{ id: string }>("POST", "/api/research", body);
-    if (r.ok) location.href = `/research/${encodeURIComponent(r.data.id)}`;
+    if (r.ok) {
+      clearDraft("research");
+      location.href = `/research/${encodeURIComponent(r.data.id)}`;
+    }
     else {
       setSubmitErr(r.error);
       setBusy(false);
