@@ -18,7 +18,9 @@ export function readDraft(slot: string): Draft | null {
     const raw = sessionStorage.getItem(PREFIX + slot);
     if (!raw) return null;
     const d = JSON.parse(raw);
-    return typeof d?.query === "string" ? { query: d.query, mode: String(d.mode ?? "quick") } : null;
+    return typeof d?.query === "string"
+      ? { query: d.query, mode: String(d.mode ?? "quick") }
+      : null;
   } catch {
     return null;
   }

@@ -34,7 +34,5 @@ export function withFollowUp(
   const context = "This continues an earlier question. Use the earlier answer as context; " +
     "do not repeat it, build on it.\n\n" +
     `Earlier question: ${prev.query}\n\nEarlier answer:\n<<<\n${prev.report}\n>>>\n\n`;
-  return messages.map((m, i) =>
-    i === last ? { ...m, content: `${context}${m.content}` } : m
-  );
+  return messages.map((m, i) => i === last ? { ...m, content: `${context}${m.content}` } : m);
 }
