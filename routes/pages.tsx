@@ -58,6 +58,27 @@ async function statusRows(service: ProviderService): Promise<StatusRow[]> {
   }));
 }
 
+/** True for a browser asking for a page: a GET outside the API that accepts HTML. */
+export function wantsPage(req: Request): boolean {
+  const path = new URL(req.url).pathname;
+  if (req.method !== "GET" || /^\/(api|v1|static)(\/|$)/.test(path)) return false;
+  return (req.headers.get("accept") ?? "").includes("text/html");
+}
+
+/** The HTML 404 page: says what was asked for and where to go instead. */
+export function notFoundPage(path: string): string {
+  return renderDocument(
+    "Page not found",
+    <Layout active="">
+      <h1>Page not found</h1>
+      <p>
+        There is no page at <code>{short(path, 120)}</code>. Go to <a href="/">Research</a>,{" "}
+        <a href="/history">History</a> or <a href="/settings">Settings</a>.
+      </p>
+    </Layout>,
+  );
+}
+
 /** What Retry sends: the same question with the run's frozen settings. */
 function retryRequest(run: RunRecord): RetryRequest {
   return {
@@ -99,7 +120,7 @@ export function pageRoutes(ctx: AppContext) {
         return c.html(
           renderDocument(
             "Not found",
-            <Layout active="/history">
+            <Layout active="">
               <h1>No such run</h1>
               <p>
                 It may have been deleted. See <a href="/history">History</a> or{" "}

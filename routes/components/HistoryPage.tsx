@@ -80,7 +80,7 @@ export function HistoryPage({ runs, next }: { runs: RunRecord[]; next: string | 
                       {formatDate(r.createdAt)}
                     </time>
                   </td>
-                  <td class="small">{formatDuration(r)}</td>
+                  <td class="small duration">{formatDuration(r)}</td>
                   <td class="actions">
                     <a href={href}>Open</a>
                     <a href={`/api/research/${encodeURIComponent(r.id)}/export.md`}>Export</a>
@@ -92,6 +92,15 @@ export function HistoryPage({ runs, next }: { runs: RunRecord[]; next: string | 
           </tbody>
         </table>
       </div>
+      <Island
+        name="HistoryLive"
+        props={{
+          active: runs.filter((r) => r.status === "queued" || r.status === "running").map((r) =>
+            r.id
+          ),
+          limit: 100,
+        }}
+      />
       {next && (
         <p>
           <a href={`/history?cursor=${encodeURIComponent(next)}`}>Older runs →</a>
