@@ -302,7 +302,7 @@ export function RunView(props: RunViewProps) {
   const answered = m?.model ?? null;
   return (
     <div class="run">
-      <div class="run-bar">
+      <div class={`run-bar${active ? " live" : ""}`}>
         <p class="run-status" role="status" aria-live="polite">
           <span class={`badge ${status}`}>{status}</span> {message}
         </p>

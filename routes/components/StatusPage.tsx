@@ -209,7 +209,7 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
               </dl>
             )}
             {row.models && row.models.length > 0 && (
-              <table class="models-table">
+              <table class="models-table stack">
                 <caption class="sr-only">{row.name} models</caption>
                 <thead>
                   <tr>
@@ -227,12 +227,12 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
                         {m.displayName}
                         {m.displayName !== m.id && <code class="small">{m.id}</code>}
                       </td>
-                      <td>{m.type}</td>
-                      <td>
+                      <td data-label="Type">{m.type}</td>
+                      <td data-label="State">
                         <span class={`badge ${m.state}`}>{m.state.replace("-", " ")}</span>
                       </td>
-                      <td>{ctx(m.loadedContextLength)}</td>
-                      <td>{ctx(m.maxContextLength)}</td>
+                      <td data-label="Loaded context">{ctx(m.loadedContextLength)}</td>
+                      <td data-label="Max context">{ctx(m.maxContextLength)}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -61,3 +61,73 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name: "phone: History and Status tables fit as cards; Stop stays on screen while running",
+  async fn() {
+    const stack = await startStack({ width: 390, lm: { tokenDelayMs: 15, reply: words(900) } });
+    try {
+      const page = await stack.page();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await ask(page, stack.url, "A long answer on a phone");
+      await page.waitForFunction(() =>
+        (document.querySelector(".answer")?.textContent ?? "").includes("w400")
+      );
+      await page.evaluate(() => scrollTo(0, document.body.scrollHeight));
+      const stop = await page.locator("button.stop").boundingBox();
+      assert(stop && stop.y >= 0 && stop.y + stop.height <= 844, `Stop visible: ${stop?.y}`);
+      await page.click("button.stop");
+      await page.waitForSelector(".run-status .badge.cancelled");
+      for (const path of ["/history", "/status"]) {
+        await page.goto(`${stack.url}${path}`);
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert(wide <= 390, `${path} does not scroll sideways (${wide}px)`);
+      }
+      await page.goto(`${stack.url}/history`);
+      const cell = page.locator("table.history tbody td[data-label=Model]").first();
+      assertStringIncludes(
+        (await cell.evaluate((e) => getComputedStyle(e, "::before").content))!,
+        "Model",
+      );
+    } finally {
+      await stack.close();
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name: "keyboard: the skip link shows on focus; arrowing the model list saves only on Enter",
+  async fn() {
+    const stack = await startStack();
+    try {
+      const page = await stack.page();
+      await page.goto(`${stack.url}/`);
+      await hydrated(page);
+      await page.waitForSelector(".model-list");
+      await page.keyboard.press("Tab");
+      const skip = await page.locator("a.skip").boundingBox();
+      assert(
+        skip && skip.width > 20 && skip.height > 10,
+        `skip link visible: ${JSON.stringify(skip)}`,
+      );
+      const patches: string[] = [];
+      page.on("request", (r) => {
+        if (r.method() === "PATCH") patches.push(r.postData() ?? "");
+      });
+      await page.focus(".model-list input[value='']");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("ArrowDown");
+      await page.waitForTimeout(900); // longer than the save debounce: nothing may be sent
+      assertEquals(patches, [], "arrowing past models saves nothing");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("text=Saved");
+      assertEquals(patches.length, 1);
+      assertStringIncludes(patches[0], "gemma");
+      assertEquals(new URL(page.url()).pathname, "/", "Enter in the list does not submit");
+    } finally {
+      await stack.close();
+    }
+  },
+});
