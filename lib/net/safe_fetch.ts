@@ -8,7 +8,7 @@
  * while the body streams, and an HTML/text/PDF content-type check.
  */
 import { ADDRESS_CLASS_LABELS, classifyAddress } from "./ip.ts";
-import { pinnedClient, type PinnedClient } from "./tunnel.ts";
+import { type PinnedClient, pinnedClient } from "./tunnel.ts";
 
 /** Content types a page may have, by default. */
 export const PAGE_TYPES = [
@@ -20,7 +20,11 @@ export const PAGE_TYPES = [
 ] as const;
 
 /** Defaults: 2 MiB, 20 s, 5 redirects. */
-export const SAFE_FETCH_DEFAULTS = { maxBytes: 2 * 1024 * 1024, timeoutMs: 20_000, maxRedirects: 5 };
+export const SAFE_FETCH_DEFAULTS = {
+  maxBytes: 2 * 1024 * 1024,
+  timeoutMs: 20_000,
+  maxRedirects: 5,
+};
 
 /** How a fetch may behave. */
 export interface SafeFetchOptions {

@@ -187,7 +187,9 @@ Deno.test("safeFetch: content type, HTTP status, timeout and cancel are typed", 
 });
 
 Deno.test("safeFetch: bad URLs and unknown names are typed errors", async () => {
-  for (const url of ["file:///etc/passwd", "ftp://example.org/", "not a url", "http://u:p@x.org/"]) {
+  for (
+    const url of ["file:///etc/passwd", "ftp://example.org/", "not a url", "http://u:p@x.org/"]
+  ) {
     await expectKind(safeFetch(url), "invalid_url");
   }
   await expectKind(
