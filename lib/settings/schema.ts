@@ -4,6 +4,7 @@
  * a key added here appears everywhere without a second edit.
  */
 import { z } from "zod";
+import { PROVIDER_NAMES } from "../providers/names.ts";
 import { normalizeBaseUrl } from "../providers/url.ts";
 
 /** How the settings form renders a field. */
@@ -12,11 +13,11 @@ export type UiHint = "select" | "number" | "range" | "text" | "password" | "chec
 /** Settings groups, in the order the settings page shows them. */
 export const GROUPS = {
   llm: "Language model",
-  lmstudio: "LM Studio",
-  llamacpp: "llama.cpp server",
-  ollama: "Ollama",
-  openai_endpoint: "OpenAI-compatible endpoint",
-  openai: "OpenAI (cloud)",
+  lmstudio: PROVIDER_NAMES.lmstudio.label,
+  llamacpp: PROVIDER_NAMES.llamacpp.label,
+  ollama: PROVIDER_NAMES.ollama.label,
+  openai_endpoint: PROVIDER_NAMES.openai_endpoint.label,
+  openai: PROVIDER_NAMES.openai.label,
   search: "Search and sources",
   app: "Application",
 } as const;
@@ -90,13 +91,7 @@ export const SETTINGS = {
       "Which server answers: LM Studio, llama.cpp, Ollama, any OpenAI-compatible endpoint, or OpenAI.",
     group: "llm",
     ui: "select",
-    options: [
-      { value: "lmstudio", label: "LM Studio" },
-      { value: "llamacpp", label: "llama.cpp server" },
-      { value: "ollama", label: "Ollama" },
-      { value: "openai_endpoint", label: "OpenAI-compatible endpoint" },
-      { value: "openai", label: "OpenAI (cloud)" },
-    ],
+    options: PROVIDER_IDS.map((value) => ({ value, label: PROVIDER_NAMES[value].label })),
   }),
   "llm.model": def({
     schema: z.string().max(512),
