@@ -4,6 +4,7 @@
  * limiter → 429) turned into hints that name the exact setting. Facts in docs/searxng.md.
  */
 import { z } from "zod";
+import { readCapped } from "../net/read_capped.ts";
 import { SearchError, searchError } from "./errors.ts";
 import type {
   EngineStatus,
@@ -91,14 +92,16 @@ export function searxngEngine(cfg: SearxngConfig): SearchEngine {
         { url, status: res.status },
       );
     }
-    let text: string;
+    let bytes: Uint8Array | null;
     try {
-      text = await readText(res, MAX_ANSWER_BYTES);
+      bytes = await readCapped(res, MAX_ANSWER_BYTES);
     } catch (err) {
-      if (err instanceof SearchError) throw err;
       throw transportError(err, url, signal, deadline, cfg);
     }
-    return parseAnswer(text, opts.limit, url);
+    if (bytes === null) {
+      throw malformed(url, `the answer is larger than ${MAX_ANSWER_BYTES >> 20} MiB`);
+    }
+    return parseAnswer(new TextDecoder().decode(bytes), opts.limit, url);
   }
 
   async function status(signal?: AbortSignal): Promise<EngineStatus> {
@@ -172,24 +175,6 @@ function malformed(url: string, why: string): SearchError {
     "Is search.searxng.url a SearXNG instance? A proxy or login page in front of it answers HTML.",
     { url },
   );
-}
-
-async function readText(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw malformed(res.url, `the answer is larger than ${max / 1024 / 1024} MiB`);
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(await new Blob(chunks as BlobPart[]).bytes());
 }
 
 function transportError(
