@@ -19,6 +19,7 @@ import { openapiRoutes } from "./routes/openapi.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
+import { searchRoutes } from "./routes/search.ts";
 import { securityMiddleware } from "./routes/security.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/settings", settingsRoutes(ctx));
   app.route("/api/providers", providerRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
+  app.route("/api/search", searchRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));
 
