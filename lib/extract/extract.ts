@@ -5,7 +5,7 @@
  */
 import { extractDocx } from "./docx.ts";
 import { extractPdf } from "./pdf.ts";
-import { extractMarkdown, extractTxt } from "./text.ts";
+import { decodeText, extractMarkdown, extractTxt } from "./text.ts";
 import {
   DEFAULT_MAX_DOCUMENT_BYTES,
   type DocumentFormat,
@@ -13,8 +13,18 @@ import {
   ExtractError,
 } from "./types.ts";
 
-/** HTML is extracted by whoever provides one (lib/extract/html.ts once it lands). */
-export type HtmlExtractor = (bytes: Uint8Array, name: string) => Promise<Extracted>;
+/**
+ * HTML through the web reader's extractor (Readability over linkedom, lib/extract/html.ts). Its
+ * text marks headings with `#` like Markdown, so the Markdown block parser recovers the heading
+ * path from it. The bytes must still be text: binary content under an .html name is refused.
+ */
+async function extractHtmlDocument(bytes: Uint8Array, name: string): Promise<Extracted> {
+  decodeText(bytes, name);
+  const { decodeHtml, extractHtml } = await import("./html.ts");
+  const page = extractHtml(decodeHtml(bytes, null));
+  const md = extractMarkdown(new TextEncoder().encode(page.text), name);
+  return { ...md, title: page.title || md.title, format: "html" };
+}
 
 /** Extension → format. */
 const FORMATS: Record<string, DocumentFormat> = {
@@ -40,7 +50,6 @@ export const SUPPORTED_EXTENSIONS = Object.keys(FORMATS);
 /** Options of one extraction. */
 export interface ExtractOptions {
   maxBytes?: number;
-  html?: HtmlExtractor;
 }
 
 /** Extracts one document or throws `ExtractError`. */
@@ -79,10 +88,7 @@ export async function extractDocument(
       out = extractTxt(bytes, name);
       break;
     case "html":
-      if (!opts.html) {
-        throw new ExtractError("unsupported", `${name}: HTML extraction is not available yet`);
-      }
-      out = await opts.html(bytes, name);
+      out = await extractHtmlDocument(bytes, name);
       break;
     default:
       throw new ExtractError(

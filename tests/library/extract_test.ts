@@ -130,3 +130,21 @@ Deno.test("unsupported types are refused; formats come from the extension", asyn
   assertEquals(formatOf("notes.markdown"), "md");
   assertEquals(formatOf("noext"), null);
 });
+
+Deno.test("HTML: the article's text with its heading path, page chrome dropped", async () => {
+  const body = Array.from(
+    { length: 6 },
+    (_, i) => `<p>Paragraph ${i} about tidal energy and the moon's pull on the sea.</p>`,
+  ).join("");
+  const html = `<!doctype html><html><head><title>Tides</title></head><body><nav>Home | About</nav>
+    <article><h1>Tides explained</h1>${body}<h2>Spring tides</h2><p>Sun and moon align twice a month, so the range is largest.</p></article>
+    <footer>© site</footer></body></html>`;
+  const out = await extractDocument("tides.html", utf8(html));
+  assertEquals(out.format, "html");
+  assertEquals(out.title, "Tides");
+  const spring = out.blocks.find((b) => b.text.startsWith("Sun and moon"))!;
+  // Readability drops the <h1> that repeats the page title; the <h2> still sets the path.
+  assertEquals(spring.headingPath, ["Spring tides"]);
+  assert(!out.blocks.some((b) => b.text.includes("Home | About")));
+  assertEquals((await failure("x.html", new Uint8Array([0x3c, 0, 0, 0, 1, 2]))).kind, "binary");
+});
