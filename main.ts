@@ -2,9 +2,8 @@
  * Wires the program: parse flags and env, open KV, migrate, build the app, serve, and shut down
  * cleanly on SIGINT/SIGTERM. Everything else lives in app.ts and lib/.
  */
-import { dirname } from "node:path";
 import { ConfigError, createApp } from "./app.ts";
-import { detectContainer, parseConfig } from "./lib/config.ts";
+import { detectContainer, parentDir, parseConfig } from "./lib/config.ts";
 import { migrate } from "./lib/kv/migrations.ts";
 import { envName, SETTING_KEYS } from "./lib/settings/schema.ts";
 
@@ -20,7 +19,7 @@ if (!parsed.ok) {
 }
 const config = { ...parsed.config, inContainer: detectContainer() };
 
-if (config.kvPath !== ":memory:") await Deno.mkdir(dirname(config.kvPath), { recursive: true });
+if (config.kvPath !== ":memory:") await Deno.mkdir(parentDir(config.kvPath), { recursive: true });
 const kv = await Deno.openKv(config.kvPath);
 await migrate(kv);
 

@@ -3,7 +3,7 @@
  * `deno bundle` embed them, and the server never reads the working directory. Each is served at
  * a content-hashed path with an immutable cache policy.
  */
-import { createHash } from "node:crypto";
+import { sha256, toHex } from "./http/sha256.ts";
 import clientJs from "../static/build/client.js" with { type: "text" };
 import markdownJs from "../static/build/markdown.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
@@ -17,7 +17,7 @@ export interface Asset {
 }
 
 function hashed(name: string, ext: string, body: string, type: string): Asset {
-  const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+  const hash = toHex(sha256(body)).slice(0, 12);
   return { path: `/static/${name}.${hash}.${ext}`, body, type };
 }
 

@@ -11,7 +11,7 @@
  * - A 200 JSON body on the chat endpoint may be an error (LM Studio's "Unexpected endpoint") or
  *   cut short: the tap reads it and fails with a typed error instead of yielding nothing.
  */
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { Settings } from "../settings/schema.ts";
 import {
   cancelledError,
@@ -27,6 +27,7 @@ import {
 import { isErrorBody } from "./http.ts";
 import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import type { ModelStore } from "./model_store.ts";
+import { loadSdk } from "./sdk.ts";
 import {
   capMaxTokens,
   chatModels,
@@ -243,7 +244,8 @@ export async function* streamChat(
   }
 
   const tap = makeTap(deps.fetch, provider, ectx, touch, () => phase = "prompt");
-  const client = new OpenAI({
+  const Client = (await loadSdk()).default;
+  const client = new Client({
     apiKey: provider.apiKey ?? "unused",
     baseURL: provider.apiBase,
     fetch: tap,
