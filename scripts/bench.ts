@@ -59,15 +59,23 @@ async function startMock(): Promise<Proc> {
   return { ...p, url: `http://127.0.0.1:${p.url}` };
 }
 
-/** What `deno task start` runs, minus the build. */
-export const SERVER_ARGS = [
-  "run",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys",
-];
+/**
+ * The flags `deno task start` gives `deno run` (read from deno.json, so the benchmark measures
+ * what users run, V8 flags included).
+ */
+export function startTaskArgs(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  const run = config.tasks.start.split("&&").map((s) => s.trim()).find((s) =>
+    s.startsWith("deno run ")
+  );
+  const m = run ? /^deno run (.*?)\s*main\.ts\b/.exec(run) : null;
+  if (!m) throw new Error(`cannot read the deno run flags of the start task: ${config.tasks.start}`);
+  return ["run", ...m[1].split(/\s+/).filter(Boolean)];
+}
+
+const SERVER_ARGS = startTaskArgs();
 
 function startDeepstudio(mockUrl: string, extra: string[] = []): Promise<Proc> {
   return spawn(
