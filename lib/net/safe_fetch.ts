@@ -9,6 +9,7 @@
  */
 import { ADDRESS_CLASS_LABELS, classifyAddress } from "./ip.ts";
 import { type PinnedClient, pinnedClient } from "./tunnel.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** Content types a page may have, by default. */
 export const PAGE_TYPES = [
@@ -198,35 +199,6 @@ function mediaType(header: string | null): { type: string; charset: string | nul
   };
 }
 
-async function readCapped(res: Response, max: number, url: string): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel();
-    throw tooLarge(url, max);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge(url, max);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 function tooLarge(url: string, max: number): SafeFetchError {
   return fail(
     "too_large",
@@ -307,13 +279,13 @@ export async function safeFetch(raw: string, opts: SafeFetchOptions = {}): Promi
           `Only ${accept.join(", ")} are read.`,
         );
       }
-      let bytes: Uint8Array;
+      let bytes: Uint8Array | null;
       try {
-        bytes = await readCapped(res, max, href);
+        bytes = await readCapped(res, max);
       } catch (err) {
-        if (err instanceof SafeFetchError) throw err;
         throw networkFailure(err, href, signal, deadline);
       }
+      if (bytes === null) throw tooLarge(href, max);
       return {
         requestedUrl: raw,
         url: href,
