@@ -1,9 +1,9 @@
 /**
- * The openai SDK, loaded when a completion first needs it instead of at start-up: it is the
- * largest module deepstudio has (about 24 MB of resident memory once parsed, measured by
- * importing it alone; docs/benchmarks.md shows the idle RSS with it deferred), and the /v1
- * gateway, the pages and the status probe never use it. `deno compile` still embeds it: the
- * specifier is a literal.
+ * The openai SDK, never part of start-up: it is the largest module deepstudio could load (about
+ * 24 MB of resident memory once parsed, measured by importing it alone; docs/benchmarks.md shows
+ * the idle RSS), and completions, the /v1 gateway, the pages and the status probe all speak HTTP
+ * through `fetch` without it. Code that wants the SDK gets it from `loadSdk()` on first need;
+ * `deno compile` still embeds it (the specifier is a literal).
  */
 type Sdk = typeof import("openai");
 

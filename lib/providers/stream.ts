@@ -15,11 +15,6 @@
  *   them: tests/fixtures/transcripts/llamacpp/07-concurrency-default-np.txt) end it with the
  *   typed error of the one mapping in `errors.ts`.
  */
-<<<<<<< HEAD
-import type OpenAI from "openai";
-import type { Settings } from "../settings/schema.ts";
-=======
->>>>>>> main
 import {
   cancelledError,
   connectionError,
@@ -30,26 +25,11 @@ import {
   timeoutError,
   toUpstreamError,
 } from "./errors.ts";
-<<<<<<< HEAD
-import { isErrorBody } from "./http.ts";
-import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
-import type { ModelStore } from "./model_store.ts";
-import { loadSdk } from "./sdk.ts";
-import {
-  capMaxTokens,
-  chatModels,
-  effectiveContextWindow,
-  listModels,
-  modelFor,
-  type ModelList,
-} from "./models.ts";
-=======
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
 import { sharedIdleWatcher } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
 import { authHeaders } from "./resolve.ts";
 import { readSse } from "./sse.ts";
->>>>>>> main
 import type {
   ChatRequest,
   ResolvedProvider,
@@ -160,23 +140,6 @@ export async function* streamChat(
     }
   }
 
-<<<<<<< HEAD
-  const tap = makeTap(deps.fetch, provider, ectx, touch, () => phase = "prompt");
-  const Client = (await loadSdk()).default;
-  const client = new Client({
-    apiKey: provider.apiKey ?? "unused",
-    baseURL: provider.apiBase,
-    fetch: tap,
-    maxRetries: 0,
-    timeout: MAX_TIMER_MS,
-    logLevel: "off",
-    organization: null,
-    project: null,
-    webhookSecret: null,
-    dangerouslyAllowBrowser: true,
-    defaultHeaders: provider.apiKey ? undefined : { authorization: null },
-  });
-=======
   const token = () => {
     const t = deps.now();
     if (firstTokenAt === null) {
@@ -193,7 +156,6 @@ export async function* streamChat(
     metrics.model = m;
     return m !== requested ? { type: "model", model: m, requested } : null;
   };
->>>>>>> main
 
   try {
     const prepared = yield* waitFor(prepareChat(deps, provider, req, upstream.signal));
