@@ -71,7 +71,9 @@ export function startTaskArgs(): string[] {
     s.startsWith("deno run ")
   );
   const m = run ? /^deno run (.*?)\s*main\.ts\b/.exec(run) : null;
-  if (!m) throw new Error(`cannot read the deno run flags of the start task: ${config.tasks.start}`);
+  if (!m) {
+    throw new Error(`cannot read the deno run flags of the start task: ${config.tasks.start}`);
+  }
   return ["run", ...m[1].split(/\s+/).filter(Boolean)];
 }
 
