@@ -3,7 +3,7 @@
  * `deno bundle` embed them, and the server never reads the working directory. Each is served at
  * a content-hashed path with an immutable cache policy.
  */
-import { sha256, toHex } from "./http/sha256.ts";
+import { toHex } from "./http/sha256.ts";
 import clientJs from "../static/build/client.js" with { type: "text" };
 import markdownJs from "../static/build/markdown.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
@@ -16,8 +16,22 @@ export interface Asset {
   type: string;
 }
 
+/** Native SHA-256 once per asset at start-up (Web Crypto; no JIT warm-up of a JS hash). */
+const digests = new Map(
+  await Promise.all(
+    [clientJs, markdownJs, appCss, faviconSvg].map(async (body) =>
+      [
+        body,
+        toHex(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))),
+        ),
+      ] as const
+    ),
+  ),
+);
+
 function hashed(name: string, ext: string, body: string, type: string): Asset {
-  const hash = toHex(sha256(body)).slice(0, 12);
+  const hash = digests.get(body)!.slice(0, 12);
   return { path: `/static/${name}.${hash}.${ext}`, body, type };
 }
 
