@@ -17,6 +17,8 @@ export const LAYERS = [
   "./routes/security.ts",
   "./routes/gateway.ts",
   "./routes/research.ts",
+  "./lib/assets.ts",
+  "./lib/islands/island.ts",
   "./routes/pages.tsx",
   "./app.ts",
 ];
