@@ -181,7 +181,9 @@ export async function relayChat(
       now,
     });
   }
-  const stripper = plan.stripUsage ? createUsageStripper() : null;
+  const stripper = plan.stripUsage
+    ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
+    : null;
   const reader = chunkReader(res.body);
   let cancelled = false;
   let resume: (() => void) | null = null;
