@@ -147,6 +147,7 @@ export async function relayChat(
     return errorResponse(failure(e), clock, now);
   }
   idle.touch();
+  ectx.responded = true;
   clock.upstream += now() - sentAt;
 
   if (!res.ok || !res.body) {
