@@ -151,11 +151,24 @@ export interface StreamMetrics {
   model: string | null;
   requestedModel: string | null;
   durationMs: number;
+  /** ms the server spent loading the model for this request (LM Studio's native chat). */
+  loadTimeMs?: number | null;
+  /** Which route answered: LM Studio's native `/api/v1/chat` or OpenAI's `/v1`. */
+  api?: "native" | "openai";
 }
 
 /** What a stream yields, in order: (waiting)* (reasoning|delta)* usage? then done or error. */
 export type StreamEvent =
-  | { type: "waiting"; phase: "connecting" | "prompt"; elapsedMs: number }
+  | {
+    type: "waiting";
+    /** connecting: nothing known yet; loading: the server loads the model; prompt: reading it. */
+    phase: "connecting" | "loading" | "prompt";
+    elapsedMs: number;
+    /** 0..1 when the server reports progress (LM Studio's native chat). */
+    progress?: number;
+    /** The model being loaded. */
+    model?: string;
+  }
   | { type: "delta"; text: string }
   | { type: "reasoning"; text: string }
   | { type: "model"; model: string; requested: string | null }
