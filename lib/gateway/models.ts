@@ -31,15 +31,19 @@ export function createModelView(
   opts: { maxStaleMs?: number } = {},
 ): ModelView {
   const maxStale = opts.maxStaleMs ?? MAX_STALE_MS;
-  const lists = new Map<string, { at: number; list: ModelList; refreshing: boolean }>();
+  const lists = new Map<
+    string,
+    { at: number; list: ModelList; refreshing: boolean; generation: number }
+  >();
   const fingerprint = (p: ResolvedProvider) => `${p.record.id}\n${p.baseUrl}\n${p.apiKey ?? ""}`;
 
   async function load(
     provider: ResolvedProvider,
     o: { signal?: AbortSignal; timeoutMs: number },
   ): Promise<ModelList> {
+    const generation = deps.modelCache.generation;
     const list = await listModels(deps, provider, o);
-    lists.set(fingerprint(provider), { at: deps.now(), list, refreshing: false });
+    lists.set(fingerprint(provider), { at: deps.now(), list, refreshing: false, generation });
     if (lists.size > 16) lists.delete(lists.keys().next().value!);
     return list;
   }
@@ -48,7 +52,8 @@ export function createModelView(
     load,
     known(provider) {
       const entry = lists.get(fingerprint(provider));
-      if (!entry) return null;
+      // A model was loaded or unloaded since: this list is wrong now.
+      if (!entry || entry.generation !== deps.modelCache.generation) return null;
       const age = deps.now() - entry.at;
       if (age > maxStale) return null;
       if (age > deps.modelCache.ttlMs && !entry.refreshing) {

@@ -62,6 +62,10 @@ export function parseV1Models(json: unknown): ModelInfo[] | null {
       maxContextLength: int(m.max_context_length),
       quantization: typeof quant === "string" ? quant : str(quant?.name),
       arch: str(m.architecture) ?? str(m.arch),
+      instances: instances.filter((i) => typeof i.id === "string").map((i) => ({
+        id: String(i.id),
+        contextLength: int((i.config as Json | undefined)?.context_length),
+      })),
       capabilities: {
         tools: caps.trained_for_tool_use === true,
         vision,

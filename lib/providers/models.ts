@@ -22,6 +22,8 @@ export interface ModelList {
 export interface ModelCache {
   ttlMs: number;
   entries: Map<string, { at: number; promise: Promise<ModelList>; settled: boolean }>;
+  /** Bumped by every invalidation, so views built on the cache (the gateway's) drop theirs too. */
+  generation: number;
 }
 
 /** Dependencies of model listing (a cache is optional: without one every call goes out). */
@@ -34,7 +36,7 @@ export const DEFAULT_LIST_TIMEOUT_MS = 5000;
 
 /** A cache whose entries live `ttlMs` (a few seconds: model loads show up quickly). */
 export function createModelCache(ttlMs = 3000): ModelCache {
-  return { ttlMs, entries: new Map() };
+  return { ttlMs, entries: new Map(), generation: 0 };
 }
 
 /** Lists the provider's models; throws `ProviderError` with a typed error on failure. */
@@ -74,6 +76,7 @@ export function listModels(
 /** Forgets cached lists for a base URL (e.g. after loading a model). */
 export function invalidateModels(cache: ModelCache | undefined, baseUrl?: string): void {
   if (!cache) return;
+  cache.generation++;
   for (const k of [...cache.entries.keys()]) {
     if (!baseUrl || k.split("\n")[1] === baseUrl) cache.entries.delete(k);
   }

@@ -11,6 +11,7 @@ import {
   chatModels,
   createModelCache,
   DEFAULT_LIST_TIMEOUT_MS,
+  invalidateModels,
   listModels,
   type ModelCache,
   type ModelList,
@@ -65,6 +66,11 @@ export interface ProviderService {
   streamDeps(): Promise<StreamDeps>;
   /** The shared model-list cache. */
   readonly modelCache: ModelCache;
+  /**
+   * Forgets every cached view of the provider's models and status (model lists, the status probe,
+   * the gateway's view): the one call after a load or unload, so the next read sees the change.
+   */
+  invalidate(provider: ResolvedProvider): void;
 }
 
 /** Builds the service over the app context. */
@@ -82,6 +88,10 @@ export function createProviderService(
 
   return {
     modelCache,
+    invalidate(provider) {
+      invalidateModels(modelCache, provider.baseUrl);
+      prober.clear();
+    },
     async list() {
       const s = await settings();
       return PROVIDER_IDS.map((id) => {

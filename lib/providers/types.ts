@@ -69,7 +69,20 @@ export interface UpstreamError {
   contextLength?: number;
   /** In a container with a loopback URL: the URL to use instead (spec §7). */
   suggestedUrl?: string;
+  /** Set when the server lacks an API deepstudio needs for this (LM Studio before 0.4). */
+  needs?: "lmstudio-0.4";
+  /** A one-click fix the UI can offer (e.g. reload the model with a larger context). */
+  action?: ModelAction;
 }
+
+/**
+ * A fix deepstudio can carry out for the person: load or reload `model` with `contextLength`
+ * tokens of context (LM Studio 0.4+), or, when even the model's maximum is too small, a shorter
+ * run instead. `label` is the button text.
+ */
+export type ModelAction =
+  | { type: "reload" | "load"; model: string; contextLength: number; label: string }
+  | { type: "shorten"; model: string; maxContextLength: number | null; label: string };
 
 /** Normalised model record (spec §4). */
 export interface ModelInfo {
@@ -82,6 +95,8 @@ export interface ModelInfo {
   quantization: string | null;
   arch: string | null;
   capabilities: { tools: boolean; vision: boolean; reasoning: boolean };
+  /** Loaded instances with their context (LM Studio 0.4+; a model may be loaded twice). */
+  instances?: { id: string; contextLength: number | null }[];
 }
 
 /** Where a model list came from. */
