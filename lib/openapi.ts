@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ERROR_TITLES } from "./providers/errors.ts";
+import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
 
@@ -218,6 +219,20 @@ const OPERATIONS: Record<string, OperationInfo> = {
       { name: "type", description: "chat: no embedding models", values: ["chat", "all"] },
       { name: "fresh", description: "Bypass the cache", values: ["1", "true", "0", "false"] },
     ],
+    upstream: true,
+  },
+  "POST /api/providers/lmstudio/models/load": {
+    summary:
+      "Load (or reload) an LM Studio 0.4+ model with a context length, as SSE: start, progress (elapsed time) then done (the new model record) or error (typed). A second load of the same model joins the first; a disconnect does not cancel it. 400 with the bound for a bad contextLength or unknown model; 502 with needs: lmstudio-0.4 for older LM Studio",
+    tag: "providers",
+    body: jsonSchema(LoadRequestSchema),
+    ok: { status: "200", type: "text/event-stream", description: "Load progress as SSE" },
+    upstream: true,
+  },
+  "POST /api/providers/lmstudio/models/unload": {
+    summary: "Unload one LM Studio model instance ({instanceId}); answers with the model's record",
+    tag: "providers",
+    body: jsonSchema(UnloadRequestSchema),
     upstream: true,
   },
   "POST /api/research": {

@@ -5,28 +5,16 @@
  * the server (lib/providers/model_loads.ts): a client that disconnects stops only its stream.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { parseInput } from "../lib/http/validate.ts";
 import { ProviderError } from "../lib/providers/errors.ts";
-import { modelAdminFor } from "../lib/providers/model_admin.ts";
+import {
+  LoadRequestSchema,
+  modelAdminFor,
+  UnloadRequestSchema,
+} from "../lib/providers/model_admin.ts";
 import type { LoadEvent, LoadJob } from "../lib/providers/model_loads.ts";
-
-/** `POST …/load` body (contextLength's range is checked against the model's maximum). */
-export const LoadRequestSchema = z.strictObject({
-  model: z.string({ error: "Name the model to load" }).trim().min(1, "Name the model to load")
-    .max(512, "Model ids are at most 512 characters"),
-  contextLength: z.number({ error: "contextLength must be a whole number of tokens" }),
-});
-
-/** `POST …/unload` body. */
-export const UnloadRequestSchema = z.strictObject({
-  instanceId: z.string({ error: "Name the instance to unload" }).trim().min(
-    1,
-    "Name the instance to unload",
-  ).max(512, "Instance ids are at most 512 characters"),
-});
 
 const encoder = new TextEncoder();
 

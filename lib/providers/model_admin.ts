@@ -4,6 +4,7 @@
  * maximum, not a whole number → 400 with the bound), refuses LM Studio before 0.4 with its typed
  * error, and hands the load to the one job manager, so every caller of one app shares jobs.
  */
+import { z } from "zod";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../http/errors.ts";
 import { ProviderError } from "./errors.ts";
@@ -11,6 +12,21 @@ import { needsLmStudio04, unloadModel } from "./lmstudio_load.ts";
 import { createLoadManager, type LoadJob, type LoadManager } from "./model_loads.ts";
 import { type ProviderService, providerServiceFor } from "./service.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
+
+/** `POST …/load` body (contextLength's range is checked against the model's maximum). */
+export const LoadRequestSchema = z.strictObject({
+  model: z.string({ error: "Name the model to load" }).trim().min(1, "Name the model to load")
+    .max(512, "Model ids are at most 512 characters"),
+  contextLength: z.number({ error: "contextLength must be a whole number of tokens" }),
+});
+
+/** `POST …/unload` body. */
+export const UnloadRequestSchema = z.strictObject({
+  instanceId: z.string({ error: "Name the instance to unload" }).trim().min(
+    1,
+    "Name the instance to unload",
+  ).max(512, "Instance ids are at most 512 characters"),
+});
 
 /** What routes and the research service use. */
 export interface ModelAdmin {
