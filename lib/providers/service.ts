@@ -19,7 +19,8 @@ import {
 import { PROVIDERS } from "./records.ts";
 import { resolveProvider, resolveWith } from "./resolve.ts";
 import { createStatusProber, probeStatus } from "./status.ts";
-import { streamChat, type StreamDeps } from "./stream.ts";
+import { streamLmStudioChat } from "./lmstudio_stream.ts";
+import type { StreamDeps } from "./stream.ts";
 import type {
   ChatRequest,
   ProviderId,
@@ -145,7 +146,7 @@ export function createProviderService(
     },
     async *stream(req, signal) {
       const deps = await streamDeps();
-      yield* streamChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
+      yield* streamLmStudioChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
     },
     streamDeps,
   };

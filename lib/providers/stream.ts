@@ -232,7 +232,7 @@ export async function* streamChat(
       : signal.aborted || upstream.signal.aborted
       ? cancelledError(provider, ectx)
       : null;
-  let phase: "connecting" | "prompt" = "connecting";
+  let phase: "connecting" | "loading" | "prompt" = "connecting";
 
   /** Awaits `p`, yielding `waiting` events every interval until the first token. */
   async function* waitFor<T>(p: Promise<T>): AsyncGenerator<StreamEvent, T, undefined> {
@@ -246,7 +246,14 @@ export async function* streamChat(
         clearTimeout(timer);
       }
       if (firstTokenAt === null) {
-        yield { type: "waiting", phase, elapsedMs: deps.now() - started };
+        yield phase === "loading" && metrics.requestedModel
+          ? {
+            type: "waiting",
+            phase,
+            elapsedMs: deps.now() - started,
+            model: metrics.requestedModel,
+          }
+          : { type: "waiting", phase, elapsedMs: deps.now() - started };
       }
     }
   }
@@ -271,6 +278,8 @@ export async function* streamChat(
     const prepared = yield* waitFor(prepareChat(deps, provider, req, upstream.signal));
     const requested = prepared.body.model;
     metrics.requestedModel = requested;
+    // JIT: LM Studio loads a listed but unloaded model before it answers (silently, on /v1).
+    if (prepared.model?.state === "not-loaded") phase = "loading";
     let modelSeen = false;
     const seeModel = (m: unknown): StreamEvent | null => {
       if (typeof m !== "string" || m === "" || modelSeen) return null;
