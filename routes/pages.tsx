@@ -13,6 +13,8 @@ import { HistoryPage } from "./components/HistoryPage.tsx";
 import { Layout } from "./components/Layout.tsx";
 import { researchFormProps } from "./components/research_props.ts";
 import { StatusPage, type StatusRow } from "./components/StatusPage.tsx";
+import { SearchStatus } from "./components/SearchStatus.tsx";
+import { engineStatuses, searchDepsFor } from "../lib/search/engines.ts";
 
 const HISTORY_PAGE = 25;
 
@@ -130,11 +132,15 @@ export function pageRoutes(ctx: AppContext) {
       ));
     })
     .get("/status", async (c) => {
-      const rows = await statusRows(providerServiceFor(ctx));
+      const [rows, engines] = await Promise.all([
+        statusRows(providerServiceFor(ctx)),
+        searchDepsFor(ctx).then((deps) => engineStatuses(deps, c.req.raw.signal)),
+      ]);
       return c.html(renderDocument(
         "Status",
         <Layout active="/status">
           <StatusPage rows={rows} />
+          <SearchStatus engines={engines} />
         </Layout>,
       ));
     })

@@ -21,7 +21,7 @@ import type { UpstreamError } from "../providers/types.ts";
 import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
 import type { ChatPlan } from "./request.ts";
 import { createUsageStripper } from "./sse.ts";
-import type { IdleWatcher } from "./idle.ts";
+import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
 
 /** What relaying needs. */

@@ -3,9 +3,8 @@
  * Loads use the standard power-of-two sizes (what LM Studio's own slider and most model cards
  * offer), never odd numbers: the smallest standard size that holds prompt plus answer budget,
  * capped at the model's maximum. Only LM Studio 0.4+ can be reloaded from deepstudio; every other
- * server gets the exact change to make itself (docs/lmstudio_native_api.md, docs/lmstudio.md).
+ * server gets the exact change to make itself from its adapter's `hints.context`.
  */
-import type { ProviderId } from "./types.ts";
 
 /** Context sizes offered and chosen (tokens). */
 export const STANDARD_CONTEXTS = [
@@ -52,21 +51,4 @@ export function fitContext(
 /** "32k"-style label for a token count. */
 export function contextLabel(tokens: number): string {
   return tokens % 1024 === 0 ? `${tokens / 1024}k` : String(tokens);
-}
-
-/**
- * What to change on servers deepstudio cannot reload, to get a context of `tokens`: one
- * sentence naming the exact option.
- */
-export function contextChangeHint(provider: ProviderId, model: string, tokens: number): string {
-  switch (provider) {
-    case "lmstudio":
-      return `In LM Studio, reload ${model} with Context Length ${tokens} (My Models → the model's settings → Context Length), or run \`lms load ${model} --context-length ${tokens}\`.`;
-    case "llamacpp":
-      return `Restart llama-server with a larger context: \`llama-server -m <model.gguf> -c ${tokens}\`.`;
-    case "ollama":
-      return `Give Ollama a larger context: set num_ctx to ${tokens} (\`OLLAMA_CONTEXT_LENGTH=${tokens} ollama serve\`, or \`PARAMETER num_ctx ${tokens}\` in the model's Modelfile).`;
-    default:
-      return `Serve ${model} with a context of at least ${tokens} tokens (vLLM: \`--max-model-len ${tokens}\`).`;
-  }
 }

@@ -13,7 +13,6 @@
  * When the route is missing (0.3.x: HTTP 200 "Unexpected endpoint"; a proxy's 404) the generator
  * returns `"missing"` having yielded nothing but `waiting`, and the caller uses `/v1`.
  */
-import { createIdleWatcher } from "../gateway/idle.ts";
 import {
   cancelledError,
   connectionError,
@@ -23,6 +22,7 @@ import {
   networkDetail,
   timeoutError,
 } from "./errors.ts";
+import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import { authHeaders } from "./resolve.ts";
 import type { ChatBody } from "./stream.ts";
 import type {
@@ -126,6 +126,8 @@ export interface NativeChatDeps {
   timeoutSeconds: number;
   /** How often `waiting` heartbeats come while no text flows (default 2000 ms). */
   waitingIntervalMs?: number;
+  /** The idle-timeout watcher (default: the process-wide one). */
+  idle?: IdleWatcher;
 }
 
 type Json = Record<string, unknown>;
@@ -138,7 +140,6 @@ function round(n: number): number {
   return Math.round(n * 10) / 10;
 }
 
-const watcher = createIdleWatcher(() => performance.now());
 const TICK = Symbol("tick");
 
 /**
@@ -187,6 +188,7 @@ export async function* streamNativeChat(
   }
 
   const upstream = new AbortController();
+  const watcher = deps.idle ?? sharedIdleWatcher();
   let idleFired = false;
   const onIdle = () => {
     idleFired = true;

@@ -7,7 +7,12 @@
  * A load blocks until LM Studio is done (seconds to minutes) and cannot be cancelled on LM
  * Studio's side, so callers pass a signal only to stop *waiting*; the load timeout is generous.
  */
-import { contextChangeHint } from "./context_advice.ts";
+import type {
+  LoadModelRequest,
+  LoadModelResult,
+  SlotContext,
+  UnloadModelRequest,
+} from "./adapter.ts";
 import { errorFromHttp, ProviderError } from "./errors.ts";
 import { getJson, type HttpDeps, type JsonAnswer } from "./http.ts";
 import type { ResolvedProvider, UpstreamError } from "./types.ts";
@@ -55,7 +60,7 @@ export function needsLmStudio04(
     message:
       `LM Studio at ${provider.baseUrl} has no model-loading API (${url} is missing): it is older than 0.4`,
     hint: `Update LM Studio to 0.4 or later to load models from deepstudio. Until then: ${
-      contextChangeHint("lmstudio", model ?? "<model>", contextLength ?? 32768)
+      provider.record.adapter.hints.context(model ?? "<model>", contextLength ?? 32768)
     }`,
     provider: provider.record.id,
     url,
@@ -128,4 +133,29 @@ export async function unloadModel(
   });
   const err = failure(answer, provider, deps);
   if (err) throw err;
+}
+
+/** The adapter's `loadModel` slot. */
+export async function loadLmStudioModel(
+  ctx: SlotContext,
+  req: LoadModelRequest,
+): Promise<LoadModelResult> {
+  const r = await loadModel(ctx.deps, ctx.provider, req.model, {
+    contextLength: req.contextLength,
+    signal: ctx.signal,
+  });
+  return {
+    model: req.model,
+    instanceId: r.instanceId,
+    contextLength: r.contextLength,
+    loadTimeMs: r.loadTimeMs,
+  };
+}
+
+/** The adapter's `unloadModel` slot (the first instance's id is the model key). */
+export async function unloadLmStudioModel(
+  ctx: SlotContext,
+  req: UnloadModelRequest,
+): Promise<void> {
+  await unloadModel(ctx.deps, ctx.provider, req.instanceId ?? req.model, { signal: ctx.signal });
 }

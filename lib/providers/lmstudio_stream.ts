@@ -31,8 +31,8 @@ export function nativeRouteMissing(baseUrl: string, now: number): boolean {
 }
 
 /**
- * A completion on LM Studio: native stream when it can, `/v1` otherwise; the same event contract
- * as `streamChat` either way. Non-LM Studio providers go to `streamChat` unchanged.
+ * A completion on LM Studio (the adapter's `streamChat` slot): native stream when it can, `/v1`
+ * otherwise; the same event contract as `streamChat` either way.
  */
 export async function* streamLmStudioChat(
   deps: StreamDeps,
@@ -42,7 +42,7 @@ export async function* streamLmStudioChat(
 ): AsyncGenerator<StreamEvent, void, undefined> {
   const s = deps.settings;
   const streaming = req.stream ?? s["llm.streaming"];
-  const useNative = provider.record.id === "lmstudio" && provider.baseUrl !== "" && streaming &&
+  const useNative = provider.baseUrl !== "" && streaming &&
     s["llm.lmstudio.native_chat"] && !nativeRouteMissing(provider.baseUrl, performance.now());
   if (useNative && !signal.aborted) {
     let body = null;

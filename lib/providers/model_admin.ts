@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { AppContext } from "../context.ts";
 import { AppError } from "../http/errors.ts";
 import { ProviderError } from "./errors.ts";
-import { needsLmStudio04, unloadModel } from "./lmstudio_load.ts";
+import { needsLmStudio04 } from "./lmstudio_load.ts";
 import { createLoadManager, type LoadJob, type LoadManager } from "./model_loads.ts";
 import { type ProviderService, providerServiceFor } from "./service.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
@@ -77,15 +77,18 @@ async function freshModels(
 
 /** Builds the admin over the provider service. */
 export function createModelAdmin(
-  ctx: Pick<AppContext, "fetch" | "now" | "config" | "shutdown">,
+  ctx: Pick<AppContext, "now" | "config" | "shutdown">,
   service: ProviderService,
 ): ModelAdmin {
-  const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
+  // Loads stop *waiting* only at shutdown: LM Studio cannot cancel one, so no request owns it.
   const loads = createLoadManager({
-    http,
-    invalidate: (p) => service.invalidate(p),
+    now: ctx.now,
+    inContainer: ctx.config.inContainer,
+    load: (_p, model, contextLength) =>
+      service.loadModel("lmstudio", { model, contextLength }, ctx.shutdown),
+    unload: (_p, model, instanceId) =>
+      service.unloadModel("lmstudio", { model, instanceId }, ctx.shutdown),
     models: async () => (await service.models("lmstudio", { fresh: true })).models,
-    shutdown: ctx.shutdown,
   });
   return {
     loads,
@@ -113,11 +116,7 @@ export function createModelAdmin(
       if (!owner) {
         throw new AppError(404, "not_found", `LM Studio has no loaded instance "${instanceId}"`);
       }
-      try {
-        await unloadModel(http, provider, instanceId, { signal: ctx.shutdown });
-      } finally {
-        service.invalidate(provider);
-      }
+      await service.unloadModel("lmstudio", { model: owner.id, instanceId }, ctx.shutdown);
       const after = (await service.models("lmstudio", { fresh: true })).models;
       return { instanceId, model: after.find((m) => m.id === owner.id) ?? null };
     },

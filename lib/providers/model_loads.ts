@@ -7,12 +7,11 @@
  * A job reloads: instances of the model already loaded are unloaded first (LM Studio would
  * otherwise keep both, see docs/lmstudio_native_api.md), then the model is loaded with the asked
  * context. While LM Studio is silent the job emits a progress event every second (elapsed time),
- * so no one stares at a spinner. Whatever the outcome, the provider's caches are invalidated
- * before the last event, so every list read after `done` shows the new state.
+ * so no one stares at a spinner. Loads and unloads go through the adapter's slots, which drop the
+ * model store's lists for the server, so every list read after `done` shows the new state.
  */
+import type { LoadModelResult } from "./adapter.ts";
 import { toUpstreamError } from "./errors.ts";
-import type { HttpDeps } from "./http.ts";
-import { loadModel, type LoadResult, unloadModel } from "./lmstudio_load.ts";
 import type { ModelInfo, ResolvedProvider, UpstreamError } from "./types.ts";
 
 /** What a load job reports, in order: progress*, then exactly one done or error. */
@@ -52,13 +51,14 @@ export interface LoadJob {
 
 /** What the manager needs. */
 export interface LoadManagerDeps {
-  http: HttpDeps;
-  /** Forgets every cached view of the provider's models and status (the one invalidation path). */
-  invalidate(provider: ResolvedProvider): void;
+  now: () => number;
+  inContainer: boolean;
+  /** Loads through the adapter's slot (which invalidates the model store). */
+  load(provider: ResolvedProvider, model: string, contextLength: number): Promise<LoadModelResult>;
+  /** Unloads one instance through the adapter's slot (which invalidates the model store). */
+  unload(provider: ResolvedProvider, model: string, instanceId: string): Promise<void>;
   /** A fresh model list after the load. */
   models(provider: ResolvedProvider): Promise<ModelInfo[]>;
-  /** Aborted at shutdown: jobs stop waiting. */
-  shutdown?: AbortSignal;
   /** Progress tick while LM Studio is silent (default 1000 ms). */
   tickMs?: number;
 }
@@ -86,8 +86,8 @@ export function createLoadManager(deps: LoadManagerDeps): LoadManager {
   function run(provider: ResolvedProvider, info: ModelInfo, contextLength: number): LoadJob {
     const log: LoadEvent[] = [];
     const listeners = new Set<() => void>();
-    const started = deps.http.now();
-    const elapsed = () => Math.round(deps.http.now() - started);
+    const started = deps.now();
+    const elapsed = () => Math.round(deps.now() - started);
     let finished = false;
     const emit = (ev: LoadEvent) => {
       log.push(ev);
@@ -116,17 +116,13 @@ export function createLoadManager(deps: LoadManagerDeps): LoadManager {
           phase = "unloading";
           progress();
           for (const i of old) {
-            await unloadModel(deps.http, provider, i.id, { signal: deps.shutdown });
+            await deps.unload(provider, info.id, i.id);
             replaced.push(i.id);
           }
         }
         phase = "loading";
         progress();
-        const loaded: LoadResult = await loadModel(deps.http, provider, info.id, {
-          contextLength,
-          signal: deps.shutdown,
-        });
-        deps.invalidate(provider);
+        const loaded = await deps.load(provider, info.id, contextLength);
         let record: ModelInfo | null = null;
         try {
           record = (await deps.models(provider)).find((m) => m.id === info.id) ?? null;
@@ -134,21 +130,20 @@ export function createLoadManager(deps: LoadManagerDeps): LoadManager {
         return {
           type: "done",
           model: record,
-          instanceId: loaded.instanceId,
+          instanceId: loaded.instanceId ?? info.id,
           contextLength: loaded.contextLength ??
             record?.instances?.find((i) => i.id === loaded.instanceId)?.contextLength ??
             contextLength,
-          loadTimeMs: loaded.loadTimeMs,
+          loadTimeMs: loaded.loadTimeMs ?? null,
           elapsedMs: elapsed(),
           replaced,
         };
       } catch (e) {
-        deps.invalidate(provider);
         return {
           type: "error",
           error: toUpstreamError(e, provider, {
             url: `${provider.baseUrl}/api/v1/models/load`,
-            inContainer: deps.http.inContainer,
+            inContainer: deps.inContainer,
           }),
           elapsedMs: elapsed(),
         };

@@ -25,12 +25,14 @@ import {
   toUpstreamError,
 } from "./errors.ts";
 import { isErrorBody } from "./http.ts";
+import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
+import type { ModelStore } from "./model_store.ts";
 import {
   capMaxTokens,
   chatModels,
   effectiveContextWindow,
   listModels,
-  type ModelCache,
+  modelFor,
   type ModelList,
 } from "./models.ts";
 import type {
@@ -49,8 +51,10 @@ export interface StreamDeps {
   now: () => number;
   settings: Settings;
   inContainer: boolean;
-  /** Shared model-list cache (the provider service passes its own). */
-  modelCache?: ModelCache;
+  /** The model store (the provider service passes its own); without one every call lists. */
+  models?: ModelStore;
+  /** The idle-timeout watcher (default: the process-wide one). */
+  idle?: IdleWatcher;
   /** How often `waiting` events come while the first token has not arrived (default 2000 ms). */
   waitingIntervalMs?: number;
 }
@@ -119,11 +123,8 @@ export async function prepareChat(
     }
     model = candidates[0].id;
   }
-  let info = list?.models.find((m) => m.id === model) ?? null;
   // LM Studio and llama.cpp answer with their one loaded model whatever is asked: size for it.
-  if ((!info || info.state !== "loaded") && loaded.length === 1 && provider.record.local) {
-    info = loaded[0];
-  }
+  const info = modelFor(list, provider, model);
   const contextWindow = effectiveContextWindow(s, provider, info);
   const stream = req.stream ?? s["llm.streaming"];
   const body: ChatBody = {
@@ -208,24 +209,14 @@ export async function* streamChat(
   const upstream = new AbortController();
   let idleFired = false;
   let completed = false;
-  let lastByte = deps.now();
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
   const onAbort = () => upstream.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const touch = () => {
-    lastByte = deps.now();
-  };
-  const arm = () => {
-    clearTimeout(watchdog);
-    const remaining = Math.min(MAX_TIMER_MS, Math.max(0, timeoutMs - (deps.now() - lastByte)));
-    watchdog = setTimeout(() => {
-      if (completed || upstream.signal.aborted) return;
-      if (deps.now() - lastByte >= timeoutMs) {
-        idleFired = true;
-        upstream.abort();
-      } else arm();
-    }, remaining);
-  };
+  const idle = (deps.idle ?? sharedIdleWatcher()).watch(timeoutMs, () => {
+    if (completed || upstream.signal.aborted) return;
+    idleFired = true;
+    upstream.abort();
+  });
+  const touch = () => idle.touch();
   const stopped = (): UpstreamError | null =>
     idleFired
       ? timeoutError(provider, ectx)
@@ -274,7 +265,6 @@ export async function* streamChat(
   });
 
   try {
-    arm();
     const prepared = yield* waitFor(prepareChat(deps, provider, req, upstream.signal));
     const requested = prepared.body.model;
     metrics.requestedModel = requested;
@@ -296,7 +286,6 @@ export async function* streamChat(
       lastTokenAt = t;
     };
     touch();
-    arm();
     // top_k / repeat_penalty are LM Studio and llama.cpp extensions the SDK's types do not know.
     const body = prepared.body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
     if (!prepared.body.stream) {
@@ -383,7 +372,7 @@ export async function* streamChat(
   } catch (e) {
     yield fail(stopped() ?? toUpstreamError(e, provider, ectx));
   } finally {
-    clearTimeout(watchdog);
+    idle.stop();
     signal.removeEventListener("abort", onAbort);
     if (!completed) upstream.abort();
   }

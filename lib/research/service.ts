@@ -17,6 +17,12 @@ import {
   type WriteStats,
 } from "./live.ts";
 import { createRunQueue } from "./queue.ts";
+import {
+  type PositionWatchers,
+  queuedProgress,
+  queueFull,
+  withLivePositions,
+} from "./queue_position.ts";
 import { type ResearchLlm, runResearch } from "./runner.ts";
 import {
   deleteRunEntries,
@@ -27,7 +33,13 @@ import {
   newRunRecord,
   recoverInterrupted,
 } from "./runs.ts";
-import { type ResearchRequest, type RunEvent, type RunRecord, type RunStatus } from "./schema.ts";
+import {
+  type ProgressData,
+  type ResearchRequest,
+  type RunEvent,
+  type RunRecord,
+  type RunStatus,
+} from "./schema.ts";
 import { resolveTarget } from "./target.ts";
 import { readText } from "./text.ts";
 
@@ -85,6 +97,9 @@ export function createResearchService(
 
   const llm: ResearchLlm = { stream: (req, signal) => providers.stream(req, signal) };
   const cleanups = new Map<string, () => void>();
+  // Queue positions live in memory only (lib/research/queue_position.ts).
+  const watchers = new Map<string, PositionWatchers>();
+  let queueLimit = 1;
 
   const ready = recoverInterrupted(kv, ctx.now()).then(
     (ids) => {
@@ -123,8 +138,10 @@ export function createResearchService(
   }
 
   function view(run: LiveRun): RunRecord {
+    const position = queue.positionOf(run.id);
     return structuredClone({
       ...run.record,
+      ...(position ? { progress: queuedProgress(position, queueLimit) } : {}),
       lastSeq: run.log.lastSeq,
       textLength: run.text.text.length,
     });
@@ -143,15 +160,27 @@ export function createResearchService(
       if (ctx.shutdown.aborted) {
         throw new AppError(503, "internal", "deepstudio is shutting down; try again after restart");
       }
-      const settings = await resolveTarget(providers, req);
-      const createdAt = ctx.now();
-      const record = newRunRecord(newRunId(createdAt), {
-        query: req.query,
-        mode: req.mode,
-        settings,
-        createdAt,
+      const maxQueued = (await ctx.settings.get()).values["app.max_queued_researches"];
+      const place = queue.reserve(maxQueued);
+      if (!place) throw queueFull(maxQueued);
+      let settings, record;
+      try {
+        settings = await resolveTarget(providers, req);
+        const createdAt = ctx.now();
+        record = newRunRecord(newRunId(createdAt), {
+          query: req.query,
+          mode: req.mode,
+          settings,
+          createdAt,
+        });
+      } catch (e) {
+        place.release();
+        throw e;
+      }
+      const res = await insertRun(kv, record).catch((e) => {
+        place.release();
+        throw e;
       });
-      const res = await insertRun(kv, record);
       const run = createLiveRun(kv, { record, versionstamp: res.versionstamp }, {
         policy,
         now: ctx.now,
@@ -166,28 +195,29 @@ export function createResearchService(
       let decided!: () => void;
       const decision = new Promise<void>((r) => (decided = r));
       const cleanup = () => {
+        watchers.delete(run.id);
         live.delete(run.id);
         ended.delete(run.id);
         cleanups.delete(run.id);
         resolveEnd();
       };
       cleanups.set(run.id, cleanup);
-      queue.enqueue({
+      const positions: PositionWatchers = new Set<(p: ProgressData) => void>();
+      watchers.set(run.id, positions);
+      place.enqueue({
         id: run.id,
         position(position, limit) {
           decided();
           if (position === lastPosition) return;
+          const data = queuedProgress(position, limit);
+          // Stored once (where the run joined); later shifts reach only live watchers and reads,
+          // so a waiting run keeps O(1) events however long the queue.
+          if (!lastPosition) {
+            run.update({ progress: data });
+            run.emit("progress", data);
+          } else for (const send of positions) send(data);
           lastPosition = position;
-          const data = {
-            phase: "queued",
-            message: `Waiting for a free slot: number ${position} in the queue (${limit} run${
-              limit === 1 ? "" : "s"
-            } at a time)`,
-            percent: 0,
-            position,
-          };
-          run.update({ progress: data });
-          run.emit("progress", data);
+          queueLimit = limit;
         },
         async run() {
           decided();
@@ -250,7 +280,8 @@ export function createResearchService(
       await ready;
       const run = live.get(id);
       if (!run && !(await getRun(kv, id)).value) return null;
-      return follow(kv, id, { log: run?.log ?? null }, { after, signal });
+      const events = follow(kv, id, { log: run?.log ?? null }, { after, signal });
+      return withLivePositions(events, watchers.get(id), ctx.now);
     },
     async exportMarkdown(id) {
       const v = await this.get(id);

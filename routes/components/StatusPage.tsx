@@ -4,6 +4,7 @@
  * only: the probes run while the page renders, so the page needs no JavaScript ("Check again"
  * is a plain link).
  */
+import { FAMILY_NAMES } from "../../lib/providers/names.ts";
 import type { ModelInfo, ProviderStatus } from "../../lib/providers/types.ts";
 
 /** One provider's findings. */
@@ -31,12 +32,7 @@ const STATE_TEXT: Record<string, [string, string]> = {
   no_models: ["warn", "No models"],
 };
 
-const SERVER_NAMES: Record<string, string> = {
-  lmstudio: "LM Studio",
-  llamacpp: "llama.cpp server",
-  ollama: "Ollama",
-  "openai-compatible": "OpenAI-compatible",
-};
+const SERVER_NAMES = FAMILY_NAMES;
 
 function envOf(key: string): string {
   return `LDR_${key.toUpperCase().replaceAll(".", "_")}`;

@@ -7,9 +7,6 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { json, testApp } from "../helpers.ts";
 import { type FakeLmStudio, startFakeLmStudio } from "../fakes/lmstudio.ts";
 import { v1Error } from "../fakes/lmstudio_native.ts";
-import { createModelView } from "../../lib/gateway/models.ts";
-import { createModelCache, invalidateModels } from "../../lib/providers/models.ts";
-import { httpDeps, provider } from "./support.ts";
 
 type Frame = { event: string; data: Record<string, unknown> };
 
@@ -215,20 +212,5 @@ Deno.test("unload frees an instance and the lists show it at once; an unknown in
     assertEquals(missing.status, 404);
   } finally {
     await s.close();
-  }
-});
-
-Deno.test("the gateway's model view drops its list when the provider's models are invalidated", async () => {
-  const lm = await startFakeLmStudio();
-  try {
-    const cache = createModelCache(60_000);
-    const view = createModelView({ ...httpDeps(), modelCache: cache });
-    const p = provider("lmstudio", lm.url);
-    await view.load(p, { timeoutMs: 2000 });
-    assert(view.known(p) !== null);
-    invalidateModels(cache, lm.url);
-    assertEquals(view.known(p), null);
-  } finally {
-    await lm.close();
   }
 });
