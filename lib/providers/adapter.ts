@@ -122,6 +122,11 @@ export interface ProviderAdapter {
   /** Unloads a model; absent when the family cannot unload on request. */
   unloadModel?(ctx: SlotContext, req: UnloadModelRequest): Promise<void>;
   /**
+   * Whether a request for `model`, listed but not loaded, would be served (LM Studio: true when
+   * just-in-time loading is on); null when the server cannot tell. Absent: assume it would.
+   */
+  servesUnloaded?(ctx: SlotContext, model: string): Promise<boolean | null>;
+  /**
    * The family's own completion stream (LM Studio's native chat, which reports loading and
    * prompt progress), with `streamChat`'s event contract; absent: plain `/v1` via `streamChat`.
    */

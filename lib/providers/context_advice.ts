@@ -25,6 +25,9 @@ export const STANDARD_CONTEXTS = [
  */
 export const RECOMMENDED_RESEARCH_CONTEXT = 32768;
 
+/** Room an answer should have when sizing a context (tokens): a full section, not the minimum. */
+export const ANSWER_ROOM = 2048;
+
 /** The sizes a picker offers for a model whose maximum is `max` (the maximum itself included). */
 export function contextPresets(max: number | null): number[] {
   const cap = max ?? RECOMMENDED_RESEARCH_CONTEXT * 4;

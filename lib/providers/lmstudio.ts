@@ -9,6 +9,7 @@
 import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import type { HttpDeps } from "./http.ts";
 import { failOnAuth, getJson, isErrorBody } from "./http.ts";
+import { lmStudioServes } from "./lmstudio_jit.ts";
 import { loadLmStudioModel, unloadLmStudioModel } from "./lmstudio_load.ts";
 import { streamLmStudioChat } from "./lmstudio_stream.ts";
 import { listOpenAiModels } from "./openai_compatible.ts";
@@ -157,4 +158,5 @@ export const lmStudioAdapter: ProviderAdapter = {
   loadModel: (ctx, req) => loadLmStudioModel(ctx, req),
   unloadModel: (ctx, req) => unloadLmStudioModel(ctx, req),
   streamChat: streamLmStudioChat,
+  servesUnloaded: (ctx, model) => lmStudioServes(ctx.deps, ctx.provider, model, ctx),
 };
