@@ -241,6 +241,12 @@ const OPERATIONS: Record<string, OperationInfo> = {
     body: ref("ResearchRequest"),
     ok: { status: "202", type: "application/json", description: "Queued or started" },
   },
+  "POST /api/research/preflight": {
+    summary:
+      "Before starting: the context the run needs (estimate) against the model's loaded context; when it will not fit, the load/reload action (LM Studio 0.4+) or the by-hand hint",
+    tag: "research",
+    body: ref("ResearchRequest"),
+  },
   "GET /api/research": {
     summary: "Past and current runs, newest first",
     tag: "research",

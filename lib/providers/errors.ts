@@ -345,8 +345,8 @@ function sizedTokenLimitHint(provider: ResolvedProvider, promptTokens?: number):
   if (promptTokens === undefined) return hints(provider).tokenLimit;
   const needed = promptTokens + ANSWER_ROOM;
   const { contextLength } = fitContext(needed, null);
-  return `The prompt needs about ${needed} tokens with room for the answer: load the model with ${contextLength}. ${
-    hints(provider).context("the model", contextLength)
+  return `Load the model with a larger context length: the prompt needs about ${needed} tokens with room for the answer, so ${contextLength}. ${
+    hints(provider).context("<model>", contextLength)
   } Or shorten the input.`;
 }
 

@@ -9,24 +9,12 @@
  * the findings a detailed report quotes, plus room for the answer. They are deliberately rough:
  * the runner still budgets every real prompt; this only decides whether to warn.
  */
-import { ANSWER_ROOM, contextLabel, fitContext } from "../providers/context_advice.ts";
+import { AppError } from "../http/errors.ts";
 import type { ProviderService } from "../providers/service.ts";
-import type {
-  ModelAction,
-  ModelInfo,
-  ResolvedProvider,
-  UpstreamError,
-} from "../providers/types.ts";
-import type { Settings } from "../settings/schema.ts";
-import { PASSAGE_TARGET } from "../sources/passages.ts";
-import { estimateTextTokens, MESSAGE_OVERHEAD } from "./budget.ts";
-
-/** What a detailed run's report prompt carries per sub-question finding. */
-export const FINDING_TOKENS = 600;
-/** Sub-questions a detailed run plans at most. */
-export const MAX_FINDINGS = 5;
-/** System prompt and template framing of a step. */
-const FRAMING = 300;
+import type { ModelAction, ModelInfo } from "../providers/types.ts";
+import type { ResearchRequest, RunSettings } from "./schema.ts";
+import { resolveTarget } from "./target.ts";
+import { canLoadOn, contextAction, estimateNeed } from "./context_fix.ts";
 
 /** The pre-flight verdict for a run. */
 export interface PreflightResult {
@@ -48,108 +36,70 @@ export interface PreflightResult {
   hint?: string;
 }
 
-/** The largest step's estimated need for a run of `mode` on `query`. */
-export function estimateNeed(
-  query: string,
-  mode: "quick" | "detailed",
-  s:
-    & Pick<Settings, "llm.max_tokens">
-    & Partial<Pick<Settings, "search.engine" | "search.max_sources">>,
-  maxTokens = s["llm.max_tokens"],
-): number {
-  const answer = Math.min(maxTokens, ANSWER_ROOM);
-  const question = estimateTextTokens(query) + 2 * MESSAGE_OVERHEAD + FRAMING;
-  const sourced = (s["search.engine"] ?? "none") !== "none";
-  const passages = sourced
-    ? (s["search.max_sources"] ?? 10) * (estimateTextTokens("x".repeat(PASSAGE_TARGET)) + 16)
-    : 0;
-  const step = question + passages + answer;
-  if (mode === "quick") return step;
-  return Math.max(step, question + MAX_FINDINGS * FINDING_TOKENS + answer);
-}
-
-/**
- * The fix for a context of `have` tokens that needs `needed`: reload (or load) with the smallest
- * standard size that fits, capped at the model's maximum, when the adapter can load models and the
- * server has the API; else `shorten` when even the maximum is too small. Null when no action fits
- * (a server deepstudio cannot load on: the hint says what to change).
- */
-export function contextAction(
-  provider: ResolvedProvider,
-  info: Pick<ModelInfo, "id" | "maxContextLength" | "state"> | null,
-  model: string,
-  needed: number,
-  canLoad: boolean,
-): { action?: ModelAction; hint: string; contextLength: number; fits: boolean } {
-  const max = info?.maxContextLength ?? null;
-  const fit = fitContext(needed, max);
-  const hint = provider.record.adapter.hints.context(model, fit.contextLength);
-  if (!fit.fits) {
+/** The pre-flight verdict for `req` (the same checks `POST /api/research` makes, then sizing). */
+export async function preflight(
+  providers: ProviderService,
+  req: ResearchRequest,
+): Promise<PreflightResult> {
+  const s = (await providers.streamDeps()).settings;
+  let target: RunSettings;
+  try {
+    target = await resolveTarget(providers, req);
+  } catch (e) {
+    // "Load it first" is a verdict the form shows with its action, not a failure of the check.
+    const action = e instanceof AppError ? e.extra.action as ModelAction | undefined : undefined;
+    if (!action || !(e instanceof AppError)) throw e;
     return {
-      hint,
-      contextLength: fit.contextLength,
       fits: false,
-      action: {
-        type: "shorten",
-        model,
-        maxContextLength: max,
-        label:
-          `Even ${model}'s maximum of ${max} tokens is too small: run a shorter (quick) research instead`,
-      },
+      needed: estimateNeed(req.query, req.mode, s),
+      contextWindow: 0,
+      contextSource: "setting",
+      model: action.model,
+      loaded: false,
+      maxContextLength: null,
+      message: e.message,
+      action,
     };
   }
-  if (!canLoad) return { hint, contextLength: fit.contextLength, fits: true };
-  const reload = info?.state === "loaded";
-  return {
-    hint,
-    contextLength: fit.contextLength,
-    fits: true,
-    action: {
-      type: reload ? "reload" : "load",
-      model,
-      contextLength: fit.contextLength,
-      label: `${reload ? "Reload" : "Load"} ${model} with ${
-        contextLabel(fit.contextLength)
-      } tokens of context and continue`,
-    },
-  };
-}
-
-/** True when deepstudio can load models on this provider right now (LM Studio 0.4+). */
-export async function canLoadOn(
-  providers: ProviderService,
-  provider: ResolvedProvider,
-): Promise<boolean> {
-  if (!provider.record.adapter.loadModel) return false;
-  try {
-    return (await providers.models(provider.record.id)).source === "lmstudio-v1";
-  } catch {
-    return false;
-  }
-}
-
-/**
- * The reload action for a step that failed with `token_limit`: sized from the server's own
- * numbers (prompt tokens) plus the answer budget. The error comes back with `action` set (LM
- * Studio 0.4+) and a hint naming the size either way, so `/v1` clients get the same advice as text.
- */
-export async function withReloadAction(
-  providers: ProviderService,
-  error: UpstreamError,
-  model: string,
-  maxTokens: number,
-): Promise<UpstreamError> {
-  if (error.kind !== "token_limit") return error;
-  const provider = await providers.resolve(error.provider);
+  const provider = await providers.resolve(target.provider);
   let info: ModelInfo | null = null;
   try {
-    info = (await providers.models(provider.record.id)).models.find((m) => m.id === model) ?? null;
-  } catch { /* sized without the maximum */ }
-  const prompt = error.promptTokens ?? (error.contextLength ? error.contextLength * 2 : 8192);
-  const needed = prompt + Math.min(maxTokens, ANSWER_ROOM);
-  const fix = contextAction(provider, info, model, needed, await canLoadOn(providers, provider));
-  const advice = fix.fits
-    ? `It needs about ${needed} tokens: a context of ${fix.contextLength} fits. ${fix.hint}`
-    : `It needs about ${needed} tokens, more than ${model}'s maximum of ${fix.contextLength}: shorten the input or run a quick research instead.`;
-  return { ...error, hint: advice, ...(fix.action ? { action: fix.action } : {}) };
+    info = (await providers.models(provider.record.id)).models.find((m) => m.id === target.model) ??
+      null;
+  } catch { /* sized without the list */ }
+  const needed = estimateNeed(req.query, req.mode, s, target.maxTokens);
+  const base = {
+    needed,
+    contextWindow: target.contextWindow,
+    contextSource: target.contextSource,
+    model: target.model,
+    loaded: info?.state === "loaded",
+    maxContextLength: info?.maxContextLength ?? null,
+  };
+  if (needed <= target.contextWindow) {
+    return {
+      ...base,
+      fits: true,
+      message:
+        `Fits: this run needs about ${needed} tokens of ${target.model}'s ${target.contextWindow}.`,
+    };
+  }
+  const fix = contextAction(
+    provider,
+    info,
+    target.model,
+    needed,
+    await canLoadOn(providers, provider),
+  );
+  return {
+    ...base,
+    fits: false,
+    message: fix.fits
+      ? `This run needs about ${needed} tokens, but ${target.model} has ${target.contextWindow}: it would fail or cut its sources. ${
+        fix.action ? `Load it with ${fix.contextLength} first.` : fix.hint
+      }`
+      : `This run needs about ${needed} tokens, more than ${target.model} can hold (${fix.contextLength}): run a quick research, or turn sources down.`,
+    hint: fix.hint,
+    ...(fix.action ? { action: fix.action } : {}),
+  };
 }
