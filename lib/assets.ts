@@ -3,9 +3,13 @@
  * `deno bundle` embed them, and the server never reads the working directory. Each is served at
  * a content-hashed path with an immutable cache policy.
  */
-import { createHash } from "node:crypto";
+import { toHex } from "./http/sha256.ts";
 import clientJs from "../static/build/client.js" with { type: "text" };
 import markdownJs from "../static/build/markdown.js" with { type: "text" };
+import pageResearchJs from "../static/build/page-research.js" with { type: "text" };
+import pageRunJs from "../static/build/page-run.js" with { type: "text" };
+import pageHistoryJs from "../static/build/page-history.js" with { type: "text" };
+import pageSettingsJs from "../static/build/page-settings.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
 import faviconSvg from "../static/favicon.svg" with { type: "text" };
 
@@ -16,8 +20,22 @@ export interface Asset {
   type: string;
 }
 
+/** Native SHA-256 once per asset at start-up (Web Crypto; no JIT warm-up of a JS hash). */
+const digests = new Map(
+  await Promise.all(
+    [clientJs, markdownJs, appCss, faviconSvg].map(async (body) =>
+      [
+        body,
+        toHex(
+          new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body))),
+        ),
+      ] as const
+    ),
+  ),
+);
+
 function hashed(name: string, ext: string, body: string, type: string): Asset {
-  const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+  const hash = digests.get(body)!.slice(0, 12);
   return { path: `/static/${name}.${hash}.${ext}`, body, type };
 }
 
@@ -30,6 +48,15 @@ export const MARKDOWN_JS: Asset = hashed(
   markdownJs,
   "text/javascript; charset=utf-8",
 );
+const JS = "text/javascript; charset=utf-8";
+
+/** Page bundles by name (lib/islands/bundles.ts): each page ships only its own islands. */
+export const PAGE_JS: Readonly<Record<string, Asset>> = {
+  research: hashed("page-research", "js", pageResearchJs, JS),
+  run: hashed("page-run", "js", pageRunJs, JS),
+  history: hashed("page-history", "js", pageHistoryJs, JS),
+  settings: hashed("page-settings", "js", pageSettingsJs, JS),
+};
 /** The stylesheet. */
 export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");
 /** The icon. */
@@ -37,5 +64,5 @@ export const FAVICON: Asset = hashed("favicon", "svg", faviconSvg, "image/svg+xm
 
 /** Every asset by its served path. */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map(
-  [CLIENT_JS, MARKDOWN_JS, APP_CSS, FAVICON].map((a) => [a.path, a]),
+  [CLIENT_JS, MARKDOWN_JS, ...Object.values(PAGE_JS), APP_CSS, FAVICON].map((a) => [a.path, a]),
 );

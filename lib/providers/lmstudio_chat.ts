@@ -24,6 +24,7 @@ import {
 } from "./errors.ts";
 import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import { authHeaders } from "./resolve.ts";
+import { createSseParser, type SseEvent } from "./sse.ts";
 import type { ChatBody } from "./stream.ts";
 import type {
   ResolvedProvider,
@@ -72,49 +73,6 @@ export function nativeBody(body: ChatBody): NativeChatBody | null {
   if (body.top_k !== undefined) out.top_k = body.top_k;
   if (body.repeat_penalty !== undefined) out.repeat_penalty = body.repeat_penalty;
   return out;
-}
-
-/** One SSE event: its name (`event:`) and its joined `data:` lines. */
-export interface SseEvent {
-  event: string;
-  data: string;
-}
-
-/** Splits SSE text into events; feed chunks with `push`, read complete events back. */
-export function createSseSplitter(): { push(text: string): SseEvent[]; flush(): SseEvent[] } {
-  let buffer = "";
-  const parse = (block: string): SseEvent | null => {
-    let event = "message";
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith("event:")) event = line.slice(6).trim();
-      else if (line.startsWith("data:")) data.push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5));
-    }
-    return data.length ? { event, data: data.join("\n") } : null;
-  };
-  const drain = (final: boolean): SseEvent[] => {
-    const out: SseEvent[] = [];
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(buffer);
-      if (!m) break;
-      const ev = parse(buffer.slice(0, m.index));
-      buffer = buffer.slice(m.index + m[0].length);
-      if (ev) out.push(ev);
-    }
-    if (final && buffer.trim()) {
-      const ev = parse(buffer);
-      buffer = "";
-      if (ev) out.push(ev);
-    }
-    return out;
-  };
-  return {
-    push(text) {
-      buffer += text;
-      return drain(false);
-    },
-    flush: () => drain(true),
-  };
 }
 
 /** What the native stream needs (a subset of `StreamDeps`). */
@@ -264,8 +222,8 @@ export async function* streamNativeChat(
       yield fail(connectionError(provider, ectx, "the stream ended mid-response"));
       return "done";
     }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    const splitter = createSseSplitter();
+    const reader = res.body.getReader();
+    const splitter = createSseParser();
     let streamError: UpstreamError | null = null;
     let ended = false;
     const handle = function* (ev: SseEvent): Generator<StreamEvent> {
@@ -280,7 +238,7 @@ export async function* streamNativeChat(
         );
         return;
       }
-      const name = typeof data.type === "string" ? data.type : ev.event;
+      const name = typeof data.type === "string" ? data.type : ev.event ?? "message";
       switch (name) {
         case "chat.start":
           if (typeof data.model_instance_id === "string") metrics.model = data.model_instance_id;

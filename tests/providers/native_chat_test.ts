@@ -5,7 +5,6 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import {
-  createSseSplitter,
   nativeBody,
   type NativeChatBody,
   type NativeChatDeps,
@@ -303,15 +302,4 @@ Deno.test("nativeBody: system + user turns map natively; assistant turns stay on
     }),
     null,
   );
-});
-
-Deno.test("the SSE splitter handles CRLF, multi-line data, and events split across chunks", () => {
-  const s = createSseSplitter();
-  assertEquals(s.push('event: a\r\ndata: {"x":'), []);
-  assertEquals(s.push("1}\r\n\r\nevent: b\ndata: one\ndata: two\n\n: comment\n\n"), [
-    { event: "a", data: '{"x":1}' },
-    { event: "b", data: "one\ntwo" },
-  ]);
-  assertEquals(s.push("data: tail"), []);
-  assertEquals(s.flush(), [{ event: "message", data: "tail" }]);
 });
