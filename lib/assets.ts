@@ -23,7 +23,16 @@ export interface Asset {
 /** Native SHA-256 once per asset at start-up (Web Crypto; no JIT warm-up of a JS hash). */
 const digests = new Map(
   await Promise.all(
-    [clientJs, markdownJs, appCss, faviconSvg].map(async (body) =>
+    [
+      clientJs,
+      markdownJs,
+      pageResearchJs,
+      pageRunJs,
+      pageHistoryJs,
+      pageSettingsJs,
+      appCss,
+      faviconSvg,
+    ].map(async (body) =>
       [
         body,
         toHex(
