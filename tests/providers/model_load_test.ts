@@ -121,13 +121,20 @@ Deno.test("a client that disconnects does not cancel the load; the lists show it
     await reader.read(); // the start frame
     await reader.cancel();
     const sent = await s.lm.waitForRequest((r) => r.path === "/api/v1/models/load");
-    // Event-driven: wait until the fake has the instance.
-    for (let i = 0; i < 100 && !s.lm.options.models[1].loaded_instances.length; i++) {
+    // Poll observable state (the fake's models, then deepstudio's list) with a generous deadline.
+    const deadline = Date.now() + 15_000;
+    while (!s.lm.options.models[1].loaded_instances.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
+    assertEquals(s.lm.options.models[1].loaded_instances.length, 1, "LM Studio finished the load");
     assertEquals(sent.aborted, false, "deepstudio kept waiting for LM Studio");
-    const list = await (await s.t.app.request("/api/providers/lmstudio/models")).json();
-    assertEquals(list.models[1].state, "loaded");
+    let state = "";
+    while (state !== "loaded" && Date.now() < deadline) {
+      const list = await (await s.t.app.request("/api/providers/lmstudio/models")).json();
+      state = list.models[1].state;
+      if (state !== "loaded") await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals(state, "loaded");
   } finally {
     await s.close();
   }
