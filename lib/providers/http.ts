@@ -61,6 +61,7 @@ export async function getJson(
       },
       signal,
     });
+    ctx.responded = true;
     const text = await res.text();
     let json: unknown = undefined;
     try {
