@@ -287,6 +287,8 @@ Deno.test({
       await page.check("input[name=mode][value=detailed]");
       await page.fill("#query", "Explain tides");
       await page.click("button[type=submit]");
+      // A detailed run needs more than the fake's 4096-token context: the pre-flight says so.
+      await page.click(".preflight-anyway");
       await page.waitForURL(/\/research\/[^/]+$/);
       await hydrated(page);
       await page.waitForSelector(".step.running");
