@@ -82,6 +82,8 @@ Deno.test({
       const question = "How do ocean tides work around the world?";
       await page.fill("#query", question);
       await page.click("button[type=submit]");
+      // A detailed run needs more than the fake's 4096-token context: the pre-flight says so.
+      await page.click(".preflight-anyway");
       await page.waitForURL(/\/research\/[^/]+$/);
       await hydrated(page);
       await page.waitForSelector(".steps li.running:text-matches('^\\\\S*\\\\s*2\\\\.')", {
