@@ -26,8 +26,7 @@ async function violations(page: Page): Promise<string[]> {
     return res.violations.map((v: any) =>
       `${v.id} (${v.impact}): ${
         // deno-lint-ignore no-explicit-any
-        v.nodes.slice(0, 3).map((n: any) => n.target.join(" ")).join(", ")
-      } — ${v.help}`
+        v.nodes.slice(0, 3).map((n: any) => n.target.join(" ")).join(", ")} — ${v.help}`
     );
   });
 }
