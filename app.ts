@@ -16,7 +16,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { pageRoutes } from "./routes/pages.tsx";
+import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -118,6 +118,8 @@ export function createApp(deps: AppDeps): Hono {
         { allow: [...new Set(allowed)].join(", ") },
       );
     }
+    // A person who mistyped a page gets a page; API clients keep the JSON error shape.
+    if (wantsPage(c.req.raw)) return c.html(notFoundPage(c.req.path), 404);
     return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
   });
   app.onError((err) => errorResponse(err, ctx.log));

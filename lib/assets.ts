@@ -6,6 +6,10 @@
 import { createHash } from "node:crypto";
 import clientJs from "../static/build/client.js" with { type: "text" };
 import markdownJs from "../static/build/markdown.js" with { type: "text" };
+import pageResearchJs from "../static/build/page-research.js" with { type: "text" };
+import pageRunJs from "../static/build/page-run.js" with { type: "text" };
+import pageHistoryJs from "../static/build/page-history.js" with { type: "text" };
+import pageSettingsJs from "../static/build/page-settings.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
 import faviconSvg from "../static/favicon.svg" with { type: "text" };
 
@@ -30,6 +34,15 @@ export const MARKDOWN_JS: Asset = hashed(
   markdownJs,
   "text/javascript; charset=utf-8",
 );
+const JS = "text/javascript; charset=utf-8";
+
+/** Page bundles by name (lib/islands/bundles.ts): each page ships only its own islands. */
+export const PAGE_JS: Readonly<Record<string, Asset>> = {
+  research: hashed("page-research", "js", pageResearchJs, JS),
+  run: hashed("page-run", "js", pageRunJs, JS),
+  history: hashed("page-history", "js", pageHistoryJs, JS),
+  settings: hashed("page-settings", "js", pageSettingsJs, JS),
+};
 /** The stylesheet. */
 export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");
 /** The icon. */
@@ -37,5 +50,5 @@ export const FAVICON: Asset = hashed("favicon", "svg", faviconSvg, "image/svg+xm
 
 /** Every asset by its served path. */
 export const ASSETS: ReadonlyMap<string, Asset> = new Map(
-  [CLIENT_JS, MARKDOWN_JS, APP_CSS, FAVICON].map((a) => [a.path, a]),
+  [CLIENT_JS, MARKDOWN_JS, ...Object.values(PAGE_JS), APP_CSS, FAVICON].map((a) => [a.path, a]),
 );
