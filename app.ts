@@ -15,6 +15,7 @@ import { VERSION } from "./lib/version.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { libraryRoutes } from "./routes/library.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/settings", settingsRoutes(ctx));
   app.route("/api/providers", providerRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
+  app.route("/api", libraryRoutes(ctx));
   app.route("/api/search", searchRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));
