@@ -16,6 +16,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { libraryRoutes } from "./routes/library.ts";
+import { resumeLibraryIfNeeded } from "./lib/library/for_app.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/providers", providerRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
   app.route("/api", libraryRoutes(ctx));
+  resumeLibraryIfNeeded(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));

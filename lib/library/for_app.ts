@@ -8,6 +8,7 @@ import type { AppContext } from "../context.ts";
 import { PAGE_TYPES, safeFetch } from "../net/safe_fetch.ts";
 import { providerServiceFor } from "../providers/service.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES } from "../extract/types.ts";
+import { COLLECTIONS_PREFIX } from "../kv/keys.ts";
 import { createLibraryService, type LibraryService } from "./service.ts";
 
 const SERVICES = new WeakMap<AppContext, LibraryService>();
@@ -48,4 +49,17 @@ export function libraryServiceFor(ctx: AppContext): LibraryService {
     SERVICES.set(ctx, service);
   }
   return service;
+}
+
+/**
+ * At start: when a previous process left a collection indexing or paused (kill -9, crash,
+ * restart), build the Library now so its job resumes. Otherwise nothing is opened.
+ */
+export async function resumeLibraryIfNeeded(ctx: AppContext): Promise<void> {
+  for await (const e of ctx.kv.list<{ state: string }>({ prefix: COLLECTIONS_PREFIX })) {
+    if (e.value.state === "indexing" || e.value.state === "paused") {
+      libraryServiceFor(ctx);
+      return;
+    }
+  }
 }

@@ -101,6 +101,7 @@ export async function startLibrary(opts: { fake?: FakeEmbeddingOptions; roots?: 
   const watch = async (id: string) => {
     const abort = new AbortController();
     const frames = sseFrames(`${server.url}/api/collections/${id}/events`, abort.signal);
+    // deno-lint-ignore no-explicit-any
     const seen: { type: string; data: any }[] = [(await frames.next()).value!];
     return {
       snapshot: seen[0],
