@@ -10,12 +10,8 @@ import { readJsonObject } from "../lib/http/body.ts";
 import { AppError, notFound } from "../lib/http/errors.ts";
 import { isMultipartContentType } from "../lib/http/security.ts";
 import { parseInput } from "../lib/http/validate.ts";
-import { ExtractError } from "../lib/extract/types.ts";
-import { libraryServiceFor } from "../lib/library/for_app.ts";
-import { PathError } from "../lib/library/files.ts";
-import { searchLibrary } from "../lib/library/search.ts";
+import { COLLECTIONS_PREFIX } from "../lib/kv/keys.ts";
 import type { LibraryService } from "../lib/library/service.ts";
-import { SafeFetchError } from "../lib/net/safe_fetch.ts";
 import { DEFAULT_HEARTBEAT_MS, sseStream } from "../lib/research/sse.ts";
 import { PROVIDER_IDS } from "../lib/settings/schema.ts";
 
@@ -48,8 +44,26 @@ const Search = z.object({
   k: z.coerce.number().int().min(1).max(100).optional(),
 });
 
+type LibraryApi = typeof import("../lib/library/api.ts");
+let api: Promise<LibraryApi> | null = null;
+/** The Library's code, loaded on its first request. */
+const load = () => api ??= import("../lib/library/api.ts");
+
+/**
+ * At start-up: builds the Library only when a previous process left a collection indexing or
+ * paused, so its job resumes; otherwise nothing is loaded.
+ */
+export async function resumeLibraryAtStart(ctx: AppContext): Promise<void> {
+  for await (const e of ctx.kv.list<{ state: string }>({ prefix: COLLECTIONS_PREFIX })) {
+    if (e.value.state === "indexing" || e.value.state === "paused") {
+      (await load()).libraryServiceFor(ctx);
+      return;
+    }
+  }
+}
+
 /** Turns the Library's typed failures into the API's error shape. */
-function mapError(e: unknown): never {
+function mapError(e: unknown, { PathError, SafeFetchError, ExtractError }: LibraryApi): never {
   if (e instanceof PathError) {
     throw new AppError(
       e.status,
@@ -79,19 +93,17 @@ function mapError(e: unknown): never {
 }
 
 /** The Library routes, mounted at `/api`. */
-export function libraryRoutes(
-  ctx: AppContext,
-  library: () => LibraryService = () => libraryServiceFor(ctx),
-) {
+export function libraryRoutes(ctx: AppContext) {
+  const library = async (): Promise<LibraryService> => (await load()).libraryServiceFor(ctx);
   const heartbeatMs = ctx.config.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const collection = async (id: string) => {
-    const c = await library().store.collection(id);
+    const c = await (await library()).store.collection(id);
     if (!c) throw notFound(`No collection ${id}`);
     return c;
   };
   return new Hono()
     .get("/collections", async (c) => {
-      const lib = library();
+      const lib = await library();
       const all = await lib.store.collections();
       return c.json({
         collections: await Promise.all(all.map((x) => lib.store.view(x))),
@@ -100,22 +112,22 @@ export function libraryRoutes(
     })
     .post("/collections", async (c) => {
       const input = parseInput(CreateCollection, await readJsonObject(c.req.raw), "collection");
-      return c.json(await library().createCollection(input), 201);
+      return c.json(await (await library()).createCollection(input), 201);
     })
     .get(
       "/collections/:id",
-      async (c) => c.json(await library().store.view(await collection(c.req.param("id")))),
+      async (c) => c.json(await (await library()).store.view(await collection(c.req.param("id")))),
     )
     .patch("/collections/:id", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
       const input = parseInput(PatchCollection, await readJsonObject(c.req.raw), "change");
-      if (input.name) await library().renameCollection(id, input.name);
-      if (input.state === "indexing") await library().resume(id);
-      return c.json(await library().store.view(await collection(id)));
+      if (input.name) await (await library()).renameCollection(id, input.name);
+      if (input.state === "indexing") await (await library()).resume(id);
+      return c.json(await (await library()).store.view(await collection(id)));
     })
     .delete("/collections/:id", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
-      await library().deleteCollection(id);
+      await (await library()).deleteCollection(id);
       return c.json({ deleted: id });
     })
     .post("/collections/:id/reindex", async (c) => {
@@ -124,15 +136,15 @@ export function libraryRoutes(
         ? {}
         : await readJsonObject(c.req.raw);
       const input = parseInput(Reindex, raw, "re-index");
-      return c.json(await library().reindex(id, input), 202);
+      return c.json(await (await library()).reindex(id, input), 202);
     })
     .get("/collections/:id/documents", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
-      return c.json({ documents: await library().store.documents(id) });
+      return c.json({ documents: await (await library()).store.documents(id) });
     })
     .post("/collections/:id/documents", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
-      const lib = library();
+      const lib = await library();
       try {
         if (isMultipartContentType(c.req.header("content-type") ?? null)) {
           let form: FormData;
@@ -160,7 +172,7 @@ export function libraryRoutes(
                 ),
               );
             } catch (e) {
-              if (!(e instanceof ExtractError)) throw e;
+              if (!(e instanceof (await load()).ExtractError)) throw e;
               out.push({ name: f.name, error: e.message });
             }
           }
@@ -170,20 +182,20 @@ export function libraryRoutes(
         if ("url" in input) return c.json(await lib.addUrl(id, input.url, c.req.raw.signal), 201);
         return c.json(await lib.addPath(id, input), 201);
       } catch (e) {
-        mapError(e);
+        mapError(e, await load());
       }
     })
     .delete("/collections/:id/documents/:docId", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
       const docId = c.req.param("docId");
-      if (!await library().deleteDocument(id, docId)) {
+      if (!await (await library()).deleteDocument(id, docId)) {
         throw notFound(`No document ${docId} in this collection`);
       }
       return c.json({ deleted: docId });
     })
     .get("/collections/:id/events", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
-      const lib = library();
+      const lib = await library();
       const body = sseStream(
         (signal) =>
           lib.events.follow(id, async () => ({
@@ -203,7 +215,7 @@ export function libraryRoutes(
     .get("/search", async (c) => {
       const input = parseInput(Search, c.req.query(), "search");
       const collections = input.collections?.split(",").map((s) => s.trim()).filter(Boolean);
-      const result = await searchLibrary(library(), {
+      const result = await (await load()).searchLibrary(await library(), {
         q: input.q,
         collections,
         k: input.k,

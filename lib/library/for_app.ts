@@ -3,12 +3,11 @@
  * file (a temporary one for `:memory:` KV, which keeps nothing either), the folder roots from
  * `--library-roots`, and URL imports through the SSRF-safe fetcher with the current settings.
  */
-import { dirname, join } from "node:path";
+import { joinPath, parentDir } from "../config.ts";
 import type { AppContext } from "../context.ts";
 import { PAGE_TYPES, safeFetch } from "../net/safe_fetch.ts";
 import { providerServiceFor } from "../providers/service.ts";
 import { DEFAULT_MAX_DOCUMENT_BYTES } from "../extract/types.ts";
-import { COLLECTIONS_PREFIX } from "../kv/keys.ts";
 import { createLibraryService, type LibraryService } from "./service.ts";
 
 const SERVICES = new WeakMap<AppContext, LibraryService>();
@@ -19,7 +18,7 @@ export function libraryDirFor(ctx: AppContext): string {
   if (ctx.config.kvPath === ":memory:") {
     return Deno.makeTempDirSync({ prefix: "deepstudio-library-" });
   }
-  return join(dirname(ctx.config.kvPath), "library");
+  return joinPath([parentDir(ctx.config.kvPath), "library"]);
 }
 
 /** The app's Library (created lazily: nothing is opened until the Library is used). */
@@ -49,17 +48,4 @@ export function libraryServiceFor(ctx: AppContext): LibraryService {
     SERVICES.set(ctx, service);
   }
   return service;
-}
-
-/**
- * At start: when a previous process left a collection indexing or paused (kill -9, crash,
- * restart), build the Library now so its job resumes. Otherwise nothing is opened.
- */
-export async function resumeLibraryIfNeeded(ctx: AppContext): Promise<void> {
-  for await (const e of ctx.kv.list<{ state: string }>({ prefix: COLLECTIONS_PREFIX })) {
-    if (e.value.state === "indexing" || e.value.state === "paused") {
-      libraryServiceFor(ctx);
-      return;
-    }
-  }
 }
