@@ -97,6 +97,8 @@ export function libraryRoutes(ctx: AppContext) {
   const library = async (): Promise<LibraryService> => (await load()).libraryServiceFor(ctx);
   const heartbeatMs = ctx.config.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const collection = async (id: string) => {
+    // Ids are UUIDs: anything else is not one (and must not reach KV, whose keys are bounded).
+    if (!/^[0-9a-f-]{36}$/.test(id)) throw notFound(`No collection ${id.slice(0, 40)}`);
     const c = await (await library()).store.collection(id);
     if (!c) throw notFound(`No collection ${id}`);
     return c;
@@ -188,6 +190,7 @@ export function libraryRoutes(ctx: AppContext) {
     .delete("/collections/:id/documents/:docId", async (c) => {
       const id = (await collection(c.req.param("id"))).id;
       const docId = c.req.param("docId");
+      if (!/^[0-9a-f]{20}$/.test(docId)) throw notFound(`No document ${docId.slice(0, 40)}`);
       if (!await (await library()).deleteDocument(id, docId)) {
         throw notFound(`No document ${docId} in this collection`);
       }

@@ -166,7 +166,8 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     const type = c.req.header("content-type");
     if (
       isApiPath(c.req.path) && isStateChanging(c.req.method) && type !== undefined &&
-      !isJsonContentType(type) && !(isUploadPath(c.req.path) && isMultipartContentType(type))
+      !isJsonContentType(type) &&
+      !(c.req.method === "POST" && isUploadPath(c.req.path) && isMultipartContentType(type))
     ) {
       return errorJson(
         c,

@@ -131,6 +131,12 @@ Deno.test("paths outside the roots, folder import without roots, private URLs: r
     const bad = await lib.api("POST", "/api/collections", { name: "" });
     assertEquals([bad.status, bad.body.error.kind], [400, "validation"]);
     assertEquals((await lib.api("GET", "/api/collections/nope")).status, 404);
+    // An id far longer than a KV key may be: 404, not 500.
+    assertEquals((await lib.api("GET", `/api/collections/${"y".repeat(3000)}`)).status, 404);
+    assertEquals(
+      (await lib.api("DELETE", `/api/collections/${id}/documents/${"z".repeat(3000)}`)).status,
+      404,
+    );
     assertEquals((await lib.api("GET", "/api/search?q=")).status, 400);
   } finally {
     await lib.close();
