@@ -64,6 +64,10 @@ Deno.test("a mixed folder indexes with progress; every page is found first by it
     assert(lib.fake.requests.some((r) => r.input[0].startsWith("search_query: ")));
     assert(lib.fake.requests.filter((r) => r.input[0].startsWith("search_document: ")).length > 0);
 
+    // The research pipeline's `library` engine now has something to search.
+    const engines = (await lib.api("GET", "/api/search/status")).body.engines;
+    assertEquals(engines.find((e: { id: string }) => e.id === "library").state, "available");
+
     // Re-scan: one edit, one deletion, one new file; the rest is not embedded again.
     await Deno.writeTextFile(
       `${lib.root}/sub/plain.txt`,
