@@ -259,7 +259,8 @@ async function main() {
 
     console.log("research pipeline overhead…");
     const research = await measureResearch(scale(8));
-    const library = await measureLibrary();
+    console.log("library index…");
+    const library = await measureLibrary({ chunks: QUICK ? 10_000 : 100_000, dims: 768 });
     const layers = await memoryLayers(QUICK ? 1 : 3);
 
     console.log("profiles…");
