@@ -185,6 +185,7 @@ async function main() {
   try {
     const memory = await memoryOf(ds, 256);
     const hopMemory = await memoryOf(hop, 256);
+    const jsHopMemory = await memoryOf(jsHop, 256);
     console.log(
       `RSS idle ${fmt(memory.idle / 1024, 1)} MB, ${fmt(memory.perStreamKb, 1)} KB/stream`,
     );
@@ -311,6 +312,7 @@ async function main() {
       idleColdRss,
       memory,
       hopMemory,
+      jsHopMemory,
       afterLoadRss,
       levels,
       docs,

@@ -23,6 +23,7 @@ export interface BenchReport {
   idleColdRss: number;
   memory: { idle: number; open: number; perStreamKb: number };
   hopMemory: { idle: number; open: number; perStreamKb: number };
+  jsHopMemory: { idle: number; open: number; perStreamKb: number };
   afterLoadRss: number;
   levels: TtftLevel[];
   docs: DocLevel[];
@@ -298,26 +299,28 @@ function memorySection(r: BenchReport, push: (...l: string[]) => void) {
   push(
     "## Memory and start-up",
     "",
-    "| | deepstudio | bare hop |",
-    "|---|---|---|",
-    `| RSS right after start-up | ${fmt(r.idleColdRss / 1024, 1)} MB | |`,
+    "| | deepstudio | bare hop | JS relay hop |",
+    "|---|---|---|---|",
+    `| RSS right after start-up | ${fmt(r.idleColdRss / 1024, 1)} MB | | |`,
     `| RSS idle, warmed up (40 streams served) | ${fmt(r.memory.idle / 1024, 1)} MB | ${
       fmt(r.hopMemory.idle / 1024, 1)
-    } MB |`,
+    } MB | ${fmt(r.jsHopMemory.idle / 1024, 1)} MB |`,
     `| RSS with 256 open streams | ${fmt(r.memory.open / 1024, 1)} MB | ${
       fmt(r.hopMemory.open / 1024, 1)
-    } MB |`,
+    } MB | ${fmt(r.jsHopMemory.open / 1024, 1)} MB |`,
     `| per open stream | ${fmt(r.memory.perStreamKb, 1)} KB | ${
       fmt(r.hopMemory.perStreamKb, 1)
-    } KB |`,
-    `| RSS 10 s after the last load (high-water mark) | ${fmt(r.afterLoadRss / 1024, 1)} MB | |`,
-    `| cold start: spawn → listening | ${r.cold.map((c) => fmt(c.listening, 0)).join(", ")} ms | |`,
+    } KB | ${fmt(r.jsHopMemory.perStreamKb, 1)} KB |`,
+    `| RSS 10 s after the last load (high-water mark) | ${fmt(r.afterLoadRss / 1024, 1)} MB | | |`,
+    `| cold start: spawn → listening | ${
+      r.cold.map((c) => fmt(c.listening, 0)).join(", ")
+    } ms | | |`,
     `| cold start: spawn → first /v1 answer | ${
       r.cold.map((c) => fmt(c.answer, 0)).join(", ")
-    } ms | |`,
+    } ms | | |`,
     `| RSS right after that first answer | ${
       r.cold.map((c) => fmt(c.rss / 1024, 1)).join(", ")
-    } MB | |`,
+    } MB | | |`,
     "",
     "### Where the idle memory goes",
     "",
