@@ -10,6 +10,7 @@
  * `deno task bench --quick` runs every section with fewer samples (a smoke run, ~1 minute).
  */
 import { chatBody, documentOnce, includes, rawStream } from "./bench_client.ts";
+import { disconnectLag, PHASES } from "./bench_disconnect.ts";
 import { measureLibrary } from "./bench_library.ts";
 import { memoryLayers } from "./bench_memory.ts";
 import { readProfile, summarize } from "./bench_profile.ts";
@@ -17,12 +18,10 @@ import { type BenchReport, report } from "./bench_report.ts";
 import { measureResearch } from "./bench_research.ts";
 import {
   checkedStreams,
-  disconnectLag,
   documentLevel,
   flatOut,
   load,
   mockLog,
-  PHASES,
   specFor,
   type Target,
   ttftLevel,
