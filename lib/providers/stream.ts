@@ -24,7 +24,14 @@ import {
   timeoutError,
   toUpstreamError,
 } from "./errors.ts";
-import { isErrorBody } from "./http.ts";
+import {
+  createEventCap,
+  isErrorBody,
+  MAX_ANSWER_BYTES,
+  MAX_SMALL_BYTES,
+  parseUpstreamJson,
+  readUpstreamText,
+} from "./http.ts";
 import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import type { ModelStore } from "./model_store.ts";
 import {
@@ -382,8 +389,19 @@ function makeTap(
     touch();
     onHeaders();
     const type = res.headers.get("content-type") ?? "";
-    if (res.ok && !type.includes("text/event-stream")) {
-      const text = await readAll(res, touch);
+    const fail = (e: unknown) => new ProviderError(toUpstreamError(e, provider, ectx));
+    if (!res.ok) {
+      // Error bodies are read here, capped, not by the SDK (which reads them whole).
+      const text = await readUpstreamText(res, MAX_SMALL_BYTES, touch).catch((e) => {
+        throw fail(e);
+      });
+      const json = parseUpstreamJson(text);
+      throw new ProviderError(errorFromHttp(res.status, json ?? text, res.headers, provider, ectx));
+    }
+    if (!type.includes("text/event-stream")) {
+      const text = await readUpstreamText(res, MAX_ANSWER_BYTES, touch).catch((e) => {
+        throw fail(e);
+      });
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -408,10 +426,16 @@ function makeTap(
       return new Response(text, { status: res.status, headers: res.headers });
     }
     if (!res.body) return res;
+    const cap = createEventCap();
     const observed = res.body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           touch();
+          try {
+            cap(chunk); // one event larger than any chat chunk: stop before holding more
+          } catch (e) {
+            throw fail(e);
+          }
           controller.enqueue(chunk);
         },
       }),
@@ -422,20 +446,6 @@ function makeTap(
       headers: res.headers,
     });
   };
-}
-
-async function readAll(res: Response, touch: () => void): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    touch();
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
 }
 
 function mapUsage(u: unknown): Usage | null {
