@@ -75,7 +75,9 @@ function errorResponse(err: unknown, log: (m: string) => void): Response {
       "Something went wrong inside deepstudio; the details are in its log",
     );
   }
-  return Response.json(appError.toBody(), { status: appError.status });
+  // A 408 leaves the body unread: close the connection rather than wait for the rest of it.
+  const headers: HeadersInit = appError.status === 408 ? { connection: "close" } : {};
+  return Response.json(appError.toBody(), { status: appError.status, headers });
 }
 
 /** The application. */

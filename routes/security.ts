@@ -10,6 +10,12 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppContext } from "../lib/context.ts";
+import {
+  BODY_TIMEOUT_MS,
+  bodyTimeout,
+  BodyTimeoutError,
+  withReadDeadline,
+} from "../lib/http/body.ts";
 import { AppError } from "../lib/http/errors.ts";
 import {
   bearerToken,
@@ -230,6 +236,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         `The request body is larger than ${limit / 1024} KiB`,
       ),
     );
+  const bodyTimeoutMs = ctx.config.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const limits = {
     normal: bodyLimit({ maxSize: MAX_BODY, onError: (c) => tooLarge(c, MAX_BODY) }),
     gateway: bodyLimit({
@@ -245,6 +252,12 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       return Promise.resolve(tooLarge(c, limit));
     }
     const capped = limit === MAX_GATEWAY_BODY ? limits.gateway : limits.normal;
+    // The body gets a deadline before anything reads it (bodyLimit reads chunked ones here).
+    let deadline: ReturnType<typeof withReadDeadline> | null = null;
+    if (c.req.raw.body) {
+      deadline = withReadDeadline(c.req.raw.body, bodyTimeoutMs);
+      c.req.raw = new Request(c.req.raw, { body: deadline.body, duplex: "half" } as RequestInit);
+    }
     // bodyLimit reads chunked bodies itself; a body that breaks off is the client's fault (400),
     // not ours. Anything thrown after the body was read belongs to the handlers: rethrown.
     let reached = false;
@@ -253,11 +266,14 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       return next();
     }).catch((e) => {
       if (reached) throw e;
+      if (e instanceof BodyTimeoutError) {
+        return errorJson(c, bodyTimeout(e), { connection: "close" });
+      }
       return errorJson(
         c,
         new AppError(400, "bad_request", "The request body could not be read to its end"),
       );
-    });
+    }).finally(() => deadline?.stop());
   };
 
   return [headers, finishHeaders, hostCheck, crossSite, jsonOnly, auth, sizeCap];
