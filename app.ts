@@ -7,7 +7,9 @@ import { HTTPException } from "hono/http-exception";
 import { ASSETS } from "./lib/assets.ts";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";
+import { appErrorResponse } from "./lib/gateway/openai_error.ts";
 import { AppError } from "./lib/http/errors.ts";
+import { isGatewayPath } from "./lib/http/security.ts";
 import { createSignInThrottle } from "./lib/http/throttle.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
@@ -16,7 +18,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { pageRoutes } from "./routes/pages.tsx";
+import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -58,7 +60,7 @@ export function createContext(deps: AppDeps): AppContext {
   };
 }
 
-function errorResponse(err: unknown, log: (m: string) => void): Response {
+function errorResponse(err: unknown, log: (m: string) => void, gateway: boolean): Response {
   let appError: AppError;
   if (err instanceof AppError) appError = err;
   else if (err instanceof HTTPException) {
@@ -76,7 +78,8 @@ function errorResponse(err: unknown, log: (m: string) => void): Response {
     );
   }
   // A 408 leaves the body unread: close the connection rather than wait for the rest of it.
-  const headers: HeadersInit = appError.status === 408 ? { connection: "close" } : {};
+  const headers: Record<string, string> = appError.status === 408 ? { connection: "close" } : {};
+  if (gateway) return appErrorResponse(appError, headers);
   return Response.json(appError.toBody(), { status: appError.status, headers });
 }
 
@@ -106,6 +109,11 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", pageRoutes(ctx));
 
   app.notFound((c) => {
+    if (isGatewayPath(c.req.path)) {
+      return appErrorResponse(
+        new AppError(404, "not_found", `deepstudio's OpenAI-compatible API has no ${c.req.path}`),
+      );
+    }
     const allowed = app.routes.filter((r) => r.path === c.req.path && r.method !== "ALL").map((r) =>
       r.method
     );
@@ -120,8 +128,10 @@ export function createApp(deps: AppDeps): Hono {
         { allow: [...new Set(allowed)].join(", ") },
       );
     }
+    // A person who mistyped a page gets a page; API clients keep the JSON error shape.
+    if (wantsPage(c.req.raw)) return c.html(notFoundPage(c.req.path), 404);
     return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
   });
-  app.onError((err) => errorResponse(err, ctx.log));
+  app.onError((err, c) => errorResponse(err, ctx.log, isGatewayPath(c.req.path)));
   return app;
 }

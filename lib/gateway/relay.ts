@@ -30,6 +30,7 @@ import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts"
 import type { ChatPlan } from "./request.ts";
 import { createUsageStripper } from "./sse.ts";
 import { createStreamGuard } from "./stream_guard.ts";
+import { endsAtEventEnd } from "../providers/sse.ts";
 import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
 
@@ -43,8 +44,6 @@ export interface RelayDeps {
   idle: IdleWatcher;
 }
 
-const LF = 10;
-const CR = 13;
 const NEW_EVENT = new TextEncoder().encode("\n\n");
 /**
  * Bytes read per upstream read. Deno's default reader hands out a fresh 64 KiB buffer per read,
@@ -60,12 +59,6 @@ const MAX_CHECKED_DOCUMENT = 8 * 1024 * 1024;
 const STREAM_CUT = "the server's stream was cut or malformed";
 /** Chunks queued toward the client before upstream reads pause (backpressure, not buffering). */
 const QUEUE_CHUNKS = 8;
-
-/** True when `chunk` ends an SSE event (so a new event may follow cleanly). */
-function endsEvent(chunk: Uint8Array): boolean {
-  const n = chunk.length;
-  return n >= 2 && chunk[n - 1] === LF && (chunk[n - 2] === LF || chunk[n - 2] === CR);
-}
 
 /** Reads upstream chunks: BYOB into one reused buffer when the body allows it. */
 function chunkReader(body: ReadableStream<Uint8Array>, size = READ_BUFFER) {
@@ -165,6 +158,7 @@ export async function relayChat(
     return errorResponse(failure(e), clock, now);
   }
   idle.touch();
+  ectx.responded = true;
   clock.upstream += now() - sentAt;
 
   if (!res.ok || !res.body) {
@@ -196,7 +190,9 @@ export async function relayChat(
       now,
     });
   }
-  const stripper = plan.stripUsage ? createUsageStripper() : null;
+  const stripper = plan.stripUsage
+    ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
+    : null;
   const guard = createStreamGuard({
     redact: (text) => redactSecrets(text, provider),
     cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
@@ -247,7 +243,7 @@ export async function relayChat(
       if (!guarded) continue;
       const out = stripper ? stripper.push(guarded) : guarded;
       if (!out) continue;
-      midEvent = !endsEvent(out);
+      midEvent = !endsAtEventEnd(out);
       controller.enqueue(out);
       if ((controller.desiredSize ?? 1) <= 0) {
         // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.

@@ -4,7 +4,7 @@
  * be a KV file (a directory, a file that is not SQLite, a parent that is a file) becomes one
  * `KvOpenError` naming the path and the `--kv` flag instead of a stack trace.
  */
-import { dirname } from "node:path";
+import { parentDir } from "../config.ts";
 import { migrate } from "./migrations.ts";
 
 /** Mode of the data directory: only the owner may list or enter it. */
@@ -52,7 +52,7 @@ export async function openDataKv(path: string): Promise<Deno.Kv> {
   const fail = (what: string, e: unknown) =>
     new KvOpenError(`cannot ${what} the KV file ${path} (--kv): ${reason(e)}`);
   try {
-    await Deno.mkdir(dirname(path), { recursive: true, mode: DATA_DIR_MODE });
+    await Deno.mkdir(parentDir(path), { recursive: true, mode: DATA_DIR_MODE });
   } catch (e) {
     throw fail("create the directory of", e);
   }

@@ -5,7 +5,7 @@
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
  * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
 import type { ResolvedProvider, UpstreamError, UpstreamErrorKind } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
@@ -24,6 +24,11 @@ export interface ErrorContext {
   inContainer: boolean;
   /** The idle timeout in seconds, for timeout messages. */
   timeoutSeconds?: number;
+  /**
+   * True once the server answered (headers or bytes arrived): a later failure is not about
+   * reaching the address, so it never gets the container/loopback hint.
+   */
+  responded?: boolean;
 }
 
 /** Titles per kind (spec §6, the seed's wording). */
@@ -62,20 +67,24 @@ export function toUpstreamError(
   if (err instanceof ProviderError) return err.error;
   const tooLarge = tooLargeIn(err);
   if (tooLarge) return tooLargeError(tooLarge, provider, opts);
-  // SDK classes, most specific first: an abort is an APIError subclass too.
-  if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
-  if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
-  if (err instanceof APIConnectionError) {
-    if (isAbort(cause)) return cancelledError(provider, opts);
-    return connectionError(provider, opts, networkDetail(cause ?? err));
-  }
-  if (err instanceof APIError) {
-    const headers = err.headers instanceof Headers ? err.headers : null;
-    const body = err.error === undefined ? err.message : { error: err.error };
-    // No status: the error arrived inside a stream (`data: {"error":{...}}`).
-    return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+  const sdk = loadedSdk(); // not loaded: no SDK error can exist
+  if (sdk) {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
+    // SDK classes, most specific first: an abort is an APIError subclass too.
+    if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
+    if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
+    if (err instanceof APIConnectionError) {
+      if (isAbort(cause)) return cancelledError(provider, opts);
+      return connectionError(provider, opts, networkDetail(cause ?? err));
+    }
+    if (err instanceof APIError) {
+      const headers = err.headers instanceof Headers ? err.headers : null;
+      const body = err.error === undefined ? err.message : { error: err.error };
+      // No status: the error arrived inside a stream (`data: {"error":{...}}`).
+      return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+    }
   }
   if (err instanceof DOMException || (err instanceof Error && err.name === "TimeoutError")) {
     if ((err as Error).name === "TimeoutError") return timeoutError(provider, opts);
@@ -221,10 +230,10 @@ export function timeoutError(provider: ResolvedProvider, opts: ErrorContext): Up
     }`,
     hint:
       "The server may be loading a model or be overloaded: retry, or raise llm.request_timeout.",
-  });
+  }, !opts.responded);
 }
 
-/** The server could not be reached (refused, DNS, reset). */
+/** The server could not be reached (refused, DNS, reset), or dropped the connection mid-answer. */
 export function connectionError(
   provider: ResolvedProvider,
   opts: ErrorContext,
@@ -237,10 +246,11 @@ export function connectionError(
         `${provider.record.displayName} closed the connection while answering (it may have crashed, been stopped, or unloaded the model); the text so far is kept. Retry.`,
     });
   }
+  // A TLS failure means something answered at that address: not a reachability problem.
   return build("connection", provider, opts, {
     message: `Could not connect to ${where(provider, opts)}${detail ? ` (${detail})` : ""}`,
     hint: hints(provider).start(provider),
-  });
+  }, !opts.responded && !/TLS/.test(detail));
 }
 
 /** No model chosen and the server cannot choose one for us. */
@@ -312,15 +322,19 @@ export function dockerHint(url: string, inContainer: boolean): string {
   } is the container itself: use ${target} instead (Docker Desktop). On Linux also add extra_hosts: ["host.docker.internal:host-gateway"] and turn on LM Studio's "Serve on Local Network", or use the host's LAN IP.`;
 }
 
+/**
+ * One typed error. `unreachable` marks failures that mean "cannot reach that address" (refused,
+ * DNS, a connect that timed out): only those get the container/loopback hint, never a failure
+ * after the server answered, nor auth, model or context errors.
+ */
 function build(
   kind: UpstreamErrorKind,
   provider: ResolvedProvider,
   opts: ErrorContext,
   parts: Partial<UpstreamError> & { message: string; hint: string },
+  unreachable = false,
 ): UpstreamError {
-  const docker = kind === "connection" || kind === "timeout"
-    ? dockerHint(opts.url || provider.baseUrl, opts.inContainer)
-    : "";
+  const docker = unreachable ? dockerHint(opts.url || provider.baseUrl, opts.inContainer) : "";
   const out: UpstreamError = {
     kind,
     title: ERROR_TITLES[kind],
@@ -408,7 +422,9 @@ function tooLargeIn(err: unknown): BodyTooLargeError | null {
 }
 
 function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === "AbortError" || e instanceof APIUserAbortError);
+  const sdk = loadedSdk();
+  return e instanceof Error &&
+    (e.name === "AbortError" || (sdk !== null && e instanceof sdk.APIUserAbortError));
 }
 
 /** A short human reading of a network failure. */

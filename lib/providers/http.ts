@@ -63,33 +63,6 @@ export function parseUpstreamJson(text: string): unknown {
   }
 }
 
-/**
- * Guards a stream: `push` each chunk as it arrives; it throws `BodyTooLargeError` once the event
- * in progress (bytes since the last blank line) passes `max`. Scans only for line feeds.
- */
-export function createEventCap(max = MAX_EVENT_BYTES): (chunk: Uint8Array) => void {
-  let pending = 0;
-  let last = -1; // the byte before this chunk
-  let beforeLast = -1; // and the one before that
-  return (chunk) => {
-    const at = (j: number) => (j >= 0 ? chunk[j] : j === -1 ? last : beforeLast);
-    let from = 0;
-    for (let i = chunk.indexOf(LF); i !== -1; i = chunk.indexOf(LF, i + 1)) {
-      const b1 = at(i - 1);
-      if (b1 === LF || (b1 === CR && at(i - 2) === LF)) from = i + 1; // a blank line ends it
-      if (from === i + 1) pending = 0;
-    }
-    pending += chunk.length - from;
-    const n = chunk.length;
-    if (n >= 2) [beforeLast, last] = [chunk[n - 2], chunk[n - 1]];
-    else if (n === 1) [beforeLast, last] = [last, chunk[0]];
-    if (pending > max) throw new BodyTooLargeError(max, "event");
-  };
-}
-
-const LF = 10;
-const CR = 13;
-
 /** What a non-SDK call needs. */
 export interface HttpDeps {
   fetch: typeof fetch;
@@ -129,6 +102,7 @@ export async function getJson(
       headers: { accept: "application/json", ...authHeaders(provider) },
       signal,
     });
+    ctx.responded = true;
     const text = await readUpstreamText(res, MAX_SMALL_BYTES);
     const json = parseUpstreamJson(text);
     return {

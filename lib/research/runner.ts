@@ -12,7 +12,13 @@ import type {
   UpstreamError,
   Usage,
 } from "../providers/types.ts";
-import { answerBudget, estimatePromptTokens, fitFindings, MIN_ANSWER_TOKENS } from "./budget.ts";
+import {
+  answerBudget,
+  estimatePromptTokens,
+  estimateTextTokens,
+  fitFindings,
+  MIN_ANSWER_TOKENS,
+} from "./budget.ts";
 import type { LiveRun } from "./live.ts";
 import { parsePlan } from "./plan.ts";
 import {
@@ -24,6 +30,7 @@ import {
   subquestionPrompt,
   synthesisPrompt,
 } from "./prompts.ts";
+import { withFollowUp } from "./follow_up.ts";
 import { errorReport, stepFailureNote } from "./report.ts";
 import type { RunMetrics, RunStatus, RunStep } from "./schema.ts";
 
@@ -76,12 +83,15 @@ export async function runResearch(
     let lastWaitSecond = -1;
     let reasoningChars = 0;
     let lastReasoningNote = 0;
+    // A follow-up carries the earlier report (capped when the run started): its tokens come
+    // out of this call's answer budget.
+    const carried = r.followUp ? estimateTextTokens(r.followUp.report + r.followUp.query) + 64 : 0;
     const request: ChatRequest = {
       provider: r.settings.provider,
       model: r.settings.model,
-      messages,
+      messages: withFollowUp(messages, r.followUp),
       temperature: r.settings.temperature,
-      maxTokens: opts.maxTokens,
+      maxTokens: Math.max(MIN_ANSWER_TOKENS, opts.maxTokens - carried),
     };
     let error: UpstreamError | null = null;
     let metrics: StreamMetrics | null = null;

@@ -37,10 +37,12 @@ import {
   type ProgressData,
   type ResearchRequest,
   type RunEvent,
+  type RunFollowUp,
   type RunRecord,
   type RunStatus,
 } from "./schema.ts";
 import { resolveTarget } from "./target.ts";
+import { capFollowUp } from "./follow_up.ts";
 import { readText } from "./text.ts";
 
 /** Tuning knobs (tests shorten them). */
@@ -147,6 +149,26 @@ export function createResearchService(
     });
   }
 
+  /** The earlier run a follow-up names: it must exist and have ended. */
+  async function followUpSource(id: string): Promise<RunFollowUp> {
+    const run = live.get(id);
+    if (run) {
+      throw new AppError(
+        409,
+        "conflict",
+        `Run ${id} is still ${run.record.status}; ask a follow-up once it has finished`,
+      );
+    }
+    const entry = await getRun(kv, id);
+    if (!entry.value) {
+      throw new AppError(400, "validation", `No research run ${id} to follow up on`, {
+        issues: [{ key: "followUp", message: `No research run ${id} to follow up on` }],
+      });
+    }
+    const text = await readText(kv, id, entry.value.textChunks);
+    return { id, query: entry.value.query, report: text };
+  }
+
   return {
     ready,
     get writes() {
@@ -160,6 +182,7 @@ export function createResearchService(
       if (ctx.shutdown.aborted) {
         throw new AppError(503, "internal", "deepstudio is shutting down; try again after restart");
       }
+      const earlier = req.followUp ? await followUpSource(req.followUp) : undefined;
       const maxQueued = (await ctx.settings.get()).values["app.max_queued_researches"];
       const place = queue.reserve(maxQueued);
       if (!place) throw queueFull(maxQueued);
@@ -173,6 +196,7 @@ export function createResearchService(
           settings,
           createdAt,
         });
+        if (earlier) record.followUp = capFollowUp(earlier, settings.contextWindow);
       } catch (e) {
         place.release();
         throw e;
