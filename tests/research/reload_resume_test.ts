@@ -74,7 +74,9 @@ Deno.test("a resume with a reload the model already has does not load again; a w
     const id = json.id as string;
     const failed = await h.waitRun(id);
     assertEquals(failed.error?.action?.type, "reload");
-    const wrong = await resume(h.url, id, { reload: { model: "other-model", contextLength: 8192 } });
+    const wrong = await resume(h.url, id, {
+      reload: { model: "other-model", contextLength: 8192 },
+    });
     assertEquals(wrong.status, 400);
     assertStringIncludes(wrong.json.error.message, MODEL);
     // Someone reloaded it with enough context already (the picker, another tab).
