@@ -254,7 +254,7 @@ export const NO_MODELS_LOADED_BODY =
 export const JSON_OBJECT_BODY =
   `{"error":"'response_format.type' must be 'json_schema' or 'text'"}`;
 
-/** LM Studio's context-overflow texts (spec §6), with the numbers filled in. */
+/** LM Studio's context-overflow texts (docs/providers.md, "Errors"), with the numbers filled in. */
 export function overflowText(
   style: "trying-to-keep" | "initial-prompt" | "n-keep",
   promptTokens: number,
