@@ -52,3 +52,31 @@ export function runByTimeKey(createdAt: number, id: string): Deno.KvKey {
 
 /** Prefix of the history index. */
 export const RUNS_BY_TIME_PREFIX: Deno.KvKey = ["runs_by_time"];
+
+/** A Library collection's record. */
+export function collectionKey(id: string): Deno.KvKey {
+  return ["library_collections", id];
+}
+
+/** Prefix of all collections. */
+export const COLLECTIONS_PREFIX: Deno.KvKey = ["library_collections"];
+
+/** A document of a collection. */
+export function libraryDocKey(collectionId: string, docId: string): Deno.KvKey {
+  return ["library_docs", collectionId, docId];
+}
+
+/** Prefix of one collection's documents. */
+export function libraryDocsPrefix(collectionId: string): Deno.KvKey {
+  return ["library_docs", collectionId];
+}
+
+/** Content hash → document id within a collection (uploads are deduplicated by it). */
+export function libraryHashKey(collectionId: string, hash: string): Deno.KvKey {
+  return ["library_doc_hash", collectionId, hash];
+}
+
+/** Prefix of one collection's hash index. */
+export function libraryHashPrefix(collectionId: string): Deno.KvKey {
+  return ["library_doc_hash", collectionId];
+}

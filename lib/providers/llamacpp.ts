@@ -6,6 +6,7 @@
  */
 import type { ProviderAdapter } from "./adapter.ts";
 import { GENERIC_HINTS, listOpenAiModels } from "./openai_compatible.ts";
+import { openAiEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -13,6 +14,8 @@ type Json = Record<string, unknown>;
 export const llamaCppAdapter: ProviderAdapter = {
   family: "llamacpp",
   listModels: (ctx) => listOpenAiModels(ctx, "llamacpp"),
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: openAiEmbed,
   recognizes(body) {
     const data = Array.isArray(body.data) ? body.data as Json[] : null;
     if (!data) return false;
@@ -31,5 +34,7 @@ export const llamaCppAdapter: ProviderAdapter = {
     modelNotFound:
       "llama-server serves the one model it was started with (-m): pick that model, or restart it with another.",
     noModels: "The server answers but lists no model: start llama-server with -m model.gguf.",
+    context: (_model, tokens) =>
+      `llama-server cannot be reloaded from deepstudio: restart it with a larger context, \`llama-server -m <model.gguf> -c ${tokens}\`.`,
   },
 };

@@ -7,6 +7,7 @@ import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import { GENERIC_HINTS, isEmbeddingId, listOpenAiModels, numOrNull } from "./openai_compatible.ts";
 import { failOnAuth } from "./http.ts";
 import type { ModelInfo } from "./types.ts";
+import { ollamaEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -73,6 +74,8 @@ async function listOllama(ctx: ListContext): Promise<ModelList> {
 export const ollamaAdapter: ProviderAdapter = {
   family: "ollama",
   listModels: listOllama,
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: ollamaEmbed,
   recognizes(body) {
     const data = Array.isArray(body.data) ? body.data as Json[] : [];
     return data.some((m) => m?.owned_by === "library" || m?.owned_by === "ollama");
@@ -85,5 +88,7 @@ export const ollamaAdapter: ProviderAdapter = {
       "Give the model a larger context (OLLAMA_CONTEXT_LENGTH=N for `ollama serve`, or num_ctx in a Modelfile), or shorten the input.",
     modelNotFound: "Pull the model first (`ollama pull <model>`), or pick one from the model list.",
     noModels: "Ollama answers but has no model: pull one (`ollama pull <model>`).",
+    context: (model, tokens) =>
+      `Give ${model} a larger context in Ollama: set num_ctx to ${tokens} (\`OLLAMA_CONTEXT_LENGTH=${tokens} ollama serve\`, or \`PARAMETER num_ctx ${tokens}\` in its Modelfile).`,
   },
 };

@@ -9,6 +9,7 @@ import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import { errorFromHttp, ProviderError } from "./errors.ts";
 import { isErrorBody } from "./http.ts";
 import type { ModelInfo, ModelSource } from "./types.ts";
+import { openAiEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -71,11 +72,15 @@ export const GENERIC_HINTS: ProviderAdapter["hints"] = {
     "Restart the server with a larger context (llama-server -c N, vllm serve --max-model-len N), or shorten the input.",
   modelNotFound: "Pick a model the server has loaded (see the model list).",
   noModels: "The server answers but lists no model: load or pull one.",
+  context: (model, tokens) =>
+    `Serve ${model} with a context of at least ${tokens} tokens (llama-server \`-c ${tokens}\`, vLLM \`--max-model-len ${tokens}\`).`,
 };
 
 /** The generic family (also OpenAI's cloud, whose record differs only in URL and key rules). */
 export const openAiCompatibleAdapter: ProviderAdapter = {
   family: "openai-compatible",
   listModels: (ctx) => listOpenAiModels(ctx, "openai"),
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: openAiEmbed,
   hints: GENERIC_HINTS,
 };

@@ -174,7 +174,9 @@ export function createProviderService(
     },
     async *stream(req, signal) {
       const deps = await streamDeps();
-      yield* streamChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
+      const provider = resolveProvider(deps.settings, req.provider);
+      const stream = provider.record.adapter.streamChat ?? streamChat;
+      yield* stream(deps, provider, req, signal);
     },
     streamDeps,
     async embed(id, req, signal) {

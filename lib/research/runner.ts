@@ -33,6 +33,7 @@ import {
 import { withFollowUp } from "./follow_up.ts";
 import { errorReport, stepFailureNote } from "./report.ts";
 import type { RunMetrics, RunStatus, RunStep } from "./schema.ts";
+import { waitingProgress } from "./waiting.ts";
 
 /** What the runner needs from the provider module. */
 export interface ResearchLlm {
@@ -80,7 +81,7 @@ export async function runResearch(
   ): Promise<StepResult> {
     const signal = live.abort.signal;
     let text = "";
-    let lastWaitSecond = -1;
+    let lastWait = "";
     let reasoningChars = 0;
     let lastReasoningNote = 0;
     // A follow-up carries the earlier report (capped when the run started): its tokens come
@@ -98,18 +99,10 @@ export async function runResearch(
     try {
       for await (const ev of deps.llm.stream(request, signal)) {
         if (ev.type === "waiting") {
-          const s = Math.floor(ev.elapsedMs / 1000);
-          if (s === lastWaitSecond) continue;
-          lastWaitSecond = s;
-          const what = ev.phase === "connecting"
-            ? "loading the model or processing the prompt"
-            : "processing the prompt";
-          progress(
-            opts.phase,
-            `Waiting for ${r.settings.providerName}: ${what}… ${s} s`,
-            percent,
-            { waiting: true, step: opts.step, elapsedMs: ev.elapsedMs },
-          );
+          const w = waitingProgress(ev, r.settings);
+          if (w.key === lastWait) continue;
+          lastWait = w.key;
+          progress(opts.phase, w.message, percent, { ...w.extra, step: opts.step });
         } else if (ev.type === "delta") {
           text += ev.text;
           opts.onText?.(ev.text);

@@ -30,7 +30,7 @@ Deno.test("kill -9 mid-run, restart on the same KV file: the run is interrupted,
   const lm = await startFakeLmStudio({ reply: REPLY, fault: { kind: "hang", afterTokens: 6 } });
   const dir = await Deno.makeTempDir({ prefix: "deepstudio-kill-" });
   const kvPath = `${dir}/deepstudio.kv`;
-  const env = { LDR_LLM_LMSTUDIO_URL: lm.url };
+  const env = { LDR_LLM_LMSTUDIO_URL: lm.url, LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" };
   const first = await startChild(kvPath, env);
   let second: Awaited<ReturnType<typeof startChild>> | null = null;
   try {
