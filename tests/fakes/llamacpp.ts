@@ -130,7 +130,10 @@ function parseErrorBody(raw: string): string {
 }
 
 function badRequest(message: string): Response {
-  return json(400, JSON.stringify({ error: { code: 400, message, type: "invalid_request_error" } }));
+  return json(
+    400,
+    JSON.stringify({ error: { code: 400, message, type: "invalid_request_error" } }),
+  );
 }
 
 /**
@@ -269,7 +272,10 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     }
     if (method === "OPTIONS") return preflight(req);
     if (method === "POST" && path === "/apply-template") return applyTemplate(t);
-    if (method === "POST" && ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"].includes(path)) {
+    if (
+      method === "POST" &&
+      ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"].includes(path)
+    ) {
       if (opts.apiKey && req.headers.get("authorization") !== `Bearer ${opts.apiKey}`) {
         return json(401, LLAMA_AUTH_BODY);
       }
@@ -353,14 +359,15 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     if (body.stream !== true || legacy) {
       if (fault?.kind === "context-exceeded-frame") return json(500, LLAMA_CONTEXT_EXCEEDED_BODY);
       if (!(await sleep(opts.promptDelayMs, t.signal))) return new Response(null);
-      const choices = Array.from({ length: n }, (_, index) =>
-        legacy
-          ? { text: tokens.join(""), index, logprobs: null, finish_reason: reason }
-          : {
+      const choices = Array.from(
+        { length: n },
+        (_, index) =>
+          legacy ? { text: tokens.join(""), index, logprobs: null, finish_reason: reason } : {
             finish_reason: reason,
             index,
             message: { role: "assistant", content: tokens.join("") },
-          });
+          },
+      );
       return json(
         200,
         JSON.stringify({
