@@ -2,11 +2,11 @@
  * The one wording of the container/loopback advice, per server family. Inside a container,
  * `localhost` is the container itself; Docker Desktop (Mac/Windows) reaches the host as
  * `host.docker.internal`; on Linux that name needs `extra_hosts: host-gateway` AND the server
- * must listen beyond 127.0.0.1, which each server turns on differently (docs/docker.md). Error
+ * must listen beyond 127.0.0.1, which each server turns on differently (docs/docker.md, docs/providers.md "Docker"). Error
  * hints, the status probe and the Status page checklist all take their text from here.
  */
 
-/** How each server family is made to listen beyond 127.0.0.1 (docs/docker.md). */
+/** How each server family is made to listen beyond 127.0.0.1 (docs/docker.md, docs/providers.md "Docker"). */
 const LISTEN: Record<string, string> = {
   lmstudio: `turn on "Serve on Local Network" in LM Studio's server settings`,
   llamacpp: "start llama-server with --host 0.0.0.0",
