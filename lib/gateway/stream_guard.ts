@@ -13,6 +13,7 @@
  */
 import { BodyTooLargeError } from "../providers/errors.ts";
 import { MAX_EVENT_BYTES } from "../providers/http.ts";
+import { concat } from "./sse.ts";
 
 const LF = 10;
 const CR = 13;
@@ -38,19 +39,6 @@ function classify(head: string, complete: boolean): Kind {
   if (/^data:[ \t]*\{[ \t\r\n]*"error"/.test(start)) return "error";
   if (/^data:[ \t]*\[DONE\]/.test(start)) return "done";
   return start.length >= HEAD || complete ? "plain" : "unknown";
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A guard that redacts with `redact` and closes a cut stream with `cutEvent()`. */
