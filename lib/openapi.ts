@@ -244,6 +244,11 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "research",
     ok: { status: "200", type: "text/markdown", description: "Markdown file" },
   },
+  "GET /api/search/status": {
+    summary:
+      "Each source engine's state (SearXNG probed with one JSON search; Library), with the hint when it fails",
+    tag: "search",
+  },
   "GET /v1/models": {
     summary: "OpenAI-compatible model list of the configured provider",
     tag: "openai-compatible",

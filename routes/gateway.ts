@@ -23,7 +23,8 @@ export function gatewayRoutes(ctx: AppContext) {
     inContainer: ctx.config.inContainer,
     settings: async () => (await ctx.settings.get()).values,
     providers,
-    modelCache: providers.modelCache,
+    models: providers.modelStore,
+    idle: providers.idle,
     log: ctx.log,
   });
   return new Hono()

@@ -8,13 +8,12 @@ import { AppError } from "../http/errors.ts";
 import { readJsonObject } from "../http/body.ts";
 import { MAX_GATEWAY_BODY } from "../http/security.ts";
 import { ProviderError, toUpstreamError } from "../providers/errors.ts";
-import type { ModelCache } from "../providers/models.ts";
+import type { IdleWatcher } from "../providers/idle.ts";
+import type { ModelStore } from "../providers/model_store.ts";
 import { resolveProvider } from "../providers/resolve.ts";
 import type { ProviderService } from "../providers/service.ts";
 import type { ModelInfo } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
-import { createIdleWatcher } from "./idle.ts";
-import { createModelView } from "./models.ts";
 import { fromAppError, type GatewayError, invalidRequest } from "./openai_error.ts";
 import { errorResponse, relayChat } from "./relay.ts";
 import { planChat } from "./request.ts";
@@ -31,7 +30,10 @@ export interface GatewayDeps {
   /** Current settings (the store caches them: no KV read per request). */
   settings: () => Promise<Settings>;
   providers: Pick<ProviderService, "models">;
-  modelCache: ModelCache;
+  /** The provider module's one model store. */
+  models: ModelStore;
+  /** The provider module's one idle-timeout watcher. */
+  idle: IdleWatcher;
   log: (message: string) => void;
 }
 
@@ -60,9 +62,8 @@ function openAiModel(m: ModelInfo, owner: string) {
 
 /** Builds the gateway. */
 export function createGateway(deps: GatewayDeps): Gateway {
-  const view = createModelView(deps);
-  const planDeps = { ...deps, models: view };
-  const relayDeps = { ...deps, idle: createIdleWatcher(deps.perfNow) };
+  const planDeps = deps;
+  const relayDeps = deps;
   const clockNow = deps.perfNow;
 
   async function chatModels(req: Request, clock: RequestClock) {

@@ -7,23 +7,23 @@
  * sampling options a server supports.
  */
 import { notConfiguredError, toUpstreamError } from "../providers/errors.ts";
-import { capMaxTokens, effectiveContextWindow, type ModelCache } from "../providers/models.ts";
+import type { ModelStore } from "../providers/model_store.ts";
+import { capMaxTokens, effectiveContextWindow, modelFor } from "../providers/models.ts";
 import { isProviderId } from "../providers/records.ts";
 import { resolveProvider } from "../providers/resolve.ts";
 import { prepareChat } from "../providers/stream.ts";
 import type { ProviderId, ResolvedProvider, UpstreamError } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
-import { modelFor, type ModelView } from "./models.ts";
 import { type GatewayError, invalidRequest } from "./openai_error.ts";
 import type { RequestClock } from "./timing.ts";
 
-/** What planning needs: the provider module's HTTP deps and cache, plus the gateway's model view. */
+/** What planning needs: the provider module's HTTP deps and its one model store. */
 export interface PlanDeps {
   fetch: typeof fetch;
   now: () => number;
   inContainer: boolean;
-  modelCache: ModelCache;
-  models: ModelView;
+  /** Read without waiting (`known`) on the hot path; `list` only when nothing recent is known. */
+  models: ModelStore;
   /** Monotonic ms clock for the Server-Timing split. */
   perfNow: () => number;
 }
@@ -158,7 +158,7 @@ export async function planChat(
     try {
       const list = deps.models.known(activeProvider) ??
         await upstream(
-          deps.models.load(activeProvider, { signal, timeoutMs: listTimeout(settings) }),
+          deps.models.list(activeProvider, { signal, timeoutMs: listTimeout(settings) }),
         );
       if (list.models.some((m) => m.id === requested)) {
         route = { providerId: active, model: requested, prefixed: false };
@@ -201,7 +201,7 @@ export async function planChat(
           now: deps.now,
           settings,
           inContainer: deps.inContainer,
-          modelCache: deps.modelCache,
+          models: deps.models,
         },
         provider,
         { model: "", messages: [] },
@@ -217,7 +217,7 @@ export async function planChat(
     if (!list) {
       try {
         list = await upstream(
-          deps.models.load(provider, { signal, timeoutMs: listTimeout(settings) }),
+          deps.models.list(provider, { signal, timeoutMs: listTimeout(settings) }),
         );
       } catch {
         // The server will say what is wrong when we forward; size by the settings meanwhile.

@@ -5,7 +5,8 @@
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
  * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { loadedSdk } from "./sdk.ts";
+import type { FamilyHints } from "./adapter.ts";
 import type { ResolvedProvider, UpstreamError, UpstreamErrorKind } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
 
@@ -59,20 +60,24 @@ export function toUpstreamError(
   opts: ErrorContext & { status?: number; body?: unknown; headers?: Headers | null },
 ): UpstreamError {
   if (err instanceof ProviderError) return err.error;
-  // SDK classes, most specific first: an abort is an APIError subclass too.
-  if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
-  if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
-  if (err instanceof APIConnectionError) {
-    if (isAbort(cause)) return cancelledError(provider, opts);
-    return connectionError(provider, opts, networkDetail(cause ?? err));
-  }
-  if (err instanceof APIError) {
-    const headers = err.headers instanceof Headers ? err.headers : null;
-    const body = err.error === undefined ? err.message : { error: err.error };
-    // No status: the error arrived inside a stream (`data: {"error":{...}}`).
-    return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+  const sdk = loadedSdk(); // not loaded: no SDK error can exist
+  if (sdk) {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
+    // SDK classes, most specific first: an abort is an APIError subclass too.
+    if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
+    if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
+    if (err instanceof APIConnectionError) {
+      if (isAbort(cause)) return cancelledError(provider, opts);
+      return connectionError(provider, opts, networkDetail(cause ?? err));
+    }
+    if (err instanceof APIError) {
+      const headers = err.headers instanceof Headers ? err.headers : null;
+      const body = err.error === undefined ? err.message : { error: err.error };
+      // No status: the error arrived inside a stream (`data: {"error":{...}}`).
+      return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+    }
   }
   if (err instanceof DOMException || (err instanceof Error && err.name === "TimeoutError")) {
     if ((err as Error).name === "TimeoutError") return timeoutError(provider, opts);
@@ -138,21 +143,16 @@ export function errorFromBody(
       message: `${base} could not fit the prompt into the model's context${
         sizes ? ` (${sizes})` : ""
       }${sizes ? "" : quoted}`,
-      hint: provider.record.id === "lmstudio"
-        ? "Reload the model with a larger context length (LM Studio: My Models → model settings → Context Length, or `lms load <model> --context-length N`), or shorten the input."
-        : "Restart the server with a larger context (e.g. llama-server -c N), or shorten the input.",
+      hint: hints(provider).tokenLimit,
     });
   }
   if (status === 401 || status === 403) {
-    const lm = provider.record.id === "lmstudio";
     return build("authentication", provider, opts, {
       ...extra,
       message: provider.keySet
         ? `${base} refused the API key ${statusText}${quoted}`
         : `${base} requires an API key and none is set ${statusText}${quoted}`,
-      hint: lm
-        ? "Create a token in LM Studio (Developer → Server Settings → Manage Tokens) and set it in llm.lmstudio.api_key."
-        : `Set ${provider.record.apiKeySetting} to a valid key.`,
+      hint: hints(provider).auth(provider),
     });
   }
   if (status === 429 || info.type === "rate_limit_error" || info.code === "rate_limit_exceeded") {
@@ -170,9 +170,7 @@ export function errorFromBody(
     return build("model_not_found", provider, opts, {
       ...extra,
       message: `${base} has no usable model ${statusText}${quoted}`,
-      hint: provider.record.id === "lmstudio"
-        ? "Load a model in LM Studio (Developer tab, or `lms load <model>`), or pick one that is loaded."
-        : "Pick a model the server has loaded (see the model list).",
+      hint: hints(provider).modelNotFound,
     });
   }
   if (
@@ -234,7 +232,6 @@ export function connectionError(
   opts: ErrorContext,
   detail: string,
 ): UpstreamError {
-  const lm = provider.record.id === "lmstudio";
   if (/mid-response/.test(detail)) {
     return build("connection", provider, opts, {
       message: `Lost the connection to ${where(provider, opts)} (${detail})`,
@@ -244,9 +241,7 @@ export function connectionError(
   }
   return build("connection", provider, opts, {
     message: `Could not connect to ${where(provider, opts)}${detail ? ` (${detail})` : ""}`,
-    hint: lm
-      ? "Start LM Studio's server (Developer tab → Start server, or `lms server start`) and check the URL and port."
-      : `Make sure ${provider.record.displayName} is running, then check the URL and port.`,
+    hint: hints(provider).start(provider),
   });
 }
 
@@ -270,6 +265,18 @@ export function noModelError(
         : "Set llm.model to the model to use."
       : "Choose a model in the settings (llm.model).",
   });
+}
+
+/** The provider's family cannot do `what` (e.g. "load models on request"). */
+export function unsupportedError(provider: ResolvedProvider, what: string): UpstreamError {
+  return {
+    kind: "bad_request",
+    title: ERROR_TITLES.bad_request,
+    message: `${provider.record.displayName} cannot ${what} through deepstudio`,
+    hint: "Use a provider that can (see the Status page), or do it in the server's own tools.",
+    provider: provider.record.id,
+    url: provider.baseUrl,
+  };
 }
 
 /** The provider has no usable URL (openai_endpoint left empty, or an invalid value). */
@@ -332,6 +339,10 @@ function build(
   return out;
 }
 
+function hints(provider: ResolvedProvider): FamilyHints {
+  return provider.record.adapter.hints;
+}
+
 function where(provider: ResolvedProvider, opts: ErrorContext): string {
   return `${provider.record.displayName} at ${opts.url || provider.baseUrl}`;
 }
@@ -348,7 +359,9 @@ export function scrub(text: string, provider: ResolvedProvider): string {
 }
 
 function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === "AbortError" || e instanceof APIUserAbortError);
+  const sdk = loadedSdk();
+  return e instanceof Error &&
+    (e.name === "AbortError" || (sdk !== null && e instanceof sdk.APIUserAbortError));
 }
 
 /** A short human reading of a network failure. */

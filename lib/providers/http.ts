@@ -6,6 +6,7 @@ import {
   cancelledError,
   connectionError,
   type ErrorContext,
+  errorFromHttp,
   networkDetail,
   ProviderError,
   timeoutError,
@@ -78,4 +79,16 @@ export async function getJson(
 /** True for a JSON object body carrying an `error` field (LM Studio's 200-with-error included). */
 export function isErrorBody(json: unknown): boolean {
   return typeof json === "object" && json !== null && !Array.isArray(json) && "error" in json;
+}
+
+/** Throws the typed authentication error for a 401/403 answer (a native route needs the key too). */
+export function failOnAuth(answer: JsonAnswer, provider: ResolvedProvider, deps: HttpDeps): void {
+  if (answer.status === 401 || answer.status === 403) {
+    throw new ProviderError(
+      errorFromHttp(answer.status, answer.json ?? answer.text, answer.headers, provider, {
+        url: answer.url,
+        inContainer: deps.inContainer,
+      }),
+    );
+  }
 }

@@ -1,11 +1,15 @@
 /**
- * LM Studio's extras (spec §3-§4, transcripts/lmstudio.md): the cheap greeting probe and the two
- * native model APIs, whose field names differ (v0: `type: "embeddings"`, `state`,
- * `loaded_context_length`; v1: `type: "embedding"`, `loaded_instances[].config.context_length`,
- * vision as a capability). Everything else LM Studio does is plain OpenAI-compatible.
+ * The LM Studio family (tests/fixtures/transcripts/lmstudio.md): the cheap greeting probe, the
+ * listing ladder over the two native model APIs, whose field names differ (v0:
+ * `type: "embeddings"`, `state`, `loaded_context_length`; v1: `type: "embedding"`,
+ * `loaded_instances[].config.context_length`, vision as a capability), then `/v1/models` (older
+ * versions answer the native routes with 200 "Unexpected endpoint", so a rung fails by shape, not
+ * by status), and LM Studio's own hints. Chat is plain OpenAI-compatible.
  */
+import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import type { HttpDeps } from "./http.ts";
-import { getJson } from "./http.ts";
+import { failOnAuth, getJson, isErrorBody } from "./http.ts";
+import { listOpenAiModels } from "./openai_compatible.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
 
 /** `GET <origin>/lmstudio-greeting` → `{"lmstudio":true}`: true only for LM Studio. */
@@ -107,3 +111,39 @@ export function parseV0Models(json: unknown): ModelInfo[] | null {
     } satisfies ModelInfo;
   });
 }
+
+async function listLmStudio(ctx: ListContext): Promise<ModelList> {
+  for (
+    const [path, parse, source] of [
+      ["/api/v1/models", parseV1Models, "lmstudio-v1"],
+      ["/api/v0/models", parseV0Models, "lmstudio-v0"],
+    ] as const
+  ) {
+    const answer = await ctx.get(`${ctx.provider.baseUrl}${path}`);
+    failOnAuth(answer, ctx.provider, ctx.deps);
+    if (answer.status === 200 && !isErrorBody(answer.json)) {
+      const models = parse(answer.json);
+      if (models) return { models, source };
+    }
+  }
+  return await listOpenAiModels(ctx, "openai");
+}
+
+/** The LM Studio family. Model load/unload and native chat plug in here. */
+export const lmStudioAdapter: ProviderAdapter = {
+  family: "lmstudio",
+  listModels: listLmStudio,
+  confirm: isLmStudio,
+  hints: {
+    start: () =>
+      "Start LM Studio's server (Developer tab → Start server, or `lms server start`) and check the URL and port.",
+    auth: () =>
+      "Create a token in LM Studio (Developer → Server Settings → Manage Tokens) and set it in llm.lmstudio.api_key.",
+    tokenLimit:
+      "Reload the model with a larger context length (LM Studio: My Models → model settings → Context Length, or `lms load <model> --context-length N`), or shorten the input.",
+    modelNotFound:
+      "Load a model in LM Studio (Developer tab, or `lms load <model>`), or pick one that is loaded.",
+    noModels:
+      "LM Studio answers but lists no model: load one (Developer tab, or `lms load <model>`), or download one.",
+  },
+};

@@ -1,14 +1,21 @@
 /**
- * Providers as data (issue 3): one record per server family. Everything provider-specific that is
- * not wire behaviour lives here, so adding a provider is adding a record, not a class.
+ * Providers as data: one record per configurable provider (display name, settings keys, default
+ * URL, key rules) pointing at its family's adapter, which holds the behaviour. Adding a provider
+ * is one record here plus, for a new family, one adapter file.
  */
+import { llamaCppAdapter } from "./llamacpp.ts";
+import { lmStudioAdapter } from "./lmstudio.ts";
+import { PROVIDER_NAMES } from "./names.ts";
+import { ollamaAdapter } from "./ollama.ts";
+import { openAiCompatibleAdapter } from "./openai_compatible.ts";
 import type { ProviderId, ProviderRecord } from "./types.ts";
 
 /** Every provider deepstudio can talk to, keyed by id (order = `PROVIDER_IDS`). */
 export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
   lmstudio: {
     id: "lmstudio",
-    displayName: "LM Studio",
+    adapter: lmStudioAdapter,
+    displayName: PROVIDER_NAMES.lmstudio.name,
     urlSetting: "llm.lmstudio.url",
     apiKeySetting: "llm.lmstudio.api_key",
     defaultUrl: "http://localhost:1234",
@@ -19,7 +26,8 @@ export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
   },
   llamacpp: {
     id: "llamacpp",
-    displayName: "llama.cpp server",
+    adapter: llamaCppAdapter,
+    displayName: PROVIDER_NAMES.llamacpp.name,
     urlSetting: "llm.llamacpp.url",
     apiKeySetting: "llm.llamacpp.api_key",
     defaultUrl: "http://localhost:8080",
@@ -29,7 +37,8 @@ export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
   },
   ollama: {
     id: "ollama",
-    displayName: "Ollama",
+    adapter: ollamaAdapter,
+    displayName: PROVIDER_NAMES.ollama.name,
     urlSetting: "llm.ollama.url",
     apiKeySetting: "llm.ollama.api_key",
     defaultUrl: "http://localhost:11434",
@@ -39,7 +48,8 @@ export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
   },
   openai_endpoint: {
     id: "openai_endpoint",
-    displayName: "OpenAI-compatible endpoint",
+    adapter: openAiCompatibleAdapter,
+    displayName: PROVIDER_NAMES.openai_endpoint.name,
     urlSetting: "llm.openai_endpoint.url",
     apiKeySetting: "llm.openai_endpoint.api_key",
     defaultUrl: "",
@@ -49,7 +59,8 @@ export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
   },
   openai: {
     id: "openai",
-    displayName: "OpenAI",
+    adapter: openAiCompatibleAdapter,
+    displayName: PROVIDER_NAMES.openai.name,
     urlSetting: null,
     apiKeySetting: "llm.openai.api_key",
     defaultUrl: "https://api.openai.com",
@@ -63,3 +74,6 @@ export const PROVIDERS: Record<ProviderId, ProviderRecord> = {
 export function isProviderId(id: string): id is ProviderId {
   return Object.hasOwn(PROVIDERS, id);
 }
+
+/** Every server family, in the order the status probe tries to recognise a server. */
+export const FAMILIES = [lmStudioAdapter, llamaCppAdapter, ollamaAdapter, openAiCompatibleAdapter];

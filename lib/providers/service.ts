@@ -1,20 +1,25 @@
 /**
  * The provider module as one object routes, research runs and the /v1 gateway hold: it reads the
- * current settings on every call (so a saved URL or key applies at once), owns the status cache
- * and the model-list cache, and hands out completions. Built once per app from the context.
+ * current settings on every call (so a saved URL or key applies at once), owns the status cache,
+ * the one model store and the one idle watcher, hands out completions, and runs the adapters'
+ * optional slots (embeddings, model load/unload). Built once per app from the context.
  */
 import type { AppContext } from "../context.ts";
 import type { Settings } from "../settings/schema.ts";
 import { PROVIDER_IDS } from "../settings/schema.ts";
-import { ProviderError, toUpstreamError } from "./errors.ts";
-import {
-  chatModels,
-  createModelCache,
-  DEFAULT_LIST_TIMEOUT_MS,
-  listModels,
-  type ModelCache,
-  type ModelList,
-} from "./models.ts";
+import type {
+  EmbedRequest,
+  EmbedResult,
+  LoadModelRequest,
+  LoadModelResult,
+  ProviderAdapter,
+  SlotContext,
+  UnloadModelRequest,
+} from "./adapter.ts";
+import { notConfiguredError, ProviderError, toUpstreamError, unsupportedError } from "./errors.ts";
+import { createIdleWatcher, type IdleWatcher } from "./idle.ts";
+import { createModelStore, type ModelStore } from "./model_store.ts";
+import { chatModels, DEFAULT_LIST_TIMEOUT_MS, listModels, type ModelList } from "./models.ts";
 import { PROVIDERS } from "./records.ts";
 import { resolveProvider, resolveWith } from "./resolve.ts";
 import { createStatusProber, probeStatus } from "./status.ts";
@@ -39,6 +44,10 @@ export interface ProviderSummary {
   urlSetting: string | null;
   apiKeySetting: string;
   modelsNeedKey: boolean;
+  /** The server family (`lmstudio`, `llamacpp`, `ollama`, `openai-compatible`). */
+  family: ProviderAdapter["family"];
+  /** Which optional adapter slots this provider has. */
+  can: { embed: boolean; loadModel: boolean; unloadModel: boolean };
 }
 
 /** What the provider service offers. */
@@ -70,8 +79,16 @@ export interface ProviderService {
   ): AsyncGenerator<StreamEvent, void, undefined>;
   /** Dependencies for calling `streamChat` directly with the current settings. */
   streamDeps(): Promise<StreamDeps>;
-  /** The shared model-list cache. */
-  readonly modelCache: ModelCache;
+  /** Embeddings through the provider's adapter; throws `ProviderError` (unsupported included). */
+  embed(id: ProviderId, req: EmbedRequest, signal?: AbortSignal): Promise<EmbedResult>;
+  /** Loads a model through the adapter, then drops the cached lists for that server. */
+  loadModel(id: ProviderId, req: LoadModelRequest, signal?: AbortSignal): Promise<LoadModelResult>;
+  /** Unloads a model through the adapter, then drops the cached lists for that server. */
+  unloadModel(id: ProviderId, req: UnloadModelRequest, signal?: AbortSignal): Promise<void>;
+  /** The one model store (the gateway reads it on its hot path). */
+  readonly modelStore: ModelStore;
+  /** The one idle-timeout watcher (completions and the gateway's relays). */
+  readonly idle: IdleWatcher;
 }
 
 /** Builds the service over the app context. */
@@ -79,16 +96,32 @@ export function createProviderService(
   ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,
 ): ProviderService {
   const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
-  const modelCache = createModelCache();
+  const store = createModelStore(http);
+  const idle = createIdleWatcher(() => performance.now());
   const prober = createStatusProber(http);
   const settings = async (): Promise<Settings> => (await ctx.settings.get()).values;
 
   async function streamDeps(): Promise<StreamDeps> {
-    return { ...http, settings: await settings(), modelCache };
+    return { ...http, settings: await settings(), models: store, idle };
+  }
+
+  /** The slot's context for provider `id`, or a typed refusal when it has no URL or no slot. */
+  async function slot<K extends "embed" | "loadModel" | "unloadModel">(
+    id: ProviderId,
+    name: K,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<{ ctx: SlotContext; fn: NonNullable<ProviderAdapter[K]> }> {
+    const provider = resolveProvider(await settings(), id);
+    if (!provider.baseUrl) throw new ProviderError(notConfiguredError(provider));
+    const fn = provider.record.adapter[name];
+    if (!fn) throw new ProviderError(unsupportedError(provider, what));
+    return { ctx: { deps: http, provider, signal }, fn: fn as NonNullable<ProviderAdapter[K]> };
   }
 
   return {
-    modelCache,
+    modelStore: store,
+    idle,
     async list() {
       const s = await settings();
       return PROVIDER_IDS.map((id) => {
@@ -103,6 +136,12 @@ export function createProviderService(
           urlSetting: p.record.urlSetting,
           apiKeySetting: p.record.apiKeySetting,
           modelsNeedKey: p.record.modelsNeedKey,
+          family: p.record.adapter.family,
+          can: {
+            embed: !!p.record.adapter.embed,
+            loadModel: !!p.record.adapter.loadModel,
+            unloadModel: !!p.record.adapter.unloadModel,
+          },
         };
       });
     },
@@ -133,7 +172,7 @@ export function createProviderService(
           }),
         );
       }
-      const list = await listModels({ ...http, modelCache }, provider, {
+      const list = await listModels({ ...http, models: store }, provider, {
         signal: opts.signal,
         timeoutMs: opts.timeoutMs ?? DEFAULT_LIST_TIMEOUT_MS,
         fresh: opts.fresh,
@@ -145,6 +184,26 @@ export function createProviderService(
       yield* streamChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
     },
     streamDeps,
+    async embed(id, req, signal) {
+      const { ctx, fn } = await slot(id, "embed", "compute embeddings", signal);
+      return await fn.call(ctx.provider.record.adapter, ctx, req);
+    },
+    async loadModel(id, req, signal) {
+      const { ctx, fn } = await slot(id, "loadModel", "load models on request", signal);
+      try {
+        return await fn.call(ctx.provider.record.adapter, ctx, req);
+      } finally {
+        store.invalidate(ctx.provider.baseUrl);
+      }
+    },
+    async unloadModel(id, req, signal) {
+      const { ctx, fn } = await slot(id, "unloadModel", "unload models on request", signal);
+      try {
+        await fn.call(ctx.provider.record.adapter, ctx, req);
+      } finally {
+        store.invalidate(ctx.provider.baseUrl);
+      }
+    },
   };
 }
 
@@ -152,7 +211,7 @@ const SERVICES = new WeakMap<object, ProviderService>();
 
 /**
  * The one service for an app context: routes, research runs and the gateway all call this, so they
- * share one status cache and one model cache without threading the service through every factory.
+ * share one status cache, one model store and one idle watcher without threading the service through every factory.
  */
 export function providerServiceFor(
   ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,

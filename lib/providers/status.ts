@@ -1,12 +1,13 @@
 /**
- * Availability (spec §3). A 200 proves nothing (LM Studio answers unknown routes with 200 and an
+ * Availability (docs/providers.md, "Availability"). A 200 proves nothing (LM Studio answers unknown routes with 200 and an
  * error body), so "available" needs a JSON body with a `data` array; the greeting identifies LM
  * Studio cheaply. Probes are bounded by 1 s, concurrent callers share one probe, and results are
  * cached ≤ 2 s under a fingerprint of URL and key, so a settings change is seen at once.
  */
 import { dockerHint, errorFromHttp, notConfiguredError, toUpstreamError } from "./errors.ts";
 import { getJson, type HttpDeps, isErrorBody } from "./http.ts";
-import { isLmStudio } from "./lmstudio.ts";
+import { openAiCompatibleAdapter } from "./openai_compatible.ts";
+import { FAMILIES } from "./records.ts";
 import type { ProviderState, ProviderStatus, ResolvedProvider, UpstreamError } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
 
@@ -54,9 +55,12 @@ export async function probeStatus(
   }
   const url = `${provider.apiBase}/models`;
   const started = deps.now();
-  const greeting = id === "openai"
-    ? Promise.resolve(false)
-    : isLmStudio(deps, provider, { timeoutMs, signal: opts.signal });
+  // A family's confirmation (LM Studio's greeting) runs beside the probe: a "llama.cpp" URL may
+  // well point at LM Studio. Cloud providers are never asked.
+  const confirming = provider.record.local ? FAMILIES.filter((f) => f.confirm) : [];
+  const greeting = Promise.all(
+    confirming.map((f) => f.confirm!(deps, provider, { timeoutMs, signal: opts.signal })),
+  ).then((yes) => confirming.find((_, i) => yes[i]) ?? null);
   let answer;
   try {
     answer = await getJson(deps, provider, url, { timeoutMs, signal: opts.signal });
@@ -69,7 +73,7 @@ export async function probeStatus(
     const state: ProviderState = error.kind === "timeout" ? "timeout" : "unreachable";
     const lm = await greeting;
     return result(state, deps.now() - started, {
-      server: lm ? "lmstudio" : null,
+      server: lm ? lm.family : null,
       error,
       hint: error.hint,
     });
@@ -78,7 +82,10 @@ export async function probeStatus(
   const lm = await greeting;
   const body = answer.json as { data?: unknown; models?: unknown } | undefined;
   const data = Array.isArray(body?.data) ? body.data as Record<string, unknown>[] : null;
-  const server = lm ? "lmstudio" : identify(data, body);
+  const server = lm ? lm.family : identify(data, body);
+  // Hints in the words of the server actually found, else of the configured family.
+  const family = FAMILIES.find((f) => f.family === server && f !== openAiCompatibleAdapter) ??
+    provider.record.adapter;
   const fail = (state: ProviderState, error: UpstreamError, hint = error.hint) =>
     result(state, latencyMs, { server, error, hint });
   const httpError = () =>
@@ -94,9 +101,7 @@ export async function probeStatus(
       return result("no_models", latencyMs, {
         server,
         modelCount: 0,
-        hint: provider.record.id === "lmstudio" || lm
-          ? "LM Studio answers but lists no model: load one (Developer tab, or `lms load <model>`), or download one."
-          : "The server answers but lists no model: load or pull one.",
+        hint: family.hints.noModels,
       });
     }
     return result("available", latencyMs, { server, modelCount: data.length });
@@ -118,15 +123,10 @@ export async function probeStatus(
 
 function identify(
   data: Record<string, unknown>[] | null,
-  body: { models?: unknown } | undefined,
+  body: { data?: unknown; models?: unknown } | undefined,
 ): string | null {
-  if (!data) return null;
-  if (data.some((m) => m?.owned_by === "llamacpp" || (m?.meta && typeof m.meta === "object"))) {
-    return "llamacpp";
-  }
-  if (Array.isArray(body?.models)) return "llamacpp";
-  if (data.some((m) => m?.owned_by === "library" || m?.owned_by === "ollama")) return "ollama";
-  return "openai-compatible";
+  if (!data || !body) return null;
+  return FAMILIES.find((f) => f.recognizes?.(body))?.family ?? openAiCompatibleAdapter.family;
 }
 
 /** A probe with coalescing and a short cache; one per service. */

@@ -4,6 +4,7 @@
  * becomes one `UpstreamError` (spec §6); every stream yields `StreamEvent`s.
  */
 import type { ProviderId } from "../settings/schema.ts";
+import type { ProviderAdapter } from "./adapter.ts";
 
 export type { ProviderId };
 
@@ -22,6 +23,8 @@ export interface ProviderRecord {
   modelsNeedKey: boolean;
   /** Key sent when none is configured (LM Studio: "not-required"), or null to send none. */
   placeholderKey: string | null;
+  /** The server family's behaviour: listing, recognition, hints, optional slots. */
+  adapter: ProviderAdapter;
 }
 
 /** A provider ready to call: the record plus the current URL and key from settings. */

@@ -4,6 +4,7 @@
  * a key added here appears everywhere without a second edit.
  */
 import { z } from "zod";
+import { PROVIDER_NAMES } from "../providers/names.ts";
 import { normalizeBaseUrl } from "../providers/url.ts";
 
 /** How the settings form renders a field. */
@@ -12,11 +13,12 @@ export type UiHint = "select" | "number" | "range" | "text" | "password" | "chec
 /** Settings groups, in the order the settings page shows them. */
 export const GROUPS = {
   llm: "Language model",
-  lmstudio: "LM Studio",
-  llamacpp: "llama.cpp server",
-  ollama: "Ollama",
-  openai_endpoint: "OpenAI-compatible endpoint",
-  openai: "OpenAI (cloud)",
+  lmstudio: PROVIDER_NAMES.lmstudio.label,
+  llamacpp: PROVIDER_NAMES.llamacpp.label,
+  ollama: PROVIDER_NAMES.ollama.label,
+  openai_endpoint: PROVIDER_NAMES.openai_endpoint.label,
+  openai: PROVIDER_NAMES.openai.label,
+  search: "Search and sources",
   app: "Application",
 } as const;
 
@@ -89,13 +91,7 @@ export const SETTINGS = {
       "Which server answers: LM Studio, llama.cpp, Ollama, any OpenAI-compatible endpoint, or OpenAI.",
     group: "llm",
     ui: "select",
-    options: [
-      { value: "lmstudio", label: "LM Studio" },
-      { value: "llamacpp", label: "llama.cpp server" },
-      { value: "ollama", label: "Ollama" },
-      { value: "openai_endpoint", label: "OpenAI-compatible endpoint" },
-      { value: "openai", label: "OpenAI (cloud)" },
-    ],
+    options: PROVIDER_IDS.map((value) => ({ value, label: PROVIDER_NAMES[value].label })),
   }),
   "llm.model": def({
     schema: z.string().max(512),
@@ -288,6 +284,89 @@ export const SETTINGS = {
     ui: "password",
     secret: true,
   }),
+  "search.engine": def({
+    schema: z.enum(["none", "searxng", "library"], {
+      error: "Choose one of none, searxng, library",
+    }),
+    default: "none",
+    label: "Default source",
+    description:
+      "Where research looks by default: a SearXNG web search, your Library, or none (model knowledge only). A run can pick others.",
+    group: "search",
+    ui: "select",
+    options: [
+      { value: "none", label: "No sources (model knowledge)" },
+      { value: "searxng", label: "Web (SearXNG)" },
+      { value: "library", label: "Library" },
+    ],
+  }),
+  "search.searxng.url": def({
+    schema: urlSchema(false),
+    default: "http://localhost:8080",
+    label: "SearXNG URL",
+    description:
+      "Your SearXNG instance. Its settings.yml must list json under search.formats. In Docker: http://searxng:8080.",
+    group: "search",
+    ui: "url",
+  }),
+  "search.max_sources": def({
+    schema: intRange(1, 100),
+    default: 10,
+    label: "Sources per query",
+    description: "How many search results each query keeps.",
+    group: "search",
+    ui: "number",
+    min: 1,
+    max: 100,
+  }),
+  "search.max_pages": def({
+    schema: intRange(0, 200),
+    default: 12,
+    label: "Pages read per run",
+    description: "Most web pages one run fetches and reads; other results count by their snippet.",
+    group: "search",
+    ui: "number",
+    min: 0,
+    max: 200,
+  }),
+  "search.fetch_timeout": def({
+    schema: intRange(1, 300),
+    default: 20,
+    label: "Page timeout (s)",
+    description: "Longest time to fetch one page, redirects included.",
+    group: "search",
+    ui: "number",
+    min: 1,
+    max: 300,
+  }),
+  "search.max_page_kib": def({
+    schema: intRange(16, 65536),
+    default: 2048,
+    label: "Page size cap (KiB)",
+    description: "Pages larger than this are not read (the read stops at the cap).",
+    group: "search",
+    ui: "number",
+    min: 16,
+    max: 65536,
+  }),
+  "search.allow_private_urls": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: false,
+    label: "Fetch private addresses",
+    description:
+      "Let research read pages on this machine or your network (localhost, 192.168.x.x, …). Off: such links are skipped.",
+    group: "search",
+    ui: "checkbox",
+  }),
+  "search.model_fallback": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: false,
+    label: "Fall back to model knowledge",
+    description:
+      "When every source fails, answer from the model alone (labelled 'no sources') instead of failing the run.",
+    group: "search",
+    ui: "checkbox",
+  }),
   "app.max_concurrent_researches": def({
     schema: intRange(1, 64),
     default: 3,
@@ -297,6 +376,17 @@ export const SETTINGS = {
     ui: "number",
     min: 1,
     max: 64,
+  }),
+  "app.max_queued_researches": def({
+    schema: intRange(1, 10_000),
+    default: 100,
+    label: "Queued research runs",
+    description:
+      "How many runs may wait for a free slot; beyond that a new run is refused (429) until some finish.",
+    group: "app",
+    ui: "number",
+    min: 1,
+    max: 10_000,
   }),
 } as const;
 

@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { createIdleWatcher } from "../../lib/gateway/idle.ts";
+import { createIdleWatcher } from "../../lib/providers/idle.ts";
 import { fromUpstreamError, messageWithHint, statusFor } from "../../lib/gateway/openai_error.ts";
 import { routeModel, validateChat } from "../../lib/gateway/request.ts";
 import { serverTiming } from "../../lib/gateway/timing.ts";

@@ -3,10 +3,10 @@ import { ProviderError } from "../../lib/providers/errors.ts";
 import {
   capMaxTokens,
   chatModels,
-  createModelCache,
   effectiveContextWindow,
   listModels,
 } from "../../lib/providers/models.ts";
+import { createModelStore } from "../../lib/providers/model_store.ts";
 import { startFakeLmStudio } from "../fakes/lmstudio.ts";
 import { startFakeLlamaCpp } from "../fakes/llamacpp.ts";
 import { httpDeps, provider, refusedUrl, settingsWith } from "./support.ts";
@@ -135,7 +135,7 @@ Deno.test("a dead server makes listing fail fast with a connection error", async
 Deno.test("model lists are cached briefly per URL and key, and concurrent callers share one fetch", async () => {
   const lm = await startFakeLmStudio({ modelsDelayMs: 30 });
   try {
-    const deps = { ...httpDeps(), modelCache: createModelCache(10_000) };
+    const deps = { ...httpDeps(), models: createModelStore(httpDeps(), { ttlMs: 10_000 }) };
     const p = provider("lmstudio", lm.url);
     await Promise.all([listModels(deps, p), listModels(deps, p), listModels(deps, p)]);
     await listModels(deps, p);
@@ -144,6 +144,14 @@ Deno.test("model lists are cached briefly per URL and key, and concurrent caller
     assertEquals(lm.requests.length, 2, "another key is another cache entry");
     await listModels(deps, p, { fresh: true });
     assertEquals(lm.requests.length, 3);
+    assert(deps.models.known(p), "the last list is known without waiting");
+    deps.models.invalidate(p.baseUrl);
+    assertEquals(deps.models.known(p), null, "invalidation forgets the last list too");
+    await listModels(deps, p);
+    assertEquals(lm.requests.length, 4, "after invalidation the next caller asks the server");
+    deps.models.invalidate("http://elsewhere:1");
+    await listModels(deps, p);
+    assertEquals(lm.requests.length, 4, "another server's invalidation keeps this list");
   } finally {
     await lm.close();
   }

@@ -1,23 +1,24 @@
 /**
- * The idle timeout of every relay (`llm.request_timeout` of silence between upstream bytes) on one
- * shared interval instead of a timer per request: a byte then costs one clock read, and starting
- * a request no timer. The interval runs only while some relay is being watched, so an idle server
- * (and a finished test) has no timer left.
+ * The one idle-timeout mechanism (`llm.request_timeout` of silence between upstream bytes, the
+ * first one included) for every upstream request: the provider module's completions and the /v1
+ * relay. One shared interval instead of a timer per request: a byte then costs one clock read,
+ * and starting a request no timer. The interval runs only while some request is being watched,
+ * so an idle server (and a finished test) has no timer left.
  */
 
-/** One watched relay. */
+/** One watched request. */
 export interface IdleEntry {
   /** Marks upstream activity now. */
   touch(): void;
-  /** Stops watching (the relay ended). */
+  /** Stops watching (the request ended). */
   stop(): void;
 }
 
-/** Watches many relays. */
+/** Watches many requests. */
 export interface IdleWatcher {
   /** Calls `onIdle` once when `timeoutMs` pass without a `touch`. */
   watch(timeoutMs: number, onIdle: () => void): IdleEntry;
-  /** Relays currently watched. */
+  /** Requests currently watched. */
   readonly size: number;
 }
 
@@ -82,4 +83,12 @@ export function createIdleWatcher(now: () => number, tickMs = IDLE_TICK_MS): Idl
       return active.size;
     },
   };
+}
+
+let shared: IdleWatcher | undefined;
+
+/** The process-wide watcher over `performance.now()`, for callers that were not handed one. */
+export function sharedIdleWatcher(): IdleWatcher {
+  shared ??= createIdleWatcher(() => performance.now());
+  return shared;
 }

@@ -1,0 +1,89 @@
+/**
+ * Ollama: models are pulled, not loaded by hand; `/api/tags` lists what is on disk and `/api/ps`
+ * what is in memory with the context it was loaded with (`context_length`). Both shapes are in
+ * docs/providers.md ("Ollama"). Chat goes through its OpenAI-compatible `/v1`.
+ */
+import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
+import { GENERIC_HINTS, isEmbeddingId, listOpenAiModels, numOrNull } from "./openai_compatible.ts";
+import { failOnAuth } from "./http.ts";
+import type { ModelInfo } from "./types.ts";
+
+type Json = Record<string, unknown>;
+
+/** `/api/tags` → models (all "not-loaded" until `/api/ps` says otherwise); null: not that shape. */
+export function parseOllamaTags(json: unknown): ModelInfo[] | null {
+  const list = (json as { models?: unknown } | undefined)?.models;
+  if (!Array.isArray(list)) return null;
+  return list.filter((m) => typeof (m as Json)?.name === "string").map((raw) => {
+    const m = raw as Json;
+    const details = (m.details ?? {}) as Json;
+    const families = Array.isArray(details.families) ? details.families.map(String) : [];
+    const family = typeof details.family === "string" ? details.family : "";
+    const name = String(m.model ?? m.name);
+    const embedding = isEmbeddingId(name) || /bert/i.test(family) ||
+      families.some((f) => /bert/i.test(f));
+    const caps = Array.isArray(m.capabilities) ? m.capabilities.map(String) : [];
+    return {
+      id: name,
+      displayName: String(m.name),
+      type: embedding ? "embedding" : caps.includes("vision") ? "vlm" : "llm",
+      state: "not-loaded",
+      loadedContextLength: null,
+      maxContextLength: null,
+      quantization: typeof details.quantization_level === "string" && details.quantization_level
+        ? details.quantization_level
+        : null,
+      arch: family || null,
+      capabilities: {
+        tools: caps.includes("tools"),
+        vision: caps.includes("vision"),
+        reasoning: caps.includes("thinking"),
+      },
+    } satisfies ModelInfo;
+  });
+}
+
+/** Marks the models `/api/ps` lists as loaded, with their loaded context. */
+export function applyOllamaPs(models: ModelInfo[], json: unknown): void {
+  const running = (json as { models?: unknown } | undefined)?.models;
+  if (!Array.isArray(running)) return;
+  for (const raw of running) {
+    const r = raw as Json;
+    const m = models.find((x) => x.id === r.model || x.id === r.name);
+    if (!m) continue;
+    m.state = "loaded";
+    m.loadedContextLength = numOrNull(r.context_length);
+  }
+}
+
+async function listOllama(ctx: ListContext): Promise<ModelList> {
+  const base = ctx.provider.baseUrl;
+  const tags = await ctx.get(`${base}/api/tags`);
+  failOnAuth(tags, ctx.provider, ctx.deps);
+  const models = tags.status === 200 ? parseOllamaTags(tags.json) : null;
+  if (!models) return await listOpenAiModels(ctx, "openai");
+  try {
+    const ps = await ctx.get(`${base}/api/ps`);
+    if (ps.status === 200) applyOllamaPs(models, ps.json);
+  } catch { /* loaded state is a bonus */ }
+  return { models, source: "ollama" };
+}
+
+/** The Ollama family. */
+export const ollamaAdapter: ProviderAdapter = {
+  family: "ollama",
+  listModels: listOllama,
+  recognizes(body) {
+    const data = Array.isArray(body.data) ? body.data as Json[] : [];
+    return data.some((m) => m?.owned_by === "library" || m?.owned_by === "ollama");
+  },
+  hints: {
+    ...GENERIC_HINTS,
+    start: () =>
+      "Start Ollama (the desktop app, or `ollama serve`) and check the URL and port (default 11434).",
+    tokenLimit:
+      "Give the model a larger context (OLLAMA_CONTEXT_LENGTH=N for `ollama serve`, or num_ctx in a Modelfile), or shorten the input.",
+    modelNotFound: "Pull the model first (`ollama pull <model>`), or pick one from the model list.",
+    noModels: "Ollama answers but has no model: pull one (`ollama pull <model>`).",
+  },
+};

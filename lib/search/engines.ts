@@ -1,0 +1,46 @@
+/**
+ * Building a run's engines from ids and the settings, and the engine statuses the Status page
+ * shows next to the LLM providers. The only place that maps an engine id to its module.
+ */
+import type { AppContext } from "../context.ts";
+import type { Settings } from "../settings/schema.ts";
+import { libraryEngine, type LibrarySearchFn } from "./library.ts";
+import { noneEngine } from "./none.ts";
+import { searxngEngine } from "./searxng.ts";
+import { ENGINE_IDS, type EngineId, type EngineStatus, type SearchEngine } from "./types.ts";
+
+/** What engines need from the app. */
+export interface SearchDeps {
+  settings: Pick<Settings, "search.searxng.url" | "search.fetch_timeout">;
+  fetch?: typeof fetch;
+  /** The Library's search; null when the Library is not available. */
+  searchLibrary?: LibrarySearchFn | null;
+}
+
+/** One engine by id; `collections` restricts the Library engine. */
+export function buildEngine(id: EngineId, deps: SearchDeps, collections?: string[]): SearchEngine {
+  switch (id) {
+    case "searxng":
+      return searxngEngine({
+        url: deps.settings["search.searxng.url"],
+        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
+        fetch: deps.fetch,
+      });
+    case "library":
+      return libraryEngine(deps.searchLibrary ?? null, collections);
+    case "none":
+      return noneEngine;
+  }
+}
+
+/** Every engine's status, probed in parallel (the Status page). */
+export function engineStatuses(deps: SearchDeps, signal?: AbortSignal): Promise<EngineStatus[]> {
+  return Promise.all(
+    ENGINE_IDS.filter((id) => id !== "none").map((id) => buildEngine(id, deps).status(signal)),
+  );
+}
+
+/** The engines' dependencies from the app context (current settings, the app's fetch). */
+export async function searchDepsFor(ctx: AppContext): Promise<SearchDeps> {
+  return { settings: (await ctx.settings.get()).values, fetch: ctx.fetch, searchLibrary: null };
+}

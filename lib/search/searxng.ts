@@ -1,0 +1,206 @@
+/**
+ * The SearXNG engine: `GET {base}/search?q=…&format=json` against the user's own instance, its
+ * documented answer validated, and its two classic failures (JSON output disabled → 403, bot
+ * limiter → 429) turned into hints that name the exact setting. Facts in docs/searxng.md.
+ */
+import { z } from "zod";
+import { readCapped } from "../net/read_capped.ts";
+import { SearchError, searchError } from "./errors.ts";
+import type {
+  EngineStatus,
+  SearchEngine,
+  SearchHit,
+  SearchOptions,
+  SearchResponse,
+} from "./types.ts";
+
+/** Answers bigger than this are not read (a results page is tens of KiB). */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
+const Result = z.object({
+  url: z.string(),
+  title: z.string().nullish(),
+  content: z.string().nullish(),
+  engine: z.string().nullish(),
+  engines: z.array(z.string()).nullish(),
+  score: z.number().nullish(),
+  publishedDate: z.string().nullish(),
+});
+
+const Answer = z.object({
+  query: z.string().nullish(),
+  results: z.array(z.unknown()),
+  unresponsive_engines: z.array(z.array(z.string())).nullish(),
+});
+
+/** What the engine needs. */
+export interface SearxngConfig {
+  /** Normalised base URL (no trailing slash). */
+  url: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+const JSON_HINT = "Add json to search.formats in SearXNG's settings.yml " +
+  "(search:\n  formats:\n    - html\n    - json) and restart SearXNG.";
+
+/** Builds the engine over one instance. */
+export function searxngEngine(cfg: SearxngConfig): SearchEngine {
+  const doFetch = cfg.fetch ?? fetch;
+  const label = "Web (SearXNG)";
+
+  async function search(query: string, opts: SearchOptions): Promise<SearchResponse> {
+    const url = `${cfg.url}/search?q=${encodeURIComponent(query)}&format=json`;
+    const deadline = AbortSignal.timeout(cfg.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+    let res: Response;
+    try {
+      res = await doFetch(url, { signal, headers: { accept: "application/json" } });
+    } catch (err) {
+      throw transportError(err, url, signal, deadline, cfg);
+    }
+    if (res.status === 403) {
+      await res.body?.cancel();
+      throw searchError(
+        "json_disabled",
+        "searxng",
+        `SearXNG at ${cfg.url} refused format=json (HTTP 403): its JSON output is turned off`,
+        JSON_HINT,
+        { url, status: 403 },
+      );
+    }
+    if (res.status === 429) {
+      await res.body?.cancel();
+      throw searchError(
+        "rate_limit",
+        "searxng",
+        `SearXNG at ${cfg.url} is rate-limiting deepstudio (HTTP 429, its bot limiter)`,
+        "Wait a minute and retry, or allow deepstudio's address: for an instance only you use, " +
+          "set server.limiter: false in settings.yml.",
+        { url, status: 429 },
+      );
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw searchError(
+        "http_status",
+        "searxng",
+        `SearXNG at ${cfg.url} answered HTTP ${res.status}`,
+        res.status === 404
+          ? "Is search.searxng.url the instance's base URL (without /search)?"
+          : "Check SearXNG's logs.",
+        { url, status: res.status },
+      );
+    }
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await readCapped(res, MAX_ANSWER_BYTES);
+    } catch (err) {
+      throw transportError(err, url, signal, deadline, cfg);
+    }
+    if (bytes === null) {
+      throw malformed(url, `the answer is larger than ${MAX_ANSWER_BYTES >> 20} MiB`);
+    }
+    return parseAnswer(new TextDecoder().decode(bytes), opts.limit, url);
+  }
+
+  async function status(signal?: AbortSignal): Promise<EngineStatus> {
+    const started = performance.now();
+    try {
+      const r = await search("deepstudio", { limit: 1, signal });
+      return {
+        id: "searxng",
+        label,
+        state: "available",
+        url: cfg.url,
+        latencyMs: Math.round(performance.now() - started),
+        detail: r.notes.length ? r.notes.join("; ") : undefined,
+      };
+    } catch (err) {
+      const f = err instanceof SearchError ? err.failure : null;
+      return {
+        id: "searxng",
+        label,
+        state: "unavailable",
+        url: cfg.url,
+        detail: f?.message ?? String(err),
+        hint: f?.hint,
+      };
+    }
+  }
+
+  return { id: "searxng", label, search, status };
+}
+
+/** Parses a SearXNG JSON answer; a wrong shape is `malformed`, never a crash. */
+export function parseAnswer(text: string, limit: number, url: string): SearchResponse {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw malformed(url, "the answer is not JSON");
+  }
+  const answer = Answer.safeParse(raw);
+  if (!answer.success) throw malformed(url, "the JSON has no results list");
+  const hits: SearchHit[] = [];
+  const seen = new Set<string>();
+  answer.data.results.forEach((r, i) => {
+    const parsed = Result.safeParse(r);
+    if (!parsed.success || hits.length >= limit) return;
+    const h = parsed.data;
+    if (!/^https?:\/\//i.test(h.url) || seen.has(h.url)) return;
+    seen.add(h.url);
+    hits.push({
+      title: (h.title ?? "").trim() || h.url,
+      url: h.url,
+      location: null,
+      snippet: (h.content ?? "").trim(),
+      engine: "searxng",
+      score: h.score ?? 1 / (i + 1),
+      via: h.engines ?? (h.engine ? [h.engine] : []),
+      publishedDate: h.publishedDate ?? null,
+    });
+  });
+  const notes = (answer.data.unresponsive_engines ?? []).map(([name, reason]) =>
+    `SearXNG: ${name} did not answer (${reason ?? "no reason given"})`
+  );
+  return { hits, notes };
+}
+
+function malformed(url: string, why: string): SearchError {
+  return searchError(
+    "malformed",
+    "searxng",
+    `SearXNG's answer could not be read: ${why}`,
+    "Is search.searxng.url a SearXNG instance? A proxy or login page in front of it answers HTML.",
+    { url },
+  );
+}
+
+function transportError(
+  err: unknown,
+  url: string,
+  signal: AbortSignal,
+  deadline: AbortSignal,
+  cfg: SearxngConfig,
+): SearchError {
+  if (deadline.aborted) {
+    return searchError(
+      "timeout",
+      "searxng",
+      `SearXNG at ${cfg.url} did not answer within ${Math.round(cfg.timeoutMs / 1000)} s`,
+      "Its upstream engines may be slow; retry, or raise search.fetch_timeout.",
+      { url },
+    );
+  }
+  if (signal.aborted) return searchError("cancelled", "searxng", "Search cancelled", "", { url });
+  const detail = (err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? "";
+  return searchError(
+    "connection",
+    "searxng",
+    `Could not reach SearXNG at ${cfg.url}: ${detail.slice(0, 200)}`,
+    "Start SearXNG (docker run -p 8080:8080 searxng/searxng) or fix search.searxng.url; " +
+      "in Docker use the service name, e.g. http://searxng:8080.",
+    { url },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Reading a search hit: Library hits are already text; web hits are fetched through the
+ * SSRF-safe fetcher (within the run's page budget) and extracted (HTML through Readability,
+ * text as is, PDF through the extractor the Library uses when one is given). A page that cannot
+ * be read becomes a note on the source, and its search snippet stays a citable passage.
+ */
+import { safeFetch, SafeFetchError, type SafeFetchOptions } from "../net/safe_fetch.ts";
+import { decodeHtml, extractHtml } from "../extract/html.ts";
+import type { FoundHit } from "../search/multi.ts";
+import { cutPassages } from "./passages.ts";
+import type { Passage, Source } from "./types.ts";
+
+/** Most passages kept per source (keeps one source's KV value well under 64 KiB). */
+export const MAX_PASSAGES_PER_SOURCE = 16;
+
+/** What reading needs. */
+export interface ReadOptions {
+  fetch: SafeFetchOptions;
+  /** PDF bytes → text (the Library's extractor); without it PDFs count by their snippet. */
+  extractPdf?: (bytes: Uint8Array) => Promise<string>;
+  /** False when the run's page budget is spent: the snippet stands in. */
+  mayFetch: boolean;
+}
+
+/** A read source and its passages. */
+export interface ReadResult {
+  source: Source;
+  passages: Passage[];
+}
+
+function toPassages(index: number, texts: string[]): Passage[] {
+  return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
+}
+
+/** Reads one hit; never throws (failures are notes). */
+export async function readHit(
+  hit: FoundHit,
+  index: number,
+  opts: ReadOptions,
+): Promise<ReadResult> {
+  const base: Source = {
+    index,
+    title: hit.title,
+    url: hit.url,
+    location: hit.location,
+    engine: hit.engine,
+    query: hit.query,
+    snippet: hit.snippet,
+    ...(hit.via ? { via: hit.via } : {}),
+    state: "snippet",
+  };
+  const snippetOnly = (note?: string): ReadResult => ({
+    source: { ...base, ...(note ? { note } : {}) },
+    passages: toPassages(index, hit.snippet ? [hit.snippet] : []),
+  });
+  if (hit.text !== undefined) {
+    return {
+      source: { ...base, state: "library", chars: hit.text.length },
+      passages: toPassages(index, cutPassages(hit.text, { limit: MAX_PASSAGES_PER_SOURCE })),
+    };
+  }
+  if (!hit.url) return snippetOnly();
+  if (!opts.mayFetch) return snippetOnly("Not read: the run's page budget was spent.");
+  try {
+    const page = await safeFetch(hit.url, opts.fetch);
+    let text = "";
+    let title = base.title;
+    if (page.contentType === "text/html" || page.contentType === "application/xhtml+xml") {
+      const ex = extractHtml(decodeHtml(page.bytes, page.charset));
+      text = ex.text;
+      if ((!title || title === hit.url) && ex.title) title = ex.title;
+    } else if (page.contentType === "application/pdf") {
+      if (!opts.extractPdf) return snippetOnly("Not read: PDF reading is not available.");
+      text = await opts.extractPdf(page.bytes);
+    } else {
+      text = decodeHtml(page.bytes, page.charset);
+    }
+    if (!text.trim()) return snippetOnly("Not read: the page has no readable text.");
+    const passages = cutPassages(text, { limit: MAX_PASSAGES_PER_SOURCE });
+    return {
+      source: { ...base, title, state: "read", finalUrl: page.url, chars: text.length },
+      passages: toPassages(index, passages),
+    };
+  } catch (err) {
+    const why = err instanceof SafeFetchError
+      ? err.failure.message
+      : `extraction failed: ${(err as Error)?.message ?? err}`;
+    return snippetOnly(`Not read: ${why}`);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The report's reference list: every cited source once, in citation order, with its title,
+ * where it is (URL, or document + page/heading) and the engine; then the sources retrieved but
+ * not cited under "Also consulted". A run without sources says so instead.
+ */
+import type { Citation, Source } from "./types.ts";
+import { sourceLocation } from "./types.ts";
+
+const ENGINE_LABELS: Record<string, string> = {
+  searxng: "web",
+  library: "Library",
+  none: "none",
+};
+
+function mdText(s: string): string {
+  return s.replace(/([\\`*_[\]<>])/g, "\\$1").replace(/\s+/g, " ").trim();
+}
+
+function line(s: Source): string {
+  const where = s.url ? `<${s.url}>` : mdText(sourceLocation(s));
+  return `${mdText(s.title || where)} — ${where} (${ENGINE_LABELS[s.engine] ?? s.engine})`;
+}
+
+/** Markdown for the Sources and Also consulted sections. */
+export function sourcesMarkdown(
+  citations: readonly Citation[],
+  sources: readonly Source[],
+): string {
+  const byIndex = new Map(sources.map((s) => [s.index, s]));
+  const cited = new Set(citations.map((c) => c.source));
+  const out: string[] = [];
+  if (citations.length) {
+    out.push("## Sources", "");
+    for (const c of [...citations].sort((a, b) => a.n - b.n)) {
+      const s = byIndex.get(c.source);
+      if (s) out.push(`[${c.n}] ${line(s)}  `);
+    }
+  }
+  const rest = sources.filter((s) => !cited.has(s.index));
+  if (rest.length) {
+    if (out.length) out.push("");
+    out.push("## Also consulted", "");
+    for (const s of rest) out.push(`- ${line(s)}`);
+  }
+  return out.join("\n");
+}
+
+/** The label of a run that used no sources. */
+export const NO_SOURCES_LABEL = "No sources: answered from the model's own knowledge.";

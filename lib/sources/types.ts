@@ -1,0 +1,65 @@
+/**
+ * What a sourced run stores: one `Source` per search hit it kept (each under its own KV key), the
+ * `Passage`s cut from it, and the citation map of the finished report. Kept free of KV and of
+ * the step runner so the pieces can be tested alone.
+ */
+import type { DocumentLocation, EngineId } from "../search/types.ts";
+
+/** How much of a source was read. */
+export type SourceState = "read" | "snippet" | "library";
+
+/** One retrieved source. */
+export interface Source {
+  /** Position in the run's source list, from 0: the KV key's last element. */
+  index: number;
+  title: string;
+  url: string | null;
+  location: DocumentLocation | null;
+  engine: EngineId;
+  /** The query that found it. */
+  query: string;
+  snippet: string;
+  via?: string[];
+  state: SourceState;
+  /** Why a web page was not read (blocked, too large, 404, budget): the snippet stands in. */
+  note?: string;
+  /** After redirects, when the page was read. */
+  finalUrl?: string;
+  chars?: number;
+}
+
+/** A citable piece of a source. */
+export interface Passage {
+  /** `<sourceIndex>:<ord>`. */
+  id: string;
+  source: number;
+  ord: number;
+  text: string;
+}
+
+/** One citation number of the report: the source it names and the passages cited under it. */
+export interface Citation {
+  n: number;
+  source: number;
+  passages: string[];
+}
+
+/** The run's citation summary (the final `citations` event, export.json). */
+export interface CitationSummary {
+  citations: Citation[];
+  /** Markers that pointed at no passage and were removed. */
+  removed: number;
+  /** Sources retrieved but never cited ("Also consulted"). */
+  uncited: number[];
+}
+
+/** Short human location of a source: URL, or "document, p. 4 · § Heading (collection)". */
+export function sourceLocation(s: Pick<Source, "url" | "location" | "title">): string {
+  if (s.url) return s.url;
+  const l = s.location;
+  if (!l) return s.title;
+  const parts = [l.documentTitle ?? l.document];
+  if (l.page != null) parts.push(`p. ${l.page}`);
+  if (l.heading) parts.push(`§ ${l.heading}`);
+  return `${parts.join(", ")}${l.collectionName ? ` (${l.collectionName})` : ""}`;
+}
