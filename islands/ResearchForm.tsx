@@ -11,6 +11,7 @@ import { api, type ApiError } from "./api.ts";
 import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
+import { PreflightNote, type PreflightNoteProps } from "./PreflightNote.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
 export interface PanelField {
@@ -31,6 +32,8 @@ export interface PanelProvider {
   local: boolean;
   urlKey: string | null;
   keyKey: string;
+  /** The adapter can load models (LM Studio; it also needs the 0.4 model API at runtime). */
+  canLoad?: boolean;
 }
 
 /** Props: providers and the LLM settings, all plain JSON. */
@@ -65,6 +68,10 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [mode, setMode] = useState("quick");
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
+  const [source, setSource] = useState("");
+  const [preflight, setPreflight] = useState<
+    Omit<PreflightNoteProps, "onStart" | "onDismiss"> | null
+  >(null);
   const pending = useRef<Record<string, unknown>>({});
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const saving = useRef<Promise<void>>(Promise.resolve());
@@ -96,9 +103,14 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
 
   async function loadModels() {
     setModelsErr("");
-    const r = await api<{ models: ModelInfo[] }>("GET", `/api/providers/${pid}/models?type=chat`);
-    if (r.ok) setModels(chatModels(r.data.models));
-    else {
+    const r = await api<{ models: ModelInfo[]; source: string }>(
+      "GET",
+      `/api/providers/${pid}/models?type=chat`,
+    );
+    if (r.ok) {
+      setModels(chatModels(r.data.models));
+      setSource(r.data.source);
+    } else {
       setModels(null);
       setModelsErr(r.error.message);
     }
@@ -174,16 +186,38 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    await start(false);
+  }
+
+  /** Starts the run; unless `checked`, asks the pre-flight first and warns when it won't fit. */
+  async function start(checked: boolean, opts: { quick?: boolean } = {}) {
     if (busy) return;
     setBusy(true);
     setSubmitErr(null);
+    setPreflight(null);
     saving.current = saving.current.then(flush);
     await saving.current;
-    const body: Record<string, unknown> = { query, mode, provider: pid };
+    const body: Record<string, unknown> = {
+      query,
+      mode: opts.quick ? "quick" : mode,
+      provider: pid,
+    };
     if (vals["llm.model"].trim()) body.model = vals["llm.model"].trim();
     for (const [k, name] of [["llm.temperature", "temperature"], ["llm.max_tokens", "maxTokens"]]) {
       const n = Number(vals[k]);
       if (!errors[k] && vals[k].trim() !== "" && Number.isFinite(n)) body[name] = n;
+    }
+    if (!checked) {
+      const p = await api<PreflightNoteProps & { fits: boolean }>(
+        "POST",
+        "/api/research/preflight",
+        body,
+      );
+      if (p.ok && !p.data.fits) {
+        setPreflight({ ...p.data, canStartAnyway: p.data.action?.type !== "load" });
+        setBusy(false);
+        return;
+      }
     }
     const r = await api<{ id: string }>("POST", "/api/research", body);
     if (r.ok) {
@@ -274,6 +308,13 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             {busy ? "Starting…" : "Start research"}
           </button>
         </div>
+        {preflight && (
+          <PreflightNote
+            {...preflight}
+            onStart={(o) => start(true, o)}
+            onDismiss={() => setPreflight(null)}
+          />
+        )}
         {submitErr && (
           <SubmitError
             error={submitErr}
@@ -362,6 +403,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             value={model}
             locked={!!fields["llm.model"]?.locked}
             onPick={(id) => set("llm.model", id)}
+            onLoaded={provider.canLoad && source === "lmstudio-v1" ? () => loadModels() : undefined}
           />
         </fieldset>
 

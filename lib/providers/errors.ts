@@ -7,6 +7,7 @@
  */
 import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
+import { ANSWER_ROOM, fitContext } from "./context_advice.ts";
 import type { ResolvedProvider, UpstreamError, UpstreamErrorKind } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
 
@@ -24,6 +25,11 @@ export interface ErrorContext {
   inContainer: boolean;
   /** The idle timeout in seconds, for timeout messages. */
   timeoutSeconds?: number;
+  /**
+   * True once the server answered (headers or bytes arrived): a later failure is not about
+   * reaching the address, so it never gets the container/loopback hint.
+   */
+  responded?: boolean;
 }
 
 /** Titles per kind (spec §6, the seed's wording). */
@@ -143,7 +149,7 @@ export function errorFromBody(
       message: `${base} could not fit the prompt into the model's context${
         sizes ? ` (${sizes})` : ""
       }${sizes ? "" : quoted}`,
-      hint: hints(provider).tokenLimit,
+      hint: sizedTokenLimitHint(provider, overflow.promptTokens),
     });
   }
   if (status === 401 || status === 403) {
@@ -223,10 +229,10 @@ export function timeoutError(provider: ResolvedProvider, opts: ErrorContext): Up
     }`,
     hint:
       "The server may be loading a model or be overloaded: retry, or raise llm.request_timeout.",
-  });
+  }, !opts.responded);
 }
 
-/** The server could not be reached (refused, DNS, reset). */
+/** The server could not be reached (refused, DNS, reset), or dropped the connection mid-answer. */
 export function connectionError(
   provider: ResolvedProvider,
   opts: ErrorContext,
@@ -239,10 +245,11 @@ export function connectionError(
         `${provider.record.displayName} closed the connection while answering (it may have crashed, been stopped, or unloaded the model); the text so far is kept. Retry.`,
     });
   }
+  // A TLS failure means something answered at that address: not a reachability problem.
   return build("connection", provider, opts, {
     message: `Could not connect to ${where(provider, opts)}${detail ? ` (${detail})` : ""}`,
     hint: hints(provider).start(provider),
-  });
+  }, !opts.responded && !/TLS/.test(detail));
 }
 
 /** No model chosen and the server cannot choose one for us. */
@@ -314,15 +321,19 @@ export function dockerHint(url: string, inContainer: boolean): string {
   } is the container itself: use ${target} instead (Docker Desktop). On Linux also add extra_hosts: ["host.docker.internal:host-gateway"] and turn on LM Studio's "Serve on Local Network", or use the host's LAN IP.`;
 }
 
+/**
+ * One typed error. `unreachable` marks failures that mean "cannot reach that address" (refused,
+ * DNS, a connect that timed out): only those get the container/loopback hint, never a failure
+ * after the server answered, nor auth, model or context errors.
+ */
 function build(
   kind: UpstreamErrorKind,
   provider: ResolvedProvider,
   opts: ErrorContext,
   parts: Partial<UpstreamError> & { message: string; hint: string },
+  unreachable = false,
 ): UpstreamError {
-  const docker = kind === "connection" || kind === "timeout"
-    ? dockerHint(opts.url || provider.baseUrl, opts.inContainer)
-    : "";
+  const docker = unreachable ? dockerHint(opts.url || provider.baseUrl, opts.inContainer) : "";
   const out: UpstreamError = {
     kind,
     title: ERROR_TITLES[kind],
@@ -337,6 +348,20 @@ function build(
     if (out[k] === undefined) delete out[k];
   }
   return out;
+}
+
+/**
+ * The token-limit hint with the size to ask for when the server said how big the prompt was:
+ * prompt plus answer room, rounded up to a standard size (context_advice.ts), in the family's
+ * words. /v1 clients read this as text; research runs also get a one-click action.
+ */
+function sizedTokenLimitHint(provider: ResolvedProvider, promptTokens?: number): string {
+  if (promptTokens === undefined) return hints(provider).tokenLimit;
+  const needed = promptTokens + ANSWER_ROOM;
+  const { contextLength } = fitContext(needed, null);
+  return `Load the model with a larger context length: the prompt needs about ${needed} tokens with room for the answer, so ${contextLength}. ${
+    hints(provider).context("<model>", contextLength)
+  } Or shorten the input.`;
 }
 
 function hints(provider: ResolvedProvider): FamilyHints {

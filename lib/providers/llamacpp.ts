@@ -19,6 +19,9 @@ export const llamaCppAdapter: ProviderAdapter = {
     return Array.isArray(body.models) ||
       data.some((m) => m?.owned_by === "llamacpp" || (m?.meta && typeof m.meta === "object"));
   },
+  // tests/fixtures/transcripts/llamacpp/03-chat-stream.txt: `timings` ride on the finish chunk,
+  // or on the usage chunk when include_usage is on.
+  movesFinishFieldsToUsage: true,
   hints: {
     ...GENERIC_HINTS,
     start: (p) =>
@@ -28,5 +31,7 @@ export const llamaCppAdapter: ProviderAdapter = {
     modelNotFound:
       "llama-server serves the one model it was started with (-m): pick that model, or restart it with another.",
     noModels: "The server answers but lists no model: start llama-server with -m model.gguf.",
+    context: (_model, tokens) =>
+      `llama-server cannot be reloaded from deepstudio: restart it with a larger context, \`llama-server -m <model.gguf> -c ${tokens}\`.`,
   },
 };
