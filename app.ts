@@ -17,6 +17,7 @@ import { VERSION } from "./lib/version.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
@@ -79,8 +80,10 @@ function errorResponse(err: unknown, log: (m: string) => void, gateway: boolean)
       "Something went wrong inside deepstudio; the details are in its log",
     );
   }
-  if (gateway) return appErrorResponse(appError);
-  return Response.json(appError.toBody(), { status: appError.status });
+  // A 408 leaves the body unread: close the connection rather than wait for the rest of it.
+  const headers: Record<string, string> = appError.status === 408 ? { connection: "close" } : {};
+  if (gateway) return appErrorResponse(appError, headers);
+  return Response.json(appError.toBody(), { status: appError.status, headers });
 }
 
 /** The application. */
@@ -106,6 +109,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/providers", providerRoutes(ctx));
   app.route("/api/research/preflight", preflightRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
+  app.route("/api", libraryRoutes(ctx));
+  resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));

@@ -3,6 +3,7 @@
  * shows next to the LLM providers. The only place that maps an engine id to its module.
  */
 import type { AppContext } from "../context.ts";
+import { hasCollections, librarySearchFnFor } from "../library/engine_fn.ts";
 import type { Settings } from "../settings/schema.ts";
 import { libraryEngine, type LibrarySearchFn } from "./library.ts";
 import { noneEngine } from "./none.ts";
@@ -42,5 +43,10 @@ export function engineStatuses(deps: SearchDeps, signal?: AbortSignal): Promise<
 
 /** The engines' dependencies from the app context (current settings, the app's fetch). */
 export async function searchDepsFor(ctx: AppContext): Promise<SearchDeps> {
-  return { settings: (await ctx.settings.get()).values, fetch: ctx.fetch, searchLibrary: null };
+  return {
+    settings: (await ctx.settings.get()).values,
+    fetch: ctx.fetch,
+    // Without a collection there is nothing to search: the engine reports "not configured".
+    searchLibrary: await hasCollections(ctx.kv) ? librarySearchFnFor(ctx) : null,
+  };
 }
