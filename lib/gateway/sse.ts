@@ -15,7 +15,8 @@ import {
   parseEvent,
 } from "../providers/sse.ts";
 
-export { indexOfBytes, lastEventEnd };
+/** `concat` for the stream guard: the one helper of lib/providers/sse.ts. */
+export { concatBytes as concat, indexOfBytes, lastEventEnd };
 
 const encoder = new TextEncoder();
 const USAGE = encoder.encode('"usage"');
