@@ -11,6 +11,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
+import { SourcesPanel } from "./SourcesPanel.tsx";
+import { createSourcesFeed } from "./sources_feed.ts";
 
 /** Props: the run as the server knows it at page load, plus where the Markdown chunk lives. */
 export interface RunViewProps {
@@ -106,6 +108,7 @@ export function RunView(props: RunViewProps) {
   const [hasText, setHasText] = useState(false);
   const docRef = useRef<HTMLDivElement>(null);
   const renderer = useRef<StreamRenderer | null>(null);
+  const sourcesFeed = useRef(createSourcesFeed()).current;
 
   useEffect(() => {
     const r = createStreamRenderer(docRef.current!);
@@ -148,6 +151,7 @@ export function RunView(props: RunViewProps) {
     }
 
     function handle(e: SseEvent, replay: boolean) {
+      sourcesFeed.push(e);
       const d = e.data;
       switch (e.type) {
         case "status": {
@@ -349,6 +353,7 @@ export function RunView(props: RunViewProps) {
       ))}
       {note && <p class="notice">{note}</p>}
       <article class="answer md" ref={docRef} aria-busy={active} aria-label="Answer" />
+      <SourcesPanel runId={id} feed={sourcesFeed} answer={docRef} finished={!active} />
       {error && (
         <section class="notice bad error-panel" role="alert">
           <h2>{error.title}</h2>

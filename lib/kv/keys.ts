@@ -52,3 +52,28 @@ export function runByTimeKey(createdAt: number, id: string): Deno.KvKey {
 
 /** Prefix of the history index. */
 export const RUNS_BY_TIME_PREFIX: Deno.KvKey = ["runs_by_time"];
+
+/** One source of a run (`Source`), by its index in the run's source list. */
+export function runSourceKey(id: string, index: number): Deno.KvKey {
+  return ["run_sources", id, index];
+}
+
+/** Prefix of one run's sources. */
+export function runSourcesPrefix(id: string): Deno.KvKey {
+  return ["run_sources", id];
+}
+
+/** The passages cut from one source of a run (`Passage[]`). */
+export function runPassagesKey(id: string, index: number): Deno.KvKey {
+  return ["run_passages", id, index];
+}
+
+/** Prefix of one run's passages. */
+export function runPassagesPrefix(id: string): Deno.KvKey {
+  return ["run_passages", id];
+}
+
+/** A run's citation summary (`CitationSummary`), written when the report is final. */
+export function runCitationsKey(id: string): Deno.KvKey {
+  return ["run_citations", id];
+}
