@@ -18,6 +18,8 @@ export interface AppConfig {
   inContainer: boolean;
   /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
   sseHeartbeatMs?: number;
+  /** Lease of this process on the research runs it owns, in ms (default 15 000); tests shorten it. */
+  runLeaseMs?: number;
 }
 
 /** One flag: its env fallback and help text; the help screen and docs are built from this. */

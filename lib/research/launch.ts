@@ -1,0 +1,70 @@
+/**
+ * A live run in the queue: its queue-position notes while it waits, its execution when a slot
+ * frees, and the ending of a run that never started (cancelled while waiting, or shut down).
+ */
+import { runActiveKey, runCancelKey } from "../kv/keys.ts";
+import type { LiveRun } from "./live.ts";
+import type { RunQueue } from "./queue.ts";
+import type { RunStatus } from "./schema.ts";
+
+/** Ends a run that never started; a shutdown keeps it in the unfinished index (resumed later). */
+export async function endWaiting(
+  run: LiveRun,
+  status: "cancelled" | "interrupted",
+  now: () => number,
+): Promise<void> {
+  const message = status === "cancelled"
+    ? "Cancelled before it started"
+    : "deepstudio stopped before this run started";
+  const progress = { phase: status, message, percent: 0 };
+  run.update({ status: status as RunStatus, finishedAt: now(), progress });
+  if (status === "cancelled") run.del(runActiveKey(run.id));
+  run.del(runCancelKey(run.id));
+  run.emit("progress", progress);
+  run.emit("status", { status });
+  run.emit("done", { status });
+  await run.close();
+}
+
+/**
+ * Queues `run`: `execute` runs when a slot frees (unless it was stopped while waiting), `cleanup`
+ * once it is over. Resolves when the queue has decided (started, or told its position).
+ */
+export function queueJob(
+  queue: RunQueue,
+  run: LiveRun,
+  job: { now: () => number; execute(): Promise<void>; cleanup(): void },
+): Promise<void> {
+  let lastPosition = 0;
+  let decided!: () => void;
+  const decision = new Promise<void>((r) => (decided = r));
+  queue.enqueue({
+    id: run.id,
+    position(position, limit) {
+      decided();
+      if (position === lastPosition) return;
+      lastPosition = position;
+      const data = {
+        phase: "queued",
+        message: `Waiting for a free slot: number ${position} in the queue (${limit} run${
+          limit === 1 ? "" : "s"
+        } at a time)`,
+        percent: 0,
+        position,
+      };
+      run.update({ progress: data });
+      run.emit("progress", data);
+    },
+    async run() {
+      decided();
+      try {
+        if (run.reason) {
+          await endWaiting(run, run.reason === "cancel" ? "cancelled" : "interrupted", job.now);
+        } else await job.execute();
+      } finally {
+        job.cleanup();
+      }
+    },
+  });
+  return decision;
+}
