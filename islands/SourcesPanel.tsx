@@ -38,7 +38,7 @@ interface SourcesData {
 export interface SourcesPanelProps {
   runId: string;
   feed: SourcesFeed;
-  answer: RefObject<HTMLElement>;
+  answer: RefObject<HTMLElement | null>;
   /** True when the page loaded a finished run: fetch the stored sources at once. */
   finished: boolean;
 }

@@ -180,7 +180,7 @@ export function createProviderService(
       return opts.type === "chat" ? { ...list, models: chatModels(list.models) } : list;
     },
     async *stream(req, signal, frozen) {
-      const deps = frozen ? { ...http, settings: frozen, modelCache } : await streamDeps();
+      const deps = frozen ? { ...http, settings: frozen, models: store, idle } : await streamDeps();
       yield* streamChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
     },
     streamDeps,

@@ -3,24 +3,19 @@
  * hundreds while its record stays small), the passages per source, and the citation summary.
  * The research steps write them (staged into the run's flushes); routes and exports read here.
  */
-import {
-  runCitationsKey,
-  runPassagesKey,
-  runPassagesPrefix,
-  runSourcesPrefix,
-} from "../kv/keys.ts";
+import { kvGet, kvList, runCitationsKey, runPassagesKey, runSourcesPrefix } from "../kv/keys.ts";
 import type { CitationSummary, Passage, Source } from "./types.ts";
 
 /** A run's sources in index order. */
 export async function loadSources(kv: Deno.Kv, id: string): Promise<Source[]> {
   const out: Source[] = [];
-  for await (const e of kv.list<Source>({ prefix: runSourcesPrefix(id) })) out.push(e.value);
+  for await (const e of kvList(kv, runSourcesPrefix(id))) out.push(e.value);
   return out.sort((a, b) => a.index - b.index);
 }
 
 /** A run's citation summary, or null before the report is final (or for runs without sources). */
 export async function loadCitations(kv: Deno.Kv, id: string): Promise<CitationSummary | null> {
-  return (await kv.get<CitationSummary>(runCitationsKey(id))).value;
+  return (await kvGet(kv, runCitationsKey(id))).value;
 }
 
 /** The text of the given passages (`source:ord` ids), read per source. */
@@ -46,12 +41,4 @@ export async function sourcesView(kv: Deno.Kv, id: string) {
   const [sources, citations] = await Promise.all([loadSources(kv, id), loadCitations(kv, id)]);
   const ids = citations?.citations.flatMap((c) => c.passages) ?? [];
   return { sources, citations, passages: await loadPassages(kv, id, ids) };
-}
-
-/** Deletes a run's sources, passages and citations (with the run). */
-export async function deleteSources(kv: Deno.Kv, id: string): Promise<void> {
-  for (const prefix of [runSourcesPrefix(id), runPassagesPrefix(id)]) {
-    for await (const e of kv.list({ prefix })) await kv.delete(e.key);
-  }
-  await kv.delete(runCitationsKey(id));
 }
