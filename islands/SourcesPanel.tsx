@@ -84,6 +84,8 @@ export function SourcesPanel({ runId, feed, answer, finished }: SourcesPanelProp
   const [removed, setRemoved] = useState(0);
   const [data, setData] = useState<SourcesData | null>(null);
   const [open, setOpen] = useState<{ n: number; top: number; left: number } | null>(null);
+  // The kept text (with run numbers) replaces the streamed one when the run is done.
+  const [ended, setEnded] = useState(finished);
   const popRef = useRef<HTMLDivElement>(null);
 
   async function load(): Promise<SourcesData | null> {
@@ -110,6 +112,8 @@ export function SourcesPanel({ runId, feed, answer, finished }: SourcesPanelProp
           copy[i] = { ...copy[i], ...s };
           return copy;
         });
+      } else if (e.type === "done") {
+        setEnded(true);
       } else if (e.type === "citations") {
         setCites((e.data.citations as Citation[]) ?? []);
         setRemoved(Number(e.data.removed) || 0);
@@ -121,7 +125,7 @@ export function SourcesPanel({ runId, feed, answer, finished }: SourcesPanelProp
   // Markers become buttons once numbering is final; re-applied when the answer re-renders.
   useEffect(() => {
     const el = answer.current;
-    if (!el || !cites || !cites.length) return;
+    if (!el || !ended || !cites || !cites.length) return;
     const known = new Set(cites.map((c) => c.n));
     let busy = false;
     const apply = () => {
@@ -149,7 +153,7 @@ export function SourcesPanel({ runId, feed, answer, finished }: SourcesPanelProp
       obs.disconnect();
       el.removeEventListener("click", onClick);
     };
-  }, [cites, answer.current]);
+  }, [cites, ended, answer.current]);
 
   useEffect(() => {
     if (!open) return;

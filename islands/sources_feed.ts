@@ -22,7 +22,7 @@ export function createSourcesFeed(): SourcesFeed {
   const subs = new Set<(e: FeedEvent) => void>();
   return {
     push(e) {
-      if (e.type !== "source" && e.type !== "citations") return;
+      if (e.type !== "source" && e.type !== "citations" && e.type !== "done") return;
       seen.push(e);
       for (const fn of subs) fn(e);
     },

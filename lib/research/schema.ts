@@ -3,6 +3,8 @@
  * OpenAPI generator both import), the stored record, and the events a run emits.
  */
 import { z } from "zod";
+import { type RunSources, SourcesRequestSchema } from "../sources/request.ts";
+import type { Citation, SourceEventData } from "../sources/types.ts";
 import { PROVIDER_IDS } from "../settings/schema.ts";
 import type { ProviderId, UpstreamError, Usage } from "../providers/types.ts";
 import type { StepState } from "./steps/types.ts";
@@ -29,6 +31,8 @@ export const ResearchRequestSchema = z.strictObject({
   maxTokens: z.number({ error: "Enter a whole number from 1 to 1000000" }).int(
     "Enter a whole number from 1 to 1000000",
   ).min(1, "Must be at least 1").max(1_000_000, "Must be at most 1000000").optional(),
+  /** Where to look (lib/sources/request.ts); absent: the `search.engine` setting. */
+  sources: SourcesRequestSchema.optional(),
 });
 
 /** A validated research request. */
@@ -131,6 +135,8 @@ export interface RunRecord {
   lastSeq: number;
   textLength: number;
   textChunks: number;
+  /** The engines, collections and limits the run searches (absent on runs made before them). */
+  sources?: RunSources;
 }
 
 /** `progress` event payload. */
@@ -176,6 +182,10 @@ export interface RunEventData {
   };
   error: UpstreamError & { step?: number; fatal: boolean };
   done: { status: RunStatus };
+  /** A source was found, or read (same `index`: an update). */
+  source: SourceEventData;
+  /** The report's citations are final: numbers, sources and cited passages. */
+  citations: { cited: number; removed: number; citations: Citation[] };
 }
 
 /** An event type. */

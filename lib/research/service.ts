@@ -38,12 +38,16 @@ import { isTerminal, type ResearchRequest, type RunEvent, type RunRecord } from 
 import { resolveTarget } from "./target.ts";
 import { readText } from "./text.ts";
 import { endWaiting, queueJob } from "./launch.ts";
+import { defaultSourcesDeps, type SourcesDeps } from "../sources/deps.ts";
+import { resolveSources } from "../sources/request.ts";
 
 /** Tuning knobs (tests shorten them). */
 export interface ResearchOptions {
   flush?: FlushPolicy;
   /** Longest a cancel or delete waits for the run to wind down before answering. */
   settleMs?: number;
+  /** The sourced steps' dependencies (default: the app's fetch, no Library, keyword ranking). */
+  sources?: SourcesDeps;
   /** This process's lease on its runs (default `config.runLeaseMs`, else 15 s). */
   leaseMs?: number;
   /** How often cancel requests and other processes' runs are re-read. */
@@ -89,6 +93,7 @@ export function createResearchService(
   opts: ResearchOptions = {},
 ): ResearchService {
   const kv = ctx.kv;
+  const sourcesDeps = opts.sources ?? defaultSourcesDeps(ctx.fetch);
   const policy = opts.flush ?? DEFAULT_FLUSH;
   const settleMs = opts.settleMs ?? 10_000;
   const leaseMs = opts.leaseMs ?? ctx.config.runLeaseMs ?? DEFAULT_LEASE_MS;
@@ -169,6 +174,7 @@ export function createResearchService(
           settings: frozen,
           provider,
           inContainer: ctx.config.inContainer,
+          sources: sourcesDeps,
         }),
       cleanup: () => cleanups.get(run.id)?.(),
     });
@@ -288,6 +294,7 @@ export function createResearchService(
         settings,
         createdAt,
         owner,
+        sources: resolveSources(req.sources, snapshot),
       });
       let res;
       try {

@@ -63,3 +63,15 @@ export function sourceLocation(s: Pick<Source, "url" | "location" | "title">): s
   if (l.heading) parts.push(`§ ${l.heading}`);
   return `${parts.join(", ")}${l.collectionName ? ` (${l.collectionName})` : ""}`;
 }
+
+/** The `source` event: what the Sources panel shows of a source. */
+export interface SourceEventData {
+  index: number;
+  title: string;
+  url: string | null;
+  /** URL, or document with page/heading. */
+  location: string;
+  engine: EngineId;
+  state: SourceState;
+  note?: string;
+}
