@@ -215,3 +215,37 @@ Deno.test("sourced run: a run without sources keeps today's pipeline", async () 
     await t.close();
   }
 });
+
+Deno.test("sourced run: resuming a failed run re-runs only the step that failed", async () => {
+  const t = await setup({ LDR_SEARCH_ALLOW_PRIVATE_URLS: "true" });
+  try {
+    t.h.lm.set({ fault: { kind: "server-error" } });
+    const { json } = await t.h.post({ query: "context length", sources: { engines: ["searxng"] } });
+    const failed = await t.h.waitRun(json.id as string);
+    assertEquals(failed.status, "failed", failed.text);
+    assertEquals(failed.pipeline.map((p) => p.state), ["done", "done", "done", "failed"]);
+    const searches = t.searx.requests.length;
+    const reads = t.srv.hits.get("/article");
+    assert(searches > 0 && reads === 1);
+
+    t.h.lm.set({ fault: null });
+    const res = await fetch(`${t.h.url}/api/research/${failed.id}/resume`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    assertEquals(res.status, 202, await res.clone().text());
+    await res.body?.cancel();
+    const run = await t.h.waitRun(
+      failed.id,
+      (r) => r.status === "completed" || r.status === "failed",
+    );
+    assertEquals(run.status, "completed", run.text);
+    assertEquals(t.searx.requests.length, searches, "search was not run again");
+    assertEquals(t.srv.hits.get("/article"), reads, "pages were not read again");
+    const body = (await t.h.get(`/api/research/${run.id}/sources`)).json as unknown as SourcesBody;
+    assertCitationsHold(run.text, body);
+  } finally {
+    await t.close();
+  }
+});
