@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
+import { applyRunEvent } from "./run_text.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
 import { SourcesPanel } from "./SourcesPanel.tsx";
 import { createSourcesFeed } from "./sources_feed.ts";
@@ -114,8 +115,6 @@ export function RunView(props: RunViewProps) {
     const r = createStreamRenderer(docRef.current!);
     renderer.current = r;
     let lastId = 0;
-    let phase = "";
-    let step = 0;
     let questions: string[] = [];
     let runningAt = 0;
     let firstDelta = 0;
@@ -157,6 +156,12 @@ export function RunView(props: RunViewProps) {
         case "status": {
           const s = String(d.status);
           setStatus(s);
+          if (finished && ACTIVE.includes(s)) { // resumed after an earlier ending: stream again
+            finished = false;
+            const kept = r.text;
+            r.reset();
+            r.append(kept);
+          }
           if (s === "running" && !replay) runningAt = performance.now();
           if (s === "queued") setMessage("Waiting for a free slot…");
           break;
@@ -175,23 +180,16 @@ export function RunView(props: RunViewProps) {
             }
             if (p === "research" && typeof d.step === "number") planSteps(questions, d.step, false);
             if (p === "synthesis") planSteps(questions, 0, true);
-            // Mirror the server's notes layout so the live text matches what is kept.
-            if (p === "research" && phase !== "research") r.append("## Research notes\n\n");
-            if (p === "synthesis" && phase !== "synthesis" && phase) {
-              r.append("\n\n---\n\n## Report\n\n");
-            }
           }
-          phase = p;
           break;
         }
+        case "text":
+          applyRunEvent(r, e);
+          setHasText(r.text.trim() !== "");
+          break;
         case "delta": {
-          const text = String(d.text ?? "");
-          if (mode === "detailed" && phase === "plan") break; // the plan shows as steps
-          if (typeof d.step === "number" && d.step !== step) {
-            step = d.step;
-            r.append(`\n\n### ${step}. ${questions[step - 1] ?? "Sub-question"}\n\n`);
-          }
-          r.append(text);
+          // The text comes from the server's events alone (headings and notes are `text`).
+          if (!applyRunEvent(r, e)) break;
           setHasText(true);
           if (!replay) {
             const now = performance.now();
@@ -214,15 +212,8 @@ export function RunView(props: RunViewProps) {
           setStatus(s);
           clearInterval(ticker);
           if (mode === "detailed") planSteps(questions, 0, true);
-          if (s === "completed") {
-            setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
-            // The kept text may be arranged differently (detailed: report first): show that.
-            api<{ text?: string }>("GET", `/api/research/${encodeURIComponent(id)}`).then((res) => {
-              if (res.ok && typeof res.data.text === "string") r.finish(res.data.text);
-              else r.finish();
-              setHasText(r.text.trim() !== "");
-            });
-          } else r.finish();
+          if (s === "completed") setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
+          r.finish();
           break;
         }
       }

@@ -71,12 +71,15 @@ export async function* followRemote(
     if (!run.value) return;
     if (run.versionstamp !== stamp) {
       stamp = run.versionstamp;
+      let ended = false;
       for (const e of await readEvents(kv, id, last)) {
         if (e.seq <= last) continue;
         last = e.seq;
         yield e;
-        if (e.type === "done") return;
+        ended = e.type === "done";
       }
+      // A `done` ends the stream unless the run was resumed after it (then more follow).
+      if (ended && isTerminal(run.value.status)) return;
     }
     await sleep(opts.pollMs ?? DEFAULT_POLL_MS, opts.signal);
   }
