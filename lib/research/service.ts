@@ -93,7 +93,11 @@ export function createResearchService(
   opts: ResearchOptions = {},
 ): ResearchService {
   const kv = ctx.kv;
-  const sourcesDeps = opts.sources ?? defaultSourcesDeps(ctx.fetch);
+  const sourcesDeps = opts.sources ?? defaultSourcesDeps(
+    ctx.fetch,
+    async (provider, model, input, signal) =>
+      (await providers.embed(provider, { model, input }, signal)).vectors,
+  );
   const policy = opts.flush ?? DEFAULT_FLUSH;
   const settleMs = opts.settleMs ?? 10_000;
   const leaseMs = opts.leaseMs ?? ctx.config.runLeaseMs ?? DEFAULT_LEASE_MS;

@@ -29,7 +29,7 @@ Deno.test("every spec §1 key exists with the spec's default", () => {
   assertEquals(d["llm.openai_endpoint.url"], "");
   assertEquals(d["llm.openai.api_key"], "");
   assertEquals(d["app.max_concurrent_researches"], 3);
-  assertEquals(SETTING_KEYS.length, 30);
+  assertEquals(SETTING_KEYS.length, 31);
 });
 
 Deno.test("every default validates against its own schema", () => {

@@ -14,6 +14,7 @@ import type { UpstreamError } from "../../providers/types.ts";
 import { type CitationBook, stripThink } from "../citations.ts";
 import { passagesBlock, sourcedAnswerMessages } from "../prompt.ts";
 import { selectPassages, type VectorCache } from "../select.ts";
+import { runEmbed } from "../deps.ts";
 import type { Passage, Source } from "../types.ts";
 
 /** The outcome of one sourced answer. */
@@ -49,7 +50,11 @@ export async function citedAnswer(
   );
   const sel = await selectPassages(question, material.passages, {
     budgetTokens: s.contextWindow - base - reserve,
-    embed: ctx.sources.embed,
+    embed: runEmbed(
+      ctx.sources,
+      ctx.settings.provider,
+      String(ctx.config["search.embedding_model"] ?? ""),
+    ),
     cache: opts.cache,
     signal: ctx.signal,
   });
