@@ -249,3 +249,46 @@ Deno.test("sourced run: resuming a failed run re-runs only the step that failed"
     await t.close();
   }
 });
+
+Deno.test("sources request: bad engines are a 400 in the error shape; delete removes sources", async () => {
+  const t = await setup({ LDR_SEARCH_ALLOW_PRIVATE_URLS: "true", LDR_SEARCH_MAX_PAGES: "1" });
+  try {
+    for (
+      const sources of [{ engines: ["bing"] }, { engines: [] }, {
+        engines: ["searxng"],
+        maxSources: 0,
+      }, {
+        engines: ["searxng"],
+        extra: 1,
+      }]
+    ) {
+      const { status, json } = await t.h.post({ query: "q", sources });
+      assertEquals(status, 400, JSON.stringify(json));
+      assertEquals((json.error as { kind: string }).kind, "validation");
+    }
+    const { json } = await t.h.post({
+      query: "q",
+      sources: { engines: ["searxng"], maxSources: 2 },
+    });
+    const run = await t.h.waitRun(json.id as string);
+    assertEquals(run.status, "completed", run.text);
+    const body = (await t.h.get(`/api/research/${run.id}/sources`)).json as unknown as SourcesBody;
+    assertEquals(body.sources.length, 2, "maxSources per query");
+    // The page budget (1): one page read, the other counts by its snippet.
+    assertEquals(body.sources.filter((s) => s.state === "read").length, 1);
+    assertStringIncludes(
+      body.sources.find((s) => s.state === "snippet")?.note ?? "",
+      "page budget",
+    );
+
+    const del = await fetch(`${t.h.url}/api/research/${run.id}`, { method: "DELETE" });
+    assertEquals(del.status, 200);
+    for (const prefix of [["run_sources", run.id], ["run_passages", run.id]]) {
+      const left = await Array.fromAsync(t.h.kv.list({ prefix }));
+      assertEquals(left.length, 0, `${prefix[0]} left behind`);
+    }
+    assertEquals((await t.h.kv.get(["run_citations", run.id])).versionstamp, null);
+  } finally {
+    await t.close();
+  }
+});
