@@ -5,8 +5,8 @@
  */
 import type { DocumentLocation, EngineId } from "../search/types.ts";
 
-/** How much of a source was read. */
-export type SourceState = "read" | "snippet" | "library";
+/** How much of a source was read ("found": not yet, the read step is still to come). */
+export type SourceState = "found" | "read" | "snippet" | "library";
 
 /** One retrieved source. */
 export interface Source {

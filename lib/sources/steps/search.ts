@@ -97,7 +97,7 @@ export const searchStep: Step<SearchOutput> = {
           query: hit.query,
           snippet: hit.snippet,
           ...(hit.via ? { via: hit.via } : {}),
-          state: hit.text !== undefined ? "library" : "snippet",
+          state: hit.text !== undefined ? "library" : "found",
         };
         ctx.put(runSourceKey(ctx.run.id, s.index), s);
         ctx.emit("source", sourceEvent(s));
