@@ -8,6 +8,7 @@ import { ASSETS } from "./lib/assets.ts";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";
 import { AppError } from "./lib/http/errors.ts";
+import { createSignInThrottle } from "./lib/http/throttle.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
@@ -15,7 +16,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { pageRoutes } from "./routes/pages.tsx";
+import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -43,15 +44,18 @@ export function createContext(deps: AppDeps): AppContext {
       `Invalid settings in the environment:\n  ${overrides.errors.join("\n  ")}`,
     );
   }
+  const now = deps.now ?? (() => Date.now());
+  const log = deps.log ?? (() => {});
   return {
     kv: deps.kv,
     config: { ...DEFAULT_CONFIG, ...deps.config },
     settings: createSettingsStore(deps.kv, overrides),
     fetch: deps.fetch ?? globalThis.fetch.bind(globalThis),
-    now: deps.now ?? (() => Date.now()),
+    now,
     shutdown: deps.shutdown ?? new AbortController().signal,
-    log: deps.log ?? (() => {}),
+    log,
     version: VERSION,
+    signIn: deps.signIn ?? createSignInThrottle(now, log),
   };
 }
 
@@ -116,6 +120,8 @@ export function createApp(deps: AppDeps): Hono {
         { allow: [...new Set(allowed)].join(", ") },
       );
     }
+    // A person who mistyped a page gets a page; API clients keep the JSON error shape.
+    if (wantsPage(c.req.raw)) return c.html(notFoundPage(c.req.path), 404);
     return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
   });
   app.onError((err) => errorResponse(err, ctx.log));

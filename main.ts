@@ -2,10 +2,9 @@
  * Wires the program: parse flags and env, open KV, migrate, build the app, serve, and shut down
  * cleanly on SIGINT/SIGTERM. Everything else lives in app.ts and lib/.
  */
-import { dirname } from "node:path";
 import { ConfigError, createApp } from "./app.ts";
 import { detectContainer, parseConfig } from "./lib/config.ts";
-import { migrate } from "./lib/kv/migrations.ts";
+import { KvOpenError, openDataKv } from "./lib/kv/open.ts";
 import { envName, SETTING_KEYS } from "./lib/settings/schema.ts";
 
 const env = Deno.env.toObject();
@@ -20,9 +19,14 @@ if (!parsed.ok) {
 }
 const config = { ...parsed.config, inContainer: detectContainer() };
 
-if (config.kvPath !== ":memory:") await Deno.mkdir(dirname(config.kvPath), { recursive: true });
-const kv = await Deno.openKv(config.kvPath);
-await migrate(kv);
+let kv: Deno.Kv;
+try {
+  kv = await openDataKv(config.kvPath);
+} catch (e) {
+  if (!(e instanceof KvOpenError)) throw e;
+  console.error(`deepstudio: ${e.message}`);
+  Deno.exit(2);
+}
 
 const shutdown = new AbortController();
 const log = (message: string) => console.error(`[deepstudio] ${message}`);

@@ -8,10 +8,15 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ModelInfo, ProviderStatus, UpstreamError } from "../lib/providers/types.ts";
 import { api, type ApiError } from "./api.ts";
+import { clearDraft, readDraft, writeDraft } from "./draft.ts";
+import { chatModels, statusLine } from "./llm_status.ts";
+import { ModelPicker } from "./ModelPicker.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
 export interface PanelField {
   value: unknown;
+  /** The label the settings page shows for it (one label per setting, from the schema). */
+  label: string;
   locked: boolean;
   env: string;
   min?: number;
@@ -35,7 +40,9 @@ export interface ResearchFormProps {
 }
 
 const SAVE_DELAY_MS = 500;
+/** Status re-checks: slow while the server is fine, quick while waiting for it to come up. */
 const POLL_MS = 10_000;
+const POLL_DOWN_MS = 3_000;
 
 function initialValues(fields: Record<string, PanelField>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -43,68 +50,6 @@ function initialValues(fields: Record<string, PanelField>): Record<string, strin
     out[k] = typeof f.value === "object" || f.value == null ? "" : String(f.value);
   }
   return out;
-}
-
-function kb(n: number | null): string {
-  return n == null ? "?" : n >= 1024 ? `${Math.round(n / 1024)}k` : String(n);
-}
-
-/** The one-line status shown next to the dot: [css class, text]. */
-export function statusLine(
-  p: PanelProvider,
-  s: ProviderStatus | null,
-  loaded: number | null,
-): [string, string] {
-  if (!s) return ["", `Checking ${p.name}…`];
-  const url = s.baseUrl || "(no URL set)";
-  const lm = p.id === "lmstudio";
-  switch (s.state) {
-    case "available": {
-      const n = loaded ?? s.modelCount ?? 0;
-      return [
-        "ok",
-        `${p.name} is running · ${n} model${n === 1 ? "" : "s"} ${
-          loaded == null ? "available" : "loaded"
-        }`,
-      ];
-    }
-    case "unreachable":
-      return [
-        "bad",
-        `Not reachable at ${url} — ${
-          lm
-            ? "start the server in LM Studio's Developer tab"
-            : `start ${p.name} or check the URL and port`
-        }`,
-      ];
-    case "timeout":
-      return [
-        "bad",
-        `No answer from ${url} within 1 s — the server may be loading a model or overloaded`,
-      ];
-    case "wrong_path":
-      return [
-        "bad",
-        `${url} answered, but not as an OpenAI-compatible server — check the URL and port`,
-      ];
-    case "auth_required":
-      return [
-        "warn",
-        `${p.name} at ${url} requires an API key — ${
-          lm
-            ? "create one under Developer → Server Settings → Manage Tokens and enter it below"
-            : "enter it below"
-        }`,
-      ];
-    case "no_models":
-      return [
-        "warn",
-        `${p.name} is running but has no models — ${
-          lm ? "load one in LM Studio (or `lms load`)" : "load or pull one"
-        }`,
-      ];
-  }
-  return ["bad", s.error?.message ?? String(s.state)];
 }
 
 /** The research page island. */
@@ -125,21 +70,34 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const saving = useRef<Promise<void>>(Promise.resolve());
   const [version, setVersion] = useState(0);
 
+  // The question draft is kept per tab: restore it after hydration (the server renders none).
+  useEffect(() => {
+    const d = readDraft("research");
+    if (!d) return;
+    setQuery(d.query);
+    if (d.mode === "quick" || d.mode === "detailed") setMode(d.mode);
+  }, []);
+  useEffect(() => writeDraft("research", { query, mode }), [query, mode]);
+
   const provider = providers.find((p) => p.id === vals["llm.provider"]) ?? providers[0];
   const pid = provider.id;
 
+  const lastState = useRef("");
   async function loadStatus() {
     const r = await api<ProviderStatus>("GET", `/api/providers/${pid}/status`);
     if (r.ok) {
       setStatus(r.data);
       setStatusErr("");
+      // The server came up, went down or now wants a token: the model list changed with it.
+      if (lastState.current && lastState.current !== r.data.state) loadModels();
+      lastState.current = r.data.state;
     } else setStatusErr(r.error.message);
   }
 
   async function loadModels() {
     setModelsErr("");
     const r = await api<{ models: ModelInfo[] }>("GET", `/api/providers/${pid}/models?type=chat`);
-    if (r.ok) setModels(r.data.models.filter((m) => m.type !== "embedding"));
+    if (r.ok) setModels(chatModels(r.data.models));
     else {
       setModels(null);
       setModelsErr(r.error.message);
@@ -149,10 +107,19 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   useEffect(() => {
     setStatus(null);
     setModels(null);
+    lastState.current = "";
     loadStatus();
     loadModels();
-    const t = setInterval(() => document.hidden || loadStatus(), POLL_MS);
-    return () => clearInterval(t);
+    let t: ReturnType<typeof setTimeout>;
+    const poll = () => {
+      const ok = lastState.current === "available";
+      t = setTimeout(async () => {
+        if (!document.hidden) await loadStatus();
+        poll();
+      }, ok ? POLL_MS : POLL_DOWN_MS);
+    };
+    poll();
+    return () => clearTimeout(t);
   }, [pid, version]);
 
   async function flush(): Promise<void> {
@@ -176,12 +143,17 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
     const byKey: Record<string, string> = {};
     for (const i of r.error.issues ?? []) byKey[i.key] = i.message;
     setErrors((e) => ({ ...e, ...byKey }));
-    setSaved(`Not saved: ${r.error.message}`);
+    const named = Object.keys(byKey).map((k) => fields[k]?.label ?? k);
+    const failed = named.length
+      ? `Not saved: check ${named.join(", ")}`
+      : `Not saved: ${r.error.message}`;
+    setSaved(failed);
     // The PATCH is all-or-nothing: retry the keys that were fine on their own.
     const rest = Object.fromEntries(Object.entries(patch).filter(([k]) => !(k in byKey)));
     if (Object.keys(byKey).length && Object.keys(rest).length) {
       pending.current = { ...rest, ...pending.current };
       await flush();
+      setSaved(failed); // the others were saved; the refused one still needs attention
     }
   }
 
@@ -214,26 +186,35 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
       if (!errors[k] && vals[k].trim() !== "" && Number.isFinite(n)) body[name] = n;
     }
     const r = await api<{ id: string }>("POST", "/api/research", body);
-    if (r.ok) location.href = `/research/${encodeURIComponent(r.data.id)}`;
-    else {
+    if (r.ok) {
+      clearDraft("research");
+      location.href = `/research/${encodeURIComponent(r.data.id)}`;
+    } else {
       setSubmitErr(r.error);
       setBusy(false);
     }
   }
 
-  // A 502 carries the provider's typed error: show its title, message and hint.
-  const up = (submitErr?.upstream ?? undefined) as UpstreamError | undefined;
-  const loaded = models ? models.filter((m) => m.state === "loaded").length : null;
-  const [cls, line] = statusLine(provider, status, loaded);
+  const keyField = fields[provider.keyKey];
+  const keyLabel = keyField?.label ?? "API key";
+  const keySet = vals[provider.keyKey] !== "" || !!(keyField?.value as { set?: boolean })?.set;
+  const [cls, line] = statusLine({ ...provider, keyLabel, keySet }, status, models);
+  const ready = status?.state === "available";
+  const label = (key: string) => fields[key]?.label ?? key;
+  const needsKey = status?.state === "auth_required";
   const model = vals["llm.model"];
+  const budgetNote = maxTokensNote(Number(vals["llm.max_tokens"]), models, model);
   const ctxKey = provider.local ? "llm.local_context_window_size" : "llm.context_window_size";
 
-  function control(key: string, label: string, input: (id: string) => JSX.Element) {
+  function control(key: string, label: string, input: (id: string) => JSX.Element, note = "") {
     const id = `f-${key.replaceAll(".", "-")}`;
     const f = fields[key];
     return (
       <div class="field" key={key}>
-        <label for={id}>{label}</label>
+        <label for={id}>
+          {label}
+          {note && <span class="muted">{note}</span>}
+        </label>
         {input(id)}
         {f?.locked && <p class="lock">Locked: set by {f.env}</p>}
         {errors[key] && <p class="err" id={`${id}-err`} role="alert">{errors[key]}</p>}
@@ -294,10 +275,12 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
           </button>
         </div>
         {submitErr && (
-          <div class="notice bad submit-error" role="alert">
-            <strong>{up?.title ?? "Could not start"}</strong> {up?.message ?? submitErr.message}
-            {up?.hint && <p class="hint">{up.hint}</p>}
-          </div>
+          <SubmitError
+            error={submitErr}
+            ready={ready}
+            picker={!!models?.length}
+            jit={pid === "lmstudio" ? provider.name : ""}
+          />
         )}
       </div>
 
@@ -305,14 +288,14 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
         <legend>
           <h2>LLM</h2>
         </legend>
-        <p class="status-line" role="status" aria-live="polite">
+        <p class="status-line" id="llm-status" tabIndex={-1} role="status" aria-live="polite">
           <span class={`dot ${cls}`} aria-hidden="true" />
           <span class="status-text">{statusErr ? `Could not check: ${statusErr}` : line}</span>
           {cls && cls !== "ok" && <a href="/status">Troubleshoot</a>}
         </p>
         {status?.dockerLoopback && status.hint && <p class="notice warn">{status.hint}</p>}
         <div class="grid">
-          {control("llm.provider", "Provider", (id) => (
+          {control("llm.provider", label("llm.provider"), (id) => (
             <select
               {...common("llm.provider", id)}
               value={pid}
@@ -321,7 +304,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
               {providers.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
             </select>
           ))}
-          {provider.urlKey && control(provider.urlKey, `${provider.name} endpoint`, (id) => (
+          {provider.urlKey && control(provider.urlKey, label(provider.urlKey), (id) => (
             <input
               {...common(provider.urlKey!, id)}
               type="url"
@@ -331,7 +314,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
               onInput={(e) => set(provider.urlKey!, e.currentTarget.value)}
             />
           ))}
-          {control(provider.keyKey, `API key${provider.local ? " (optional)" : ""}`, (id) => (
+          {control(provider.keyKey, keyLabel, (id) => (
             <input
               {...common(provider.keyKey, id)}
               type="password"
@@ -342,10 +325,10 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
                 : "not set"}
               onInput={(e) => set(provider.keyKey, e.currentTarget.value)}
             />
-          ))}
+          ), needsKey ? "(required by this server)" : provider.local ? "(optional)" : "")}
         </div>
 
-        <fieldset class="models">
+        <fieldset class="models" id="model-picker">
           <legend>Model</legend>
           <div class="row">
             <input
@@ -372,64 +355,46 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
           {fields["llm.model"]?.locked && (
             <p class="lock">Locked: set by {fields["llm.model"].env}</p>
           )}
-          {modelsErr && <p class="err">Could not list models: {modelsErr}</p>}
-          {models && (
-            <ul class="model-list" aria-label="Available models">
-              {[{ id: "" } as ModelInfo, ...models].map((m) => (
-                <li key={m.id}>
-                  <label class="choice">
-                    <input
-                      type="radio"
-                      name="model-pick"
-                      value={m.id}
-                      checked={model === m.id}
-                      disabled={fields["llm.model"]?.locked}
-                      onChange={() => set("llm.model", m.id)}
-                    />
-                    {m.id
-                      ? (
-                        <span class="model-info">
-                          <span class="model-name">{m.displayName || m.id}</span>
-                          <span class={`badge ${m.state}`}>
-                            {m.state === "not-loaded" ? "not loaded" : m.state}
-                          </span>
-                          <span class="muted small">
-                            {m.state === "loaded"
-                              ? `ctx ${kb(m.loadedContextLength)} of ${kb(m.maxContextLength)}`
-                              : `max ctx ${kb(m.maxContextLength)}`}
-                          </span>
-                        </span>
-                      )
-                      : <span class="model-name">Automatic (the one loaded model)</span>}
-                  </label>
-                </li>
-              ))}
-            </ul>
-          )}
+          {/* When the server is down the status line already says so: no second message. */}
+          {modelsErr && ready && <p class="err">Could not list models: {modelsErr}</p>}
+          <ModelPicker
+            models={models}
+            value={model}
+            locked={!!fields["llm.model"]?.locked}
+            onPick={(id) => set("llm.model", id)}
+          />
         </fieldset>
 
         <div class="grid">
-          {control("llm.temperature", `Temperature ${vals["llm.temperature"]}`, (id) => (
-            <input
-              {...common("llm.temperature", id)}
-              type="range"
-              min={0}
-              max={2}
-              step={0.05}
-              value={vals["llm.temperature"]}
-              onInput={(e) => num("llm.temperature", e.currentTarget.value)}
-            />
+          {control(
+            "llm.temperature",
+            `${label("llm.temperature")} ${vals["llm.temperature"]}`,
+            (id) => (
+              <input
+                {...common("llm.temperature", id)}
+                type="range"
+                min={0}
+                max={2}
+                step={0.05}
+                value={vals["llm.temperature"]}
+                onInput={(e) => num("llm.temperature", e.currentTarget.value)}
+              />
+            ),
+          )}
+          {control("llm.max_tokens", label("llm.max_tokens"), (id) => (
+            <>
+              <input
+                {...common("llm.max_tokens", id)}
+                type="number"
+                min={1}
+                value={vals["llm.max_tokens"]}
+                aria-describedby={budgetNote ? `${id}-note` : undefined}
+                onInput={(e) => num("llm.max_tokens", e.currentTarget.value)}
+              />
+              {budgetNote && <p class="desc warn-text" id={`${id}-note`}>{budgetNote}</p>}
+            </>
           ))}
-          {control("llm.max_tokens", "Max tokens", (id) => (
-            <input
-              {...common("llm.max_tokens", id)}
-              type="number"
-              min={1}
-              value={vals["llm.max_tokens"]}
-              onInput={(e) => num("llm.max_tokens", e.currentTarget.value)}
-            />
-          ))}
-          {control(ctxKey, "Context window", (id) => (
+          {control(ctxKey, label(ctxKey), (id) => (
             <input
               {...common(ctxKey, id)}
               type="number"
@@ -443,5 +408,71 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
         <p class="muted small" role="status">{saved}</p>
       </fieldset>
     </form>
+  );
+}
+
+/** The model a run would use: the picked one, or the one loaded model when none is picked. */
+function targetModel(models: ModelInfo[] | null, picked: string): ModelInfo | null {
+  if (!models) return null;
+  if (picked) return models.find((m) => m.id === picked) ?? null;
+  const loaded = models.filter((m) => m.state === "loaded");
+  return loaded.length === 1 ? loaded[0] : null;
+}
+
+/**
+ * A note when max tokens cannot fit the model's context: answers are capped at 80 % of the
+ * loaded context (minus the prompt), so a larger number is silently not what the person gets.
+ */
+export function maxTokensNote(
+  maxTokens: number,
+  models: ModelInfo[] | null,
+  picked: string,
+): string {
+  const m = targetModel(models, picked);
+  const ctx = m?.loadedContextLength ?? null;
+  if (!m || !ctx || !Number.isFinite(maxTokens) || maxTokens <= ctx * 0.8) return "";
+  return `${m.displayName || m.id} is loaded with a ${
+    ctx.toLocaleString("en-US")
+  }-token context: answers are capped at about ${
+    Math.floor(ctx * 0.8).toLocaleString("en-US")
+  } tokens. Reload it with a larger context to allow more.`;
+}
+
+/**
+ * Why a submit was refused, without repeating the status line: when the server is down or wants
+ * a token, this points at the one message above; a missing model points at the picker.
+ */
+function SubmitError({ error, ready, picker, jit }: {
+  error: ApiError;
+  ready: boolean;
+  picker: boolean;
+  /** The provider's name when it loads a picked model on first use (LM Studio), else "". */
+  jit: string;
+}) {
+  // A 502 (or a 400 about the model) carries the provider's typed error.
+  const up = (error.upstream ?? undefined) as UpstreamError | undefined;
+  if (up && !ready && up.kind !== "model_not_found") {
+    return (
+      <p class="notice bad submit-error" role="alert">
+        Nothing was started: the LLM is not ready. <a href="#llm-status">See the status below</a>
+        {" "}
+        for the one thing to fix.
+      </p>
+    );
+  }
+  if (up?.kind === "model_not_found" && picker) {
+    return (
+      <p class="notice bad submit-error" role="alert">
+        <strong>Pick a model</strong>: {up.message.replace(/: pick one$/, "")}.{" "}
+        <a href="#model-picker">Pick a model below</a>
+        {jit ? ` (${jit} loads it when the run starts).` : "."}
+      </p>
+    );
+  }
+  return (
+    <div class="notice bad submit-error" role="alert">
+      <strong>{up?.title ?? "Could not start"}</strong> {up?.message ?? error.message}
+      {up?.hint && <p class="hint">{up.hint}</p>}
+    </div>
   );
 }

@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
+import { type RetryRequest, RunActions } from "./RunActions.tsx";
 import { applyRunEvent } from "./run_text.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
 import { SourcesPanel } from "./SourcesPanel.tsx";
@@ -24,6 +25,8 @@ export interface RunViewProps {
   model: string;
   providerName: string;
   markdownUrl: string;
+  /** What Retry sends: the question with the run's frozen settings. */
+  retry: RetryRequest;
 }
 
 interface Step {
@@ -258,7 +261,19 @@ export function RunView(props: RunViewProps) {
     };
   }, [id]);
 
+  // Esc stops a running run (unless something else, e.g. an open menu, used the key).
+  const running = ACTIVE.includes(status);
+  useEffect(() => {
+    if (!running) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape" && !e.defaultPrevented) cancel();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [running, stopping]);
+
   async function cancel() {
+    if (stopping) return;
     setStopping(true);
     const res = await api("POST", `/api/research/${encodeURIComponent(id)}/cancel`);
     if (!res.ok) {
@@ -282,7 +297,7 @@ export function RunView(props: RunViewProps) {
   const answered = m?.model ?? null;
   return (
     <div class="run">
-      <div class="run-bar">
+      <div class={`run-bar${active ? " live" : ""}`}>
         <p class="run-status" role="status" aria-live="polite">
           <span class={`badge ${status}`}>{status}</span> {message}
         </p>
@@ -352,6 +367,7 @@ export function RunView(props: RunViewProps) {
           {error.hint && <p class="hint">{error.hint}</p>}
         </section>
       )}
+      {!active && <RunActions id={id} status={status} request={props.retry} focus={stopping} />}
     </div>
   );
 }

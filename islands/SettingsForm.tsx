@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import type { SettingsView, SettingView } from "../lib/settings/view.ts";
 import type { ProviderStatus } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
-import { statusLine } from "./ResearchForm.tsx";
+import { statusLine } from "./llm_status.ts";
 
 /** Props: the settings document as `GET /api/settings` returns it. */
 export interface SettingsFormProps {
@@ -150,9 +150,10 @@ function TestConnection(
       apiKey: key === "" ? null : key,
     });
     if (!res.ok) return setResult(["bad", res.error.message]);
-    const p = { id, name, local: true, urlKey: null, keyKey: secret };
+    const p = { id, name, keyLabel: "API key", keySet: key !== "" };
     const [cls, text] = statusLine(p, res.data, null);
-    setResult([cls, `${text} (${res.data.latencyMs} ms)`]);
+    const ok = res.data.state === "available";
+    setResult([cls, ok ? `${text} (${res.data.latencyMs} ms)` : text]);
   }
   return (
     <div class="row test-row">

@@ -4,6 +4,7 @@
  */
 import type { ComponentProps } from "preact";
 import { DeleteRun } from "./DeleteRun.tsx";
+import { HistoryLive } from "./HistoryLive.tsx";
 import { ResearchForm } from "./ResearchForm.tsx";
 import { RunView } from "./RunView.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
@@ -14,6 +15,7 @@ export const ISLANDS = {
   ResearchForm,
   RunView,
   DeleteRun,
+  HistoryLive,
 } as const;
 
 /** An island's name. */

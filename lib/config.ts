@@ -2,7 +2,6 @@
  * Process options (flags and env, not KV settings): where to listen, where the data lives, who
  * may connect. Parsed once in main.ts; everything else receives the resulting object.
  */
-import { join } from "node:path";
 
 /** The process configuration. */
 export interface AppConfig {
@@ -62,12 +61,37 @@ export const FLAGS = [
   },
 ] as const;
 
+/**
+ * Joins path parts with the platform's separator, dropping separators at the joins. (Not
+ * `node:path`: any `node:` import starts Deno's Node compatibility layer, ~7 MB of resident
+ * memory for the process's life, for two string operations.)
+ */
+export function joinPath(parts: string[], os = Deno.build.os): string {
+  const sep = os === "windows" ? "\\" : "/";
+  return parts.map((p, i) => {
+    let s = p;
+    if (i > 0) s = s.replace(/^[\\/]+/, "");
+    if (i < parts.length - 1 && s.length > 1) s = s.replace(/[\\/]+$/, "");
+    return s;
+  }).filter((s, i) => s !== "" || i === 0).join(sep);
+}
+
+/** The directory holding `path` ("." for a bare file name; the root stays the root). */
+export function parentDir(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  if (i === -1) return ".";
+  if (i === 0) return path.slice(0, 1);
+  if (i === 2 && path[1] === ":") return path.slice(0, 3); // C:\
+  return path.slice(0, i);
+}
+
 /** The user's data directory for deepstudio, per platform conventions. */
 export function defaultDataDir(
   env: Record<string, string | undefined>,
   os = Deno.build.os,
 ): string {
   const home = env.HOME ?? env.USERPROFILE ?? ".";
+  const join = (...parts: string[]) => joinPath(parts, os);
   if (os === "windows") return join(env.APPDATA ?? join(home, "AppData", "Roaming"), "deepstudio");
   if (os === "darwin") return join(home, "Library", "Application Support", "deepstudio");
   return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "deepstudio");
@@ -166,7 +190,7 @@ export function parseConfig(
     config: {
       host,
       port,
-      kvPath: values["--kv"] ?? join(defaultDataDir(env), "deepstudio.kv"),
+      kvPath: values["--kv"] ?? joinPath([defaultDataDir(env), "deepstudio.kv"]),
       allowedHosts: (values["--allowed-hosts"] ?? "").split(",").map((s) => s.trim().toLowerCase())
         .filter(Boolean),
       accessToken,

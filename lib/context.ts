@@ -3,6 +3,7 @@
  * globals (Deno.env, the clock, fetch): tests build a context with `:memory:` KV and a fake clock.
  */
 import type { AppConfig } from "./config.ts";
+import type { SignInThrottle } from "./http/throttle.ts";
 import type { SettingsStore } from "./settings/store.ts";
 
 /** Dependencies a caller supplies to build the app. */
@@ -17,6 +18,8 @@ export interface AppDeps {
   shutdown?: AbortSignal;
   /** Where operational messages go (never secrets). */
   log?: (message: string) => void;
+  /** Throttle of wrong access tokens (default: lib/http/throttle.ts on `now`). */
+  signIn?: SignInThrottle;
 }
 
 /** The resolved context shared by routes and services. */
@@ -29,4 +32,6 @@ export interface AppContext {
   shutdown: AbortSignal;
   log: (message: string) => void;
   version: string;
+  /** Per-address throttle of wrong access tokens (sign-in form and bearer tokens). */
+  signIn: SignInThrottle;
 }

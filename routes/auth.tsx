@@ -18,7 +18,7 @@ import {
 } from "../lib/http/security.ts";
 import { parseInput } from "../lib/http/validate.ts";
 import { renderDocument } from "../lib/islands/render.ts";
-import { isAuthenticated, requestHost } from "./security.ts";
+import { clientAddress, isAuthenticated, requestHost } from "./security.ts";
 
 const LoginForm = z.object({
   token: z.string().max(4096, "The token is too long").default(""),
@@ -78,6 +78,21 @@ function SignedInPage({ next }: { next: string }) {
   );
 }
 
+/** 429 for the form: the page says how long to wait; `retry-after` says it to machines. */
+function throttledPage(c: Context, seconds: number): Response {
+  return c.html(
+    renderDocument(
+      "Sign in",
+      <LoginPage
+        next="/"
+        error={`Too many wrong access tokens from this address; try again in ${seconds} s.`}
+      />,
+    ),
+    429,
+    { "retry-after": String(seconds) },
+  );
+}
+
 /** The sign-in and sign-out routes. */
 export function authRoutes(ctx: AppContext) {
   return new Hono()
@@ -93,11 +108,15 @@ export function authRoutes(ctx: AppContext) {
     .post("/login", async (c) => {
       const token = ctx.config.accessToken;
       if (token === "") return c.redirect("/", 303);
+      c.header("cache-control", "no-store");
+      // Checked before the token is even read: a throttled address learns nothing.
+      const address = clientAddress(c);
+      const allowed = ctx.signIn.check(address);
+      if (!allowed.ok) return throttledPage(c, allowed.retryAfterSeconds);
       const form = parseInput(LoginForm, await readForm(c.req.raw), "sign-in form");
       const next = safeNextPath(form.next);
-      c.header("cache-control", "no-store");
       if (!tokensEqual(form.token, token)) {
-        ctx.log("Refused a sign-in with a wrong access token");
+        ctx.signIn.failed(address); // logs one line per escalation, not one per attempt
         return c.html(
           renderDocument(
             "Sign in",
@@ -109,6 +128,7 @@ export function authRoutes(ctx: AppContext) {
           401,
         );
       }
+      ctx.signIn.succeeded(address);
       setCookie(c, sessionCookieName(requestHost(c)), sessionCookieValue(token, ctx.now()), {
         httpOnly: true,
         sameSite: "Strict",

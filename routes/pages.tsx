@@ -9,6 +9,7 @@ import { PROVIDERS } from "../lib/providers/records.ts";
 import { type ProviderService, providerServiceFor } from "../lib/providers/service.ts";
 import { researchServiceFor } from "../lib/research/service.ts";
 import type { RunRecord } from "../lib/research/schema.ts";
+import type { RetryRequest } from "../islands/RunActions.tsx";
 import { HistoryPage } from "./components/HistoryPage.tsx";
 import { Layout } from "./components/Layout.tsx";
 import { researchFormProps } from "./components/research_props.ts";
@@ -59,10 +60,50 @@ async function statusRows(service: ProviderService): Promise<StatusRow[]> {
   }));
 }
 
+/** True for a browser asking for a page: a GET outside the API that accepts HTML. */
+export function wantsPage(req: Request): boolean {
+  const path = new URL(req.url).pathname;
+  if (req.method !== "GET" || /^\/(api|v1|static)(\/|$)/.test(path)) return false;
+  return (req.headers.get("accept") ?? "").includes("text/html");
+}
+
+/** The HTML 404 page: says what was asked for and where to go instead. */
+export function notFoundPage(path: string): string {
+  return renderDocument(
+    "Page not found",
+    <Layout active="">
+      <h1>Page not found</h1>
+      <p>
+        There is no page at <code>{short(path, 120)}</code>. Go to <a href="/">Research</a>,{" "}
+        <a href="/history">History</a> or <a href="/settings">Settings</a>.
+      </p>
+    </Layout>,
+  );
+}
+
+/** What Retry sends: the same question with the run's frozen settings. */
+function retryRequest(run: RunRecord): RetryRequest {
+  return {
+    query: run.query,
+    mode: run.mode,
+    provider: run.settings.provider,
+    ...(run.settings.modelChosen ? { model: run.settings.model } : {}),
+    temperature: run.settings.temperature,
+    maxTokens: run.settings.maxTokens,
+  };
+}
+
+/** Runs recent enough to be listed that follow up on this one. */
+const FOLLOW_UP_SCAN = 100;
+
 /** The HTML pages. */
 export function pageRoutes(ctx: AppContext) {
   // The same service the API uses: live runs come from memory, and start-up recovery is awaited.
   const research = researchServiceFor(ctx, providerServiceFor(ctx));
+  async function followUpsOf(id: string): Promise<RunRecord[]> {
+    const page = await research.list({ limit: FOLLOW_UP_SCAN });
+    return page.runs.filter((r) => r.followUp?.id === id).reverse();
+  }
   return new Hono()
     .get("/", async (c) => {
       const view = settingsView(await ctx.settings.get(), ctx.settings.envWarnings);
@@ -81,7 +122,7 @@ export function pageRoutes(ctx: AppContext) {
         return c.html(
           renderDocument(
             "Not found",
-            <Layout active="/history">
+            <Layout active="">
               <h1>No such run</h1>
               <p>
                 It may have been deleted. See <a href="/history">History</a> or{" "}
@@ -92,14 +133,22 @@ export function pageRoutes(ctx: AppContext) {
           404,
         );
       }
+      const followUps = await followUpsOf(run.id);
       return c.html(renderDocument(
         short(run.query, 60),
-        <Layout active="/history">
+        <Layout active="/">
           <p class="muted small crumbs">
-            <a href="/history">History</a> ›{" "}
             {run.mode === "detailed" ? "Detailed report" : "Quick answer"} ·{" "}
-            {run.settings.providerName}
+            {run.settings.providerName} · <a href="/history">History</a>
           </p>
+          {run.followUp && (
+            <p class="small follow-of">
+              Follow-up to{" "}
+              <a href={`/research/${encodeURIComponent(run.followUp.id)}`}>
+                {short(run.followUp.query, 80)}
+              </a>
+            </p>
+          )}
           <h1 class="question">{run.query}</h1>
           <Island
             name="RunView"
@@ -111,8 +160,22 @@ export function pageRoutes(ctx: AppContext) {
               model: run.settings.model,
               providerName: run.settings.providerName,
               markdownUrl: MARKDOWN_JS.path,
+              retry: retryRequest(run),
             }}
           />
+          {followUps.length > 0 && (
+            <nav class="follow-ups" aria-label="Follow-ups">
+              <h2>Follow-ups</h2>
+              <ul>
+                {followUps.map((f) => (
+                  <li key={f.id}>
+                    <a href={`/research/${encodeURIComponent(f.id)}`}>{short(f.query, 100)}</a>{" "}
+                    <span class={`badge ${f.status}`}>{f.status}</span>
+                  </li>
+                ))}
+              </ul>
+            </nav>
+          )}
         </Layout>,
       ));
     })

@@ -68,6 +68,29 @@ export function isAuthenticated(ctx: AppContext, c: Context): "ok" | "missing" |
   return verifySessionCookie(token, cookie, ctx.now()) ? "ok" : "missing";
 }
 
+/**
+ * The client's address for per-client limits: the socket's peer as Deno reports it (behind a
+ * reverse proxy that is the proxy). Requests made without a socket (tests) share one name.
+ */
+export function clientAddress(c: Context): string {
+  const info = c.env as Deno.ServeHandlerInfo<Deno.NetAddr> | undefined;
+  return info?.remoteAddr?.hostname ?? "local";
+}
+
+/** 429 for an address that guessed wrong too often (lib/http/throttle.ts). */
+export function throttled(c: Context, retryAfterSeconds: number): Response {
+  return errorJson(
+    c,
+    new AppError(
+      429,
+      "too_many_requests",
+      `Too many wrong access tokens from this address; try again in ${retryAfterSeconds} s`,
+      { retryAfter: retryAfterSeconds },
+    ),
+    { "retry-after": String(retryAfterSeconds) },
+  );
+}
+
 /** The middleware chain, outermost first; app.ts installs it before any route. */
 export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
   const headers = secureHeaders({
@@ -163,8 +186,19 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
 
   const auth: MiddlewareHandler = async (c, next) => {
     if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return await next();
+    // A presented bearer token is a guess like a sign-in: throttled per address.
+    const address = clientAddress(c);
+    const guessing = c.req.header("authorization") !== undefined;
+    if (guessing) {
+      const allowed = ctx.signIn.check(address);
+      if (!allowed.ok) return throttled(c, allowed.retryAfterSeconds);
+    }
     const state = isAuthenticated(ctx, c);
-    if (state === "ok") return await next();
+    if (state === "wrong") ctx.signIn.failed(address);
+    if (state === "ok") {
+      if (guessing) ctx.signIn.succeeded(address);
+      return await next();
+    }
     if (!isApiPath(c.req.path) && !isStateChanging(c.req.method)) {
       const target = c.req.path + new URL(c.req.url).search;
       return c.redirect(`/login?next=${encodeURIComponent(target)}`, 303);

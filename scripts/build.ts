@@ -10,6 +10,11 @@ export const ENTRIES: Record<string, string> = {
   client: "islands/client.ts",
   // Loaded with import() by the run view only: marked + DOMPurify stay off every other page.
   markdown: "islands/markdown.ts",
+  // One bundle per kind of page, with only its islands (lib/islands/bundles.ts).
+  "page-research": "islands/pages/research.ts",
+  "page-run": "islands/pages/run.ts",
+  "page-history": "islands/pages/history.ts",
+  "page-settings": "islands/pages/settings.ts",
 };
 
 async function bundle(name: string, entry: string): Promise<void> {

@@ -21,6 +21,7 @@ import type { UpstreamError } from "../providers/types.ts";
 import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
 import type { ChatPlan } from "./request.ts";
 import { createUsageStripper } from "./sse.ts";
+import { endsAtEventEnd } from "../providers/sse.ts";
 import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
 
@@ -34,8 +35,6 @@ export interface RelayDeps {
   idle: IdleWatcher;
 }
 
-const LF = 10;
-const CR = 13;
 const NEW_EVENT = new TextEncoder().encode("\n\n");
 /**
  * Bytes read per upstream read. Deno's default reader hands out a fresh 64 KiB buffer per read,
@@ -49,12 +48,6 @@ const READ_BUFFER = 4 * 1024;
 const MAX_CHECKED_DOCUMENT = 8 * 1024 * 1024;
 /** Chunks queued toward the client before upstream reads pause (backpressure, not buffering). */
 const QUEUE_CHUNKS = 8;
-
-/** True when `chunk` ends an SSE event (so a new event may follow cleanly). */
-function endsEvent(chunk: Uint8Array): boolean {
-  const n = chunk.length;
-  return n >= 2 && chunk[n - 1] === LF && (chunk[n - 2] === LF || chunk[n - 2] === CR);
-}
 
 /** Reads upstream chunks: BYOB into one reused buffer when the body allows it. */
 function chunkReader(body: ReadableStream<Uint8Array>, size = READ_BUFFER) {
@@ -228,7 +221,7 @@ export async function relayChat(
       idle.touch();
       const out = stripper ? stripper.push(chunk) : chunk;
       if (!out) continue;
-      midEvent = !endsEvent(out);
+      midEvent = !endsAtEventEnd(out);
       controller.enqueue(out);
       if ((controller.desiredSize ?? 1) <= 0) {
         // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.

@@ -1,76 +1,24 @@
 /**
- * Byte-level SSE handling for the /v1 relay. The gateway asks upstream for usage on every stream
- * (LM Studio and llama.cpp send none otherwise) and must hide the usage-only chunk from clients
- * that did not ask for it. Everything else stays exactly the bytes upstream sent: frames are found
+ * The /v1 relay's usage stripper, on the provider module's one SSE framing (lib/providers/sse.ts).
+ * The gateway asks upstream for usage on every stream (LM Studio and llama.cpp send none
+ * otherwise) and must hide what that adds from clients that did not ask for it. Everything else stays exactly the bytes upstream sent: frames are found
  * by scanning for blank lines, only a frame that contains the bytes `"usage"` is ever decoded, and
  * untouched frames are re-emitted as sub-arrays of the chunk they arrived in.
  */
 
-const LF = 10;
-const CR = 13;
+import { indexOfBytes, lastEventEnd, nextEventEnd, parseEvent } from "../providers/sse.ts";
+
+export { indexOfBytes, lastEventEnd };
+
 const USAGE = new TextEncoder().encode('"usage"');
 /** A partial frame larger than this is not an SSE event we can strip: give up and pass through. */
 const MAX_PENDING = 1024 * 1024;
-const decoder = new TextDecoder();
-
-/**
- * Index of `needle` in `hay` at or after `from`, or -1. Scans for the needle's second byte
- * (`u` of `"usage"`, which no key of a chat chunk contains) with the native `indexOf`, so a frame
- * without it costs one native scan.
- */
-export function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
-  const anchor = needle.length > 1 ? 1 : 0;
-  const a = needle[anchor];
-  const last = hay.length - needle.length;
-  for (let i = hay.indexOf(a, from + anchor); i !== -1; i = hay.indexOf(a, i + 1)) {
-    const start = i - anchor;
-    if (start > last) return -1;
-    let j = 0;
-    while (j < needle.length && hay[start + j] === needle[j]) j++;
-    if (j === needle.length) return start;
-  }
-  return -1;
-}
-
-/** True when the LF at `i` ends a blank line (`\n\n` or `\r\n\r\n`): the end of an SSE event. */
-function endsEvent(data: Uint8Array, i: number): boolean {
-  if (i < 1) return false;
-  if (data[i - 1] === LF) return true;
-  return i >= 3 && data[i - 1] === CR && data[i - 2] === LF;
-}
-
-/** Offset just past the last complete event in `data`, or 0 when none is complete. */
-export function lastEventEnd(data: Uint8Array): number {
-  for (let i = data.lastIndexOf(LF); i > 0; i = data.lastIndexOf(LF, i - 1)) {
-    if (endsEvent(data, i)) return i + 1;
-  }
-  return 0;
-}
-
-/** Offset just past the first complete event at or after `from`, or -1. */
-function nextEventEnd(data: Uint8Array, from: number): number {
-  for (let i = data.indexOf(LF, from); i !== -1; i = data.indexOf(LF, i + 1)) {
-    if (i > from && endsEvent(data, i)) return i + 1;
-  }
-  return -1;
-}
-
-/** The `data:` payload of one event (multi-line data joined with `\n`, per the SSE spec). */
-function eventData(frame: Uint8Array): string {
-  const lines = decoder.decode(frame).split(/\r?\n/);
-  const parts: string[] = [];
-  for (const line of lines) {
-    if (!line.startsWith("data:")) continue;
-    parts.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-  }
-  return parts.join("\n");
-}
 
 /** True for the chunk a server sends only because `include_usage` was set: no choices, a usage. */
 export function isUsageOnlyEvent(frame: Uint8Array): boolean {
   let value: unknown;
   try {
-    value = JSON.parse(eventData(frame));
+    value = JSON.parse(parseEvent(frame)?.data ?? "");
   } catch {
     return false;
   }

@@ -1,9 +1,11 @@
 /**
  * Reading JSON request bodies safely: a size cap enforced while reading (a lying or absent
- * Content-Length cannot get past it), the content type required, and parse failures reported in
- * the standard error shape instead of as 500s.
+ * Content-Length cannot get past it), the content type required, a nesting bound checked while
+ * reading (lib/http/json_guard.ts), and parse failures reported in the standard error shape instead
+ * of as 500s.
  */
 import { AppError } from "./errors.ts";
+import { DepthScanner, tooDeepMessage } from "./json_guard.ts";
 
 /** Largest JSON body any route accepts. */
 export const MAX_JSON_BODY = 64 * 1024;
@@ -20,7 +22,9 @@ export async function readJson(req: Request, limit = MAX_JSON_BODY): Promise<unk
   }
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > limit) throw tooLarge(limit);
-  const bytes = await readBytes(req, limit);
+  // Nesting is measured while reading: a deeply nested value would block the event loop wherever
+  // it is serialised again, so it is refused before the rest of it even arrives.
+  const bytes = await readBytes(req, limit, new DepthScanner());
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -54,7 +58,11 @@ function jsonErrorDetail(e: unknown): string {
 }
 
 /** The body's bytes, refusing more than `limit` while reading (a lying Content-Length cannot help). */
-async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
+async function readBytes(
+  req: Request,
+  limit: number,
+  depth?: DepthScanner,
+): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -76,6 +84,10 @@ async function readBytes(req: Request, limit: number): Promise<Uint8Array> {
     if (size > limit) {
       await reader.cancel().catch(() => {});
       throw tooLarge(limit);
+    }
+    if (depth && !depth.push(value)) {
+      await reader.cancel().catch(() => {});
+      throw new AppError(400, "bad_request", tooDeepMessage(depth.max));
     }
     chunks.push(value);
   }

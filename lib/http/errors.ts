@@ -16,6 +16,7 @@ export type AppErrorKind =
   | "unsupported_media_type"
   | "forbidden"
   | "unauthorized"
+  | "too_many_requests"
   | "upstream"
   | "internal";
 

@@ -5,8 +5,7 @@
  * are checked (constant time, the cookie never holds the token itself), and how big a body may be.
  * routes/security.ts wires these into middleware.
  */
-import { Buffer } from "node:buffer";
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { constantTimeEqual, hmacSha256, sha256, toBase64Url } from "./sha256.ts";
 
 /** A `Host` header split into its parts; `hostname` is lower-case, without brackets or final dot. */
 export interface ParsedHost {
@@ -188,16 +187,12 @@ export function bodyLimitFor(path: string): number {
   return isGatewayPath(path) ? MAX_GATEWAY_BODY : MAX_BODY;
 }
 
-function sha256(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
 /**
  * Compares a presented token with the real one in constant time: both are hashed first, so the
  * comparison covers equal-length digests and leaks neither content nor length.
  */
 export function tokensEqual(presented: string, expected: string): boolean {
-  return timingSafeEqual(sha256(presented), sha256(expected)) && expected !== "";
+  return constantTimeEqual(sha256(presented), sha256(expected)) && expected !== "";
 }
 
 /**
@@ -215,7 +210,7 @@ export const SESSION_TTL_SECONDS = 30 * 24 * 60 * 60;
 const SESSION_LABEL = "deepstudio session v1";
 
 function sessionMac(token: string, expires: number): string {
-  return createHmac("sha256", token).update(`${SESSION_LABEL}|${expires}`).digest("base64url");
+  return toBase64Url(hmacSha256(token, `${SESSION_LABEL}|${expires}`));
 }
 
 /**
@@ -236,9 +231,9 @@ export function verifySessionCookie(token: string, value: string, nowMs: number)
   const expires = Number(m[1]);
   const now = Math.floor(nowMs / 1000);
   if (expires <= now || expires > now + SESSION_TTL_SECONDS) return false;
-  const expected = Buffer.from(sessionMac(token, expires), "base64url");
-  const given = Buffer.from(m[2], "base64url");
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  // Both are 43 base64url characters: comparing the text compares the MACs.
+  const encoder = new TextEncoder();
+  return constantTimeEqual(encoder.encode(m[2]), encoder.encode(sessionMac(token, expires)));
 }
 
 /**

@@ -11,6 +11,7 @@ import { type IslandName, type IslandProps, ISLANDS } from "../../islands/regist
 
 const InsideIsland = createContext(false);
 let collecting: unknown[] | null = null;
+let names: string[] = [];
 
 /** Marks an interactive component for hydration. Props must be JSON-serialisable. */
 export function Island<N extends IslandName>(
@@ -22,19 +23,28 @@ export function Island<N extends IslandName>(
   const inside = useContext(InsideIsland);
   if (inside || collecting === null) return h(Component, props);
   const index = collecting.push(props) - 1;
+  names.push(name);
   const marker = { "data-name": name, "data-props": String(index) } as Record<string, string>;
   return h("ds-island", marker, h(InsideIsland.Provider, { value: true }, h(Component, props)));
 }
 
-/** Runs a synchronous render and returns what it produced plus the islands' props table. */
-export function renderWithIslands<T>(render: () => T): { result: T; props: unknown[] } {
+/**
+ * Runs a synchronous render and returns what it produced, the islands' props table and the
+ * names of the islands used (for picking the page's bundle).
+ */
+export function renderWithIslands<T>(
+  render: () => T,
+): { result: T; props: unknown[]; names: string[] } {
   const previous = collecting;
+  const previousNames = names;
   collecting = [];
+  names = [];
   try {
     const result = render();
-    return { result, props: collecting };
+    return { result, props: collecting, names: [...new Set(names)] };
   } finally {
     collecting = previous;
+    names = previousNames;
   }
 }
 

@@ -5,7 +5,7 @@
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
  * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
  */
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
+import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
 import type { ResolvedProvider, UpstreamError, UpstreamErrorKind } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
@@ -60,20 +60,24 @@ export function toUpstreamError(
   opts: ErrorContext & { status?: number; body?: unknown; headers?: Headers | null },
 ): UpstreamError {
   if (err instanceof ProviderError) return err.error;
-  // SDK classes, most specific first: an abort is an APIError subclass too.
-  if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
-  if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
-  if (err instanceof APIConnectionError) {
-    if (isAbort(cause)) return cancelledError(provider, opts);
-    return connectionError(provider, opts, networkDetail(cause ?? err));
-  }
-  if (err instanceof APIError) {
-    const headers = err.headers instanceof Headers ? err.headers : null;
-    const body = err.error === undefined ? err.message : { error: err.error };
-    // No status: the error arrived inside a stream (`data: {"error":{...}}`).
-    return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+  const sdk = loadedSdk(); // not loaded: no SDK error can exist
+  if (sdk) {
+    const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
+    // SDK classes, most specific first: an abort is an APIError subclass too.
+    if (err instanceof APIUserAbortError) return cancelledError(provider, opts);
+    const cause = (err as { cause?: unknown } | null)?.cause;
+    if (err instanceof APIError && cause instanceof ProviderError) return cause.error;
+    if (err instanceof APIConnectionTimeoutError) return timeoutError(provider, opts);
+    if (err instanceof APIConnectionError) {
+      if (isAbort(cause)) return cancelledError(provider, opts);
+      return connectionError(provider, opts, networkDetail(cause ?? err));
+    }
+    if (err instanceof APIError) {
+      const headers = err.headers instanceof Headers ? err.headers : null;
+      const body = err.error === undefined ? err.message : { error: err.error };
+      // No status: the error arrived inside a stream (`data: {"error":{...}}`).
+      return errorFromBody(body, provider, { ...opts, status: err.status, headers });
+    }
   }
   if (err instanceof DOMException || (err instanceof Error && err.name === "TimeoutError")) {
     if ((err as Error).name === "TimeoutError") return timeoutError(provider, opts);
@@ -355,7 +359,9 @@ export function scrub(text: string, provider: ResolvedProvider): string {
 }
 
 function isAbort(e: unknown): boolean {
-  return e instanceof Error && (e.name === "AbortError" || e instanceof APIUserAbortError);
+  const sdk = loadedSdk();
+  return e instanceof Error &&
+    (e.name === "AbortError" || (sdk !== null && e instanceof sdk.APIUserAbortError));
 }
 
 /** A short human reading of a network failure. */

@@ -4,7 +4,8 @@
  */
 import { runActiveKey, runCancelKey } from "../kv/keys.ts";
 import type { LiveRun } from "./live.ts";
-import type { RunQueue } from "./queue.ts";
+import type { QueueJob } from "./queue.ts";
+import { type PositionWatchers, queuedProgress } from "./queue_position.ts";
 import type { RunStatus } from "./schema.ts";
 
 /** Ends a run that never started; a shutdown keeps it in the unfinished index (resumed later). */
@@ -27,33 +28,37 @@ export async function endWaiting(
 }
 
 /**
- * Queues `run`: `execute` runs when a slot frees (unless it was stopped while waiting), `cleanup`
- * once it is over. Resolves when the queue has decided (started, or told its position).
+ * Queues `run` into a reserved place: `execute` runs when a slot frees (unless it was stopped
+ * while waiting), `cleanup` once it is over. The first position is stored (where the run joined);
+ * later shifts reach only `positions` (live followers), so a waiting run keeps O(1) events however
+ * long the queue (`queue_position.ts`). Resolves when the queue has decided (started, or placed).
  */
 export function queueJob(
-  queue: RunQueue,
+  place: { enqueue(job: QueueJob): void },
   run: LiveRun,
-  job: { now: () => number; execute(): Promise<void>; cleanup(): void },
+  job: {
+    now: () => number;
+    positions: PositionWatchers;
+    onLimit(limit: number): void;
+    execute(): Promise<void>;
+    cleanup(): void;
+  },
 ): Promise<void> {
   let lastPosition = 0;
   let decided!: () => void;
   const decision = new Promise<void>((r) => (decided = r));
-  queue.enqueue({
+  place.enqueue({
     id: run.id,
     position(position, limit) {
       decided();
+      job.onLimit(limit);
       if (position === lastPosition) return;
+      const data = queuedProgress(position, limit);
+      if (!lastPosition) {
+        run.update({ progress: data });
+        run.emit("progress", data);
+      } else for (const send of job.positions) send(data);
       lastPosition = position;
-      const data = {
-        phase: "queued",
-        message: `Waiting for a free slot: number ${position} in the queue (${limit} run${
-          limit === 1 ? "" : "s"
-        } at a time)`,
-        percent: 0,
-        position,
-      };
-      run.update({ progress: data });
-      run.emit("progress", data);
     },
     async run() {
       decided();

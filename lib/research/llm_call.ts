@@ -16,6 +16,8 @@ import type {
   Usage,
 } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
+import { estimateTextTokens, MIN_ANSWER_TOKENS } from "./budget.ts";
+import { withFollowUp } from "./follow_up.ts";
 import type { LiveRun } from "./live.ts";
 import type { RunMetrics } from "./schema.ts";
 import type { LlmCallOptions, LlmResult } from "./steps/types.ts";
@@ -106,12 +108,15 @@ export function createLlmCaller(
     let lastWaitSecond = -1;
     let reasoningChars = 0;
     let lastReasoningNote = 0;
+    // A follow-up carries the earlier report (capped when the run started): its tokens come
+    // out of this call's answer budget.
+    const carried = r.followUp ? estimateTextTokens(r.followUp.report + r.followUp.query) + 64 : 0;
     const request: ChatRequest = {
       provider: s.provider,
       model: s.model,
-      messages,
+      messages: withFollowUp(messages, r.followUp),
       temperature: s.temperature,
-      maxTokens: opts.maxTokens,
+      maxTokens: Math.max(MIN_ANSWER_TOKENS, opts.maxTokens - carried),
     };
     let error: UpstreamError | null = null;
     let metrics: StreamMetrics | null = null;

@@ -1,20 +1,40 @@
 /**
  * The run queue: at most `limit()` jobs run at once (read on every decision, so a changed
  * `app.max_concurrent_researches` applies to the next start); the rest wait in submission order
- * and are told their position whenever it changes.
+ * and are told their position whenever it changes. The number waiting is bounded: a caller reserves
+ * a place (`reserve`) before it does any work for a new job, so concurrent submissions cannot
+ * overshoot `app.max_queued_researches`.
  */
 
 /** A queued unit of work. */
 export interface QueueJob {
   id: string;
   run(): Promise<void>;
-  /** Called with the 1-based position whenever it changes while waiting. */
+  /**
+   * Called with the 1-based position whenever it changes while waiting. In memory only: a shift
+   * moves every waiting job, so anything stored here would grow with the square of the queue.
+   */
   position(position: number, limit: number): void;
+}
+
+/** A place held in the queue between the check and the enqueue. */
+export interface QueueReservation {
+  /** Enqueues the job in the reserved place. */
+  enqueue(job: QueueJob): void;
+  /** Gives the place back (the job was never created). */
+  release(): void;
 }
 
 /** The queue's surface. */
 export interface RunQueue {
   enqueue(job: QueueJob): void;
+  /**
+   * Holds a place for a job about to be created, or null when `max` jobs already wait (or hold
+   * places). Synchronous, so two concurrent submissions cannot both take the last place.
+   */
+  reserve(max: number): QueueReservation | null;
+  /** The 1-based position of a waiting job, 0 when it is not waiting. */
+  positionOf(id: string): number;
   /** Removes a waiting job; false when it already started (or is unknown). */
   remove(id: string): boolean;
   readonly running: number;
@@ -30,6 +50,7 @@ export function createRunQueue(
 ): RunQueue {
   const waiting: QueueJob[] = [];
   let running = 0;
+  let reserved = 0;
   let pumping = false;
   let again = false;
   let idleWaiters: (() => void)[] = [];
@@ -78,10 +99,31 @@ export function createRunQueue(
     }
   }
 
+  function enqueue(job: QueueJob) {
+    waiting.push(job);
+    pump();
+  }
+
   return {
-    enqueue(job) {
-      waiting.push(job);
-      pump();
+    enqueue,
+    reserve(max) {
+      if (waiting.length + reserved >= max) return null;
+      reserved++;
+      let held = true;
+      const giveBack = () => {
+        if (held) reserved--;
+        held = false;
+      };
+      return {
+        enqueue(job) {
+          giveBack();
+          enqueue(job);
+        },
+        release: giveBack,
+      };
+    },
+    positionOf(id) {
+      return waiting.findIndex((j) => j.id === id) + 1;
     },
     remove(id) {
       const i = waiting.findIndex((j) => j.id === id);

@@ -31,6 +31,11 @@ export const ResearchRequestSchema = z.strictObject({
   maxTokens: z.number({ error: "Enter a whole number from 1 to 1000000" }).int(
     "Enter a whole number from 1 to 1000000",
   ).min(1, "Must be at least 1").max(1_000_000, "Must be at most 1000000").optional(),
+  /** A finished run this one follows up on: its question and report are carried as context. */
+  followUp: z.string({ error: "followUp is the id of a previous run" }).trim().min(1).max(
+    64,
+    "followUp is the id of a previous run",
+  ).optional(),
   /** Where to look (lib/sources/request.ts); absent: the `search.engine` setting. */
   sources: SourcesRequestSchema.optional(),
 });
@@ -109,6 +114,16 @@ export interface PipelineStep {
   state: StepState | "pending";
 }
 
+/**
+ * The run a follow-up builds on: its question and (a capped copy of) its report, frozen at
+ * submission so the follow-up's prompts do not change if the earlier run is deleted.
+ */
+export interface RunFollowUp {
+  id: string;
+  query: string;
+  report: string;
+}
+
 /** The stored run (KV `["runs", id]`); the text lives in chunks beside it. */
 export interface RunRecord {
   id: string;
@@ -135,6 +150,8 @@ export interface RunRecord {
   lastSeq: number;
   textLength: number;
   textChunks: number;
+  /** Set when this run is a follow-up of an earlier one. */
+  followUp?: RunFollowUp;
   /** The engines, collections and limits the run searches (absent on runs made before them). */
   sources?: RunSources;
 }

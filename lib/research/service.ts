@@ -22,7 +22,14 @@ import {
   type LiveRun,
   type WriteStats,
 } from "./live.ts";
-import { createRunQueue } from "./queue.ts";
+import { createRunQueue, type QueueJob } from "./queue.ts";
+import {
+  type PositionWatchers,
+  queuedProgress,
+  queueFull,
+  withLivePositions,
+} from "./queue_position.ts";
+import { capFollowUp } from "./follow_up.ts";
 import { adopt, sweep } from "./recovery.ts";
 import {
   cancelRequested,
@@ -34,7 +41,13 @@ import {
 import { planResume, RESUMABLE, type ResumeRequest } from "./resume.ts";
 import { type ResearchLlm, runResearch } from "./runner.ts";
 import { deleteRunEntries, getRun, insertRun, listRuns, newRunId, newRunRecord } from "./runs.ts";
-import { isTerminal, type ResearchRequest, type RunEvent, type RunRecord } from "./schema.ts";
+import {
+  isTerminal,
+  type ResearchRequest,
+  type RunEvent,
+  type RunFollowUp,
+  type RunRecord,
+} from "./schema.ts";
 import { resolveTarget } from "./target.ts";
 import { readText } from "./text.ts";
 import { endWaiting, queueJob } from "./launch.ts";
@@ -119,6 +132,9 @@ export function createResearchService(
   let leaseStopped: Promise<void> = Promise.resolve();
   let poller: ReturnType<typeof setInterval> | null = null;
   let resweep: ReturnType<typeof setTimeout> | null = null;
+  // Queue positions live in memory only (lib/research/queue_position.ts).
+  const watchers = new Map<string, PositionWatchers>();
+  let queueLimit = 1;
 
   /** Holds the lease (written before any record names this owner) while runs are live. */
   async function retain(): Promise<void> {
@@ -156,20 +172,29 @@ export function createResearchService(
   }
 
   /** Queues `run` with its frozen settings; resolves once it is queued or started. */
-  function launch(run: LiveRun, frozen: Settings): Promise<void> {
+  function launch(
+    run: LiveRun,
+    frozen: Settings,
+    place: { enqueue(job: QueueJob): void } = queue,
+  ): Promise<void> {
     live.set(run.id, run);
     let resolveEnd!: () => void;
     ended.set(run.id, new Promise<void>((r) => (resolveEnd = r)));
     const provider = resolveProvider(frozen, run.record.settings.provider);
+    const positions: PositionWatchers = new Set();
+    watchers.set(run.id, positions);
     cleanups.set(run.id, () => {
+      watchers.delete(run.id);
       cleanups.delete(run.id);
       live.delete(run.id);
       ended.delete(run.id);
       resolveEnd();
       release();
     });
-    return queueJob(queue, run, {
+    return queueJob(place, run, {
       now: ctx.now,
+      positions,
+      onLimit: (limit) => (queueLimit = limit),
       execute: () =>
         runResearch(run, {
           kv,
@@ -256,8 +281,10 @@ export function createResearchService(
   }
 
   function view(run: LiveRun): RunRecord {
+    const position = queue.positionOf(run.id);
     return structuredClone({
       ...run.record,
+      ...(position ? { progress: queuedProgress(position, queueLimit) } : {}),
       lastSeq: run.log.lastSeq,
       textLength: run.text.text.length,
     });
@@ -268,6 +295,26 @@ export function createResearchService(
     const entry = await getRun(kv, id);
     if (!entry.value) throw notFound(`No research run ${id}`);
     return entry as Deno.KvEntry<RunRecord>;
+  }
+
+  /** The earlier run a follow-up names: it must exist and have ended. */
+  async function followUpSource(id: string): Promise<RunFollowUp> {
+    const run = live.get(id);
+    if (run) {
+      throw new AppError(
+        409,
+        "conflict",
+        `Run ${id} is still ${run.record.status}; ask a follow-up once it has finished`,
+      );
+    }
+    const entry = await getRun(kv, id);
+    if (!entry.value) {
+      throw new AppError(400, "validation", `No research run ${id} to follow up on`, {
+        issues: [{ key: "followUp", message: `No research run ${id} to follow up on` }],
+      });
+    }
+    const text = await readText(kv, id, entry.value.textChunks);
+    return { id, query: entry.value.query, report: text };
   }
 
   function shuttingDown() {
@@ -288,28 +335,34 @@ export function createResearchService(
     async start(req) {
       await ready;
       shuttingDown();
+      const earlier = req.followUp ? await followUpSource(req.followUp) : undefined;
       const snapshot = (await ctx.settings.get()).values;
-      const settings = await resolveTarget(providers, req, snapshot);
-      await retain();
-      const createdAt = ctx.now();
-      const record = newRunRecord(newRunId(createdAt), {
-        query: req.query,
-        mode: req.mode,
-        settings,
-        createdAt,
-        owner,
-        sources: resolveSources(req.sources, snapshot),
-      });
-      let res;
+      const maxQueued = snapshot["app.max_queued_researches"];
+      const place = queue.reserve(maxQueued);
+      if (!place) throw queueFull(maxQueued);
+      let record: RunRecord, res: Deno.KvCommitResult;
       try {
+        const settings = await resolveTarget(providers, req, snapshot);
+        await retain();
+        const createdAt = ctx.now();
+        record = newRunRecord(newRunId(createdAt), {
+          query: req.query,
+          mode: req.mode,
+          settings,
+          createdAt,
+          owner,
+          sources: resolveSources(req.sources, snapshot),
+        });
+        if (earlier) record.followUp = capFollowUp(earlier, settings.contextWindow);
         res = await insertRun(kv, record, freezeSettings(snapshot));
       } catch (e) {
+        place.release();
         release();
         throw e;
       }
       const run = liveRun(record, res.versionstamp);
       run.emit("status", { status: "queued" });
-      await launch(run, Object.freeze({ ...snapshot }));
+      await launch(run, Object.freeze({ ...snapshot }), place);
       return view(run);
     },
     async resume(id, req) {
@@ -390,7 +443,10 @@ export function createResearchService(
     async events(id, after, signal) {
       await ready;
       const run = live.get(id);
-      if (run) return follow(kv, id, { log: run.log }, { after, signal });
+      if (run) {
+        const events = follow(kv, id, { log: run.log }, { after, signal });
+        return withLivePositions(events, watchers.get(id), ctx.now);
+      }
       const r = (await getRun(kv, id)).value;
       if (!r) return null;
       if (!isTerminal(r.status)) return followRemote(kv, id, { after, signal, pollMs });

@@ -11,9 +11,13 @@ export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 const encoder = new TextEncoder();
 
-/** One SSE frame. JSON never contains a raw newline, so `data:` is always one line. */
+/**
+ * One SSE frame. JSON never contains a raw newline, so `data:` is always one line. An unstored
+ * event (seq 0, e.g. a queue position) has no `id:`, so a reconnect resumes after the last stored.
+ */
 export function sseFrame(e: RunEvent): string {
-  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+  const id = e.seq ? `id: ${e.seq}\n` : "";
+  return `${id}event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
 
 /** Parses a Last-Event-ID header (or `?after=`) into a seq; junk counts as "from the start". */

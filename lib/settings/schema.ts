@@ -386,6 +386,17 @@ export const SETTINGS = {
     min: 1,
     max: 64,
   }),
+  "app.max_queued_researches": def({
+    schema: intRange(1, 10_000),
+    default: 100,
+    label: "Queued research runs",
+    description:
+      "How many runs may wait for a free slot; beyond that a new run is refused (429) until some finish.",
+    group: "app",
+    ui: "number",
+    min: 1,
+    max: 10_000,
+  }),
 } as const;
 
 /** A setting key. */

@@ -47,7 +47,7 @@ export function HistoryPage({ runs, next }: { runs: RunRecord[]; next: string | 
     <>
       <h1>History</h1>
       <div class="table-wrap">
-        <table class="history">
+        <table class="history stack">
           <thead>
             <tr>
               <th scope="col">Question</th>
@@ -71,16 +71,18 @@ export function HistoryPage({ runs, next }: { runs: RunRecord[]; next: string | 
                       {r.mode === "detailed" ? "Detailed report" : "Quick answer"}
                     </span>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <span class={`badge ${r.status}`}>{r.status}</span>
                   </td>
-                  <td class="small">{r.metrics.model ?? r.settings.model ?? "—"}</td>
-                  <td class="small">
+                  <td class="small" data-label="Model">
+                    {r.metrics.model ?? r.settings.model ?? "—"}
+                  </td>
+                  <td class="small" data-label="Date">
                     <time dateTime={new Date(r.createdAt).toISOString()}>
                       {formatDate(r.createdAt)}
                     </time>
                   </td>
-                  <td class="small">{formatDuration(r)}</td>
+                  <td class="small duration" data-label="Duration">{formatDuration(r)}</td>
                   <td class="actions">
                     <a href={href}>Open</a>
                     <a href={`/api/research/${encodeURIComponent(r.id)}/export.md`}>Export</a>
@@ -92,6 +94,15 @@ export function HistoryPage({ runs, next }: { runs: RunRecord[]; next: string | 
           </tbody>
         </table>
       </div>
+      <Island
+        name="HistoryLive"
+        props={{
+          active: runs.filter((r) => r.status === "queued" || r.status === "running").map((r) =>
+            r.id
+          ),
+          limit: 100,
+        }}
+      />
       {next && (
         <p>
           <a href={`/history?cursor=${encodeURIComponent(next)}`}>Older runs →</a>

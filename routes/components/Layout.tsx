@@ -14,7 +14,7 @@ export const NAV = [
 export function Layout({ active, children }: { active: string; children: ComponentChildren }) {
   return (
     <>
-      <a class="sr-only" href="#main">Skip to content</a>
+      <a class="sr-only skip" href="#main">Skip to content</a>
       <header class="top">
         <a class="brand" href="/">
           <img src={FAVICON.path} alt="" width={22} height={22} /> deepstudio

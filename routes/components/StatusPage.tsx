@@ -160,27 +160,21 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
         <h1>Status</h1>
         <a class="button secondary" href="/status">Check again</a>
       </div>
-      {rows.map((row) => {
+      {[...rows].sort((a, b) => Number(b.selected) - Number(a.selected)).map((row) => {
         const s = row.status;
-        const [cls, label] = !s
-          ? ["", "Not checked"]
-          : !s.baseUrl
-          ? ["", "Not configured"]
-          : STATE_TEXT[s.state] ?? ["bad", s.state];
+        const [cls, label] = stateLabel(row);
         const steps = checklist(row);
-        return (
-          <section
-            class="panel provider"
-            id={`provider-${row.id}`}
-            aria-labelledby={`p-${row.id}`}
-            key={row.id}
-          >
-            <h2 id={`p-${row.id}`}>
-              <span class={`dot ${cls}`} aria-hidden="true" />
-              {row.name}
-              {row.selected && <span class="badge selected">in use</span>}
-              <span class={`state ${cls}`}>{label}</span>
-            </h2>
+        const reached = !!s && s.baseUrl !== "" && !["unreachable", "timeout"].includes(s.state);
+        const heading = (
+          <h2 id={`p-${row.id}`}>
+            <span class={`dot ${cls}`} aria-hidden="true" />
+            {row.name}
+            {row.selected && <span class="badge selected">in use</span>}
+            <span class={`state ${cls}`}>{label}</span>
+          </h2>
+        );
+        const body = (
+          <>
             {row.skipped && <p class="muted">{row.skipped}</p>}
             {s && s.baseUrl && (
               <dl class="facts">
@@ -190,10 +184,12 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
                     <code>{s.baseUrl || "not set"}</code>
                   </dd>
                 </div>
-                <div>
-                  <dt>Latency</dt>
-                  <dd>{s.latencyMs} ms</dd>
-                </div>
+                {reached && (
+                  <div>
+                    <dt>Latency</dt>
+                    <dd>{s.latencyMs} ms</dd>
+                  </div>
+                )}
                 <div>
                   <dt>Server</dt>
                   <dd>{s.server ? SERVER_NAMES[s.server] ?? s.server : "unknown"}</dd>
@@ -209,7 +205,7 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
               </dl>
             )}
             {row.models && row.models.length > 0 && (
-              <table class="models-table">
+              <table class="models-table stack">
                 <caption class="sr-only">{row.name} models</caption>
                 <thead>
                   <tr>
@@ -227,12 +223,12 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
                         {m.displayName}
                         {m.displayName !== m.id && <code class="small">{m.id}</code>}
                       </td>
-                      <td>{m.type}</td>
-                      <td>
+                      <td data-label="Type">{m.type}</td>
+                      <td data-label="State">
                         <span class={`badge ${m.state}`}>{m.state.replace("-", " ")}</span>
                       </td>
-                      <td>{ctx(m.loadedContextLength)}</td>
-                      <td>{ctx(m.maxContextLength)}</td>
+                      <td data-label="Loaded context">{ctx(m.loadedContextLength)}</td>
+                      <td data-label="Max context">{ctx(m.maxContextLength)}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -258,9 +254,42 @@ export function StatusPage({ rows }: { rows: StatusRow[] }) {
                 </ol>
               </div>
             )}
-          </section>
+          </>
         );
+        // The provider in use comes first, open; the others are folded away (not in use).
+        return row.selected
+          ? (
+            <section
+              class="panel provider"
+              id={`provider-${row.id}`}
+              aria-labelledby={`p-${row.id}`}
+              key={row.id}
+            >
+              {heading}
+              {body}
+            </section>
+          )
+          : (
+            <details class="panel provider other" id={`provider-${row.id}`} key={row.id}>
+              <summary>{heading}</summary>
+              {body}
+            </details>
+          );
       })}
     </>
   );
+}
+
+/**
+ * [css class, label] for a provider's heading. Only the provider in use gets a coloured state;
+ * one the person does not use is "not configured" unless it actually answered.
+ */
+function stateLabel(row: StatusRow): [string, string] {
+  const s = row.status;
+  if (!s) return ["", "Not checked"];
+  if (!s.baseUrl) return ["", "Not configured"];
+  const [cls, text] = STATE_TEXT[s.state] ?? ["bad", s.state];
+  if (row.selected) return [cls, text];
+  if (s.state === "unreachable" || s.state === "timeout") return ["", "Not configured"];
+  return ["", `${text} (not in use)`];
 }

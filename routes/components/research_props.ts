@@ -39,6 +39,7 @@ export function researchFormProps(view: SettingsView): ResearchFormProps {
     if (!s) continue;
     fields[key] = {
       value: s.value,
+      label: s.label,
       locked: s.locked,
       env: s.env,
       ...(s.min !== undefined ? { min: s.min } : {}),

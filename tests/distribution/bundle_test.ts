@@ -66,7 +66,7 @@ Deno.test("the one-file bundle of main.ts serves the full app from an empty dire
     assertEquals(parts.client.status, 200);
     assertEquals(
       parts.client.body,
-      await Deno.readTextFile(join(ROOT, "static/build/client.js")),
+      await Deno.readTextFile(join(ROOT, "static/build/page-settings.js")),
       "the bundle carries the islands' client script byte for byte",
     );
     assertEquals(parts.css.status, 200);

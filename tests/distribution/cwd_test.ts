@@ -41,7 +41,7 @@ Deno.test("started from another working directory, the app serves pages, hashed 
     assertStringIncludes(parts.client.type ?? "", "text/javascript");
     assertEquals(
       parts.client.body,
-      await Deno.readTextFile(join(ROOT, "static/build/client.js")),
+      await Deno.readTextFile(join(ROOT, "static/build/page-settings.js")),
       "the served client script is the built bundle",
     );
     assertEquals(parts.css.status, 200);

@@ -144,7 +144,7 @@ export async function fetchAppParts(url: string): Promise<AppParts> {
   if (settings.status !== 200) {
     throw new Error(`GET /settings answered ${settings.status}: ${settings.body}`);
   }
-  const clientPath = settings.body.match(/\/static\/client\.[0-9a-f]{12}\.js/)?.[0];
+  const clientPath = settings.body.match(/\/static\/page-settings\.[0-9a-f]{12}\.js/)?.[0];
   if (!clientPath) throw new Error(`No hashed client script on /settings:\n${settings.body}`);
   const cssPath = home.body.match(/\/static\/app\.[0-9a-f]{12}\.css/)?.[0];
   if (!cssPath) throw new Error(`No hashed stylesheet on /:\n${home.body}`);

@@ -196,8 +196,16 @@ Deno.test({
       assertStringIncludes(table, "embedding");
       assertEquals(await lm.locator(".checklist").count(), 0, "nothing to fix");
 
+      // The provider in use comes first; one not in use is folded away as "not configured",
+      // with no red state and no latency for a server that never answered.
+      assertEquals(await page.locator(".provider").first().getAttribute("id"), "provider-lmstudio");
       const llama = page.locator("#provider-llamacpp");
-      assertStringIncludes((await llama.locator("h2").textContent())!, "Not reachable");
+      assertEquals(await llama.evaluate((e) => e.tagName), "DETAILS");
+      assertEquals(await llama.getAttribute("open"), null);
+      assertStringIncludes((await llama.locator("h2").textContent())!, "Not configured");
+      assertEquals(await llama.locator(".dot.bad, .state.bad").count(), 0);
+      assert(!(await llama.textContent())!.includes("Latency"), "no latency when unreachable");
+      await llama.locator("summary").click();
       assertStringIncludes(
         (await llama.locator(".checklist").textContent())!,
         "curl http://127.0.0.1:",

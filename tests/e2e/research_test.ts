@@ -27,7 +27,7 @@ Deno.test({
       await page.waitForSelector(".status-line .dot.ok");
       assertEquals(
         (await page.textContent(".status-text"))?.trim(),
-        "LM Studio is running · 1 model loaded",
+        "LM Studio is running · 2 chat models: 1 loaded, 1 available (JIT: loaded on first use)",
       );
       // The endpoint field is there, pre-filled with the configured URL; the key is optional.
       assertEquals(await page.inputValue("#f-llm-lmstudio-url"), stack.lm.url);
@@ -179,11 +179,13 @@ Deno.test({
 
       await page.fill("#query", "Anyone there?");
       await page.press("#query", "Enter");
+      // The refusal points at the status line instead of repeating it.
       const err = await page.waitForSelector(".submit-error");
       const text = (await err.textContent())!;
-      assertStringIncludes(text, "LLM Connection Error");
-      assertStringIncludes(text, dead);
-      assertStringIncludes((await page.textContent(".submit-error .hint"))!, "Developer");
+      assertStringIncludes(text, "Nothing was started");
+      assert(!text.includes(dead), `the status line is the one message: ${text}`);
+      await page.click(".submit-error a[href='#llm-status']");
+      assertEquals(await page.evaluate(() => document.activeElement?.id), "llm-status");
       assertEquals(new URL(page.url()).pathname, "/", "nothing was started");
 
       // The status page explains the same state with the exact fix.

@@ -27,7 +27,8 @@ Deno.test("the settings page marks its island, serialises props once and links t
   const html = await res.text();
   assertEquals(html.match(/<ds-island /g)?.length, 1);
   assertStringIncludes(html, 'data-name="SettingsForm" data-props="0"');
-  const src = html.match(/<script type="module" src="(\/static\/client\.[0-9a-f]{12}\.js)"/)?.[1];
+  const src = html.match(/<script type="module" src="(\/static\/page-settings\.[0-9a-f]{12}\.js)"/)
+    ?.[1];
   assert(src, "the bundle is linked with a content hash");
   const js = await t.app.request(src);
   assertEquals(js.status, 200);

@@ -1,6 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { errorFromHttp, toUpstreamError } from "../../lib/providers/errors.ts";
+import { loadSdk } from "../../lib/providers/sdk.ts";
 import {
   AUTH_REQUIRED_BODY,
   JSON_OBJECT_BODY,
@@ -9,6 +10,10 @@ import {
 } from "../fakes/lmstudio.ts";
 import { LLAMA_CONTEXT_EXCEEDED_BODY } from "../fakes/llamacpp.ts";
 import { provider } from "./support.ts";
+
+// The SDK is loaded on first need (lib/providers/sdk.ts); errors of its classes exist only after
+// that, so the mapping recognises them only then. Here they are built directly.
+await loadSdk();
 
 const LM = provider("lmstudio", "http://localhost:1234");
 const URL_USED = "http://localhost:1234/v1/chat/completions";

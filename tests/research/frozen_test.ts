@@ -24,11 +24,12 @@ function app(kv: Deno.Kv) {
     return { status: res.status, json: await res.json() };
   };
   const waitRun = async (id: string, pred: (r: RunRecord) => boolean) => {
-    for (;;) {
+    for (let i = 0; i < 500; i++) {
       const { json } = await call("GET", `/api/research/${id}`);
       if (pred(json.run)) return json.run as RunRecord;
       await new Promise((r) => setTimeout(r, 20));
     }
+    throw new Error(`run ${id} never reached the expected state`);
   };
   return {
     call,

@@ -41,7 +41,12 @@ async function signIn(
 }
 
 Deno.test("with a token, every API route but /api/health needs it: 401 + WWW-Authenticate", async () => {
-  const t = await testApp({ config: { accessToken: TOKEN } });
+  // Hundreds of wrong tokens from one address: this test is about the token check, so the guessing
+  // throttle (tests/security/throttle_test.ts) is replaced by one that lets everything through.
+  const t = await testApp({
+    config: { accessToken: TOKEN },
+    signIn: { check: () => ({ ok: true }), failed() {}, succeeded() {} },
+  });
   const open = await testApp();
   try {
     const api = concretePaths(t.app).filter((p) => isApiPattern(p.pattern));
@@ -173,7 +178,7 @@ Deno.test("the sign-in form works without JavaScript and sets a strict, HttpOnly
   }
 });
 
-Deno.test("a wrong token on the form gets 401, no cookie, no echo, and a log line", async () => {
+Deno.test("a wrong token on the form gets 401, no cookie, no echo, and no log line for a typo", async () => {
   const logs: string[] = [];
   const t = await testApp({ config: { accessToken: TOKEN }, log: (m) => logs.push(m) });
   try {
@@ -184,8 +189,8 @@ Deno.test("a wrong token on the form gets 401, no cookie, no echo, and a log lin
     const html = await res.text();
     assertStringIncludes(html, "not the access token");
     assert(!html.includes(guess) && !html.includes(TOKEN));
-    assertEquals(logs.length, 1);
-    assert(!logs[0].includes(guess) && !logs[0].includes(TOKEN));
+    // One wrong token is a typo; repeated ones log one line per escalation (throttle_test.ts).
+    assertEquals(logs, []);
     const empty = await t.app.request("/login", form({}));
     assertEquals(empty.status, 401);
     await empty.body?.cancel();

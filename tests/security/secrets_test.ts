@@ -44,6 +44,8 @@ Deno.test("API keys set by PATCH and env, and the access token, never appear in 
     env: { LDR_LLM_OPENAI_API_KEY: envKey },
     config: { accessToken: token },
     log: (m) => logs.push(m),
+    // Wrong tokens below are about leaks, not guessing: the throttle would refuse the right one.
+    signIn: { check: () => ({ ok: true }), failed() {}, succeeded() {} },
   });
   const auth = { authorization: `Bearer ${token}` };
   try {

@@ -1,0 +1,33 @@
+/**
+ * Reciprocal rank fusion (Cormack, Clarke & Büttcher, SIGIR 2009): each list contributes
+ * 1 / (K + rank) per item, K = 60 as in the paper. It needs no score calibration between BM25
+ * and cosine similarity, which is why hybrid search engines (LanceDB's RRFReranker included)
+ * default to it. Done here rather than in the engine so every backend fuses the same way.
+ */
+import type { IndexHit, StoredChunk } from "./types.ts";
+
+/** The paper's constant. */
+export const RRF_K = 60;
+
+/** One ranked list from one signal, best first, with the signal's own score. */
+export interface RankedList {
+  signal: "vector" | "keyword";
+  items: { chunk: StoredChunk; score: number }[];
+}
+
+/** Fuses ranked lists into the top `k` hits (ties keep the vector list's order). */
+export function fuse(lists: RankedList[], k: number): IndexHit[] {
+  const byId = new Map<string, IndexHit>();
+  for (const list of lists) {
+    list.items.forEach((item, rank) => {
+      let hit = byId.get(item.chunk.id);
+      if (!hit) {
+        hit = { chunk: item.chunk, score: 0, scores: {} };
+        byId.set(item.chunk.id, hit);
+      }
+      hit.score += 1 / (RRF_K + rank + 1);
+      hit.scores[list.signal] = item.score;
+    });
+  }
+  return [...byId.values()].sort((a, b) => b.score - a.score).slice(0, k);
+}

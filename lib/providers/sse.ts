@@ -1,0 +1,161 @@
+/**
+ * The one SSE reader of the provider module: completions (`stream.ts`), the /v1 relay's usage
+ * stripper (`lib/gateway/sse.ts`) and any native streaming API read events with these functions,
+ * so every path agrees on where an event ends. The rule (the WHATWG event-stream format, as every
+ * server in tests/fixtures/transcripts sends it): lines end with LF or CRLF, an event ends at a
+ * blank line, `data:` lines join with "\n", lines starting with `:` are comments, and an event
+ * without data is not dispatched. (A bare CR as the only line ending is not supported; no server
+ * we know sends it.)
+ *
+ * Frames are found on bytes with native `indexOf` scans, so the relay can hand on untouched
+ * events as the exact bytes that arrived; only events someone needs are decoded.
+ */
+
+const LF = 10;
+const CR = 13;
+const decoder = new TextDecoder();
+
+/** One dispatched event. */
+export interface SseEvent {
+  /** The `event:` field, or null for the default ("message"). */
+  event: string | null;
+  /** The joined `data:` lines. */
+  data: string;
+  /** The `id:` field, or null. */
+  id: string | null;
+}
+
+/**
+ * Index of `needle` in `hay` at or after `from`, or -1. Scans for the needle's second byte with
+ * the native `indexOf` (for `"usage"` that is `u`, which no key of a chat chunk contains), so a
+ * frame without it costs one native scan.
+ */
+export function indexOfBytes(hay: Uint8Array, needle: Uint8Array, from = 0): number {
+  const anchor = needle.length > 1 ? 1 : 0;
+  const a = needle[anchor];
+  const last = hay.length - needle.length;
+  for (let i = hay.indexOf(a, from + anchor); i !== -1; i = hay.indexOf(a, i + 1)) {
+    const start = i - anchor;
+    if (start > last) return -1;
+    let j = 0;
+    while (j < needle.length && hay[start + j] === needle[j]) j++;
+    if (j === needle.length) return start;
+  }
+  return -1;
+}
+
+/** True when the LF at `i` ends a blank line (`\n\n` or `\r\n\r\n`): the end of an event. */
+function endsEvent(data: Uint8Array, i: number, from: number): boolean {
+  if (i - 1 < from) return false;
+  if (data[i - 1] === LF) return true;
+  return i - 3 >= from && data[i - 1] === CR && data[i - 2] === LF;
+}
+
+/** Offset just past the last complete event in `data`, or 0 when none is complete. */
+export function lastEventEnd(data: Uint8Array): number {
+  for (let i = data.lastIndexOf(LF); i > 0; i = data.lastIndexOf(LF, i - 1)) {
+    if (endsEvent(data, i, 0)) return i + 1;
+  }
+  return 0;
+}
+
+/** True when `data` ends exactly at the end of an event (so a new event may follow cleanly). */
+export function endsAtEventEnd(data: Uint8Array): boolean {
+  const n = data.length;
+  return n > 0 && data[n - 1] === LF && endsEvent(data, n - 1, 0);
+}
+
+/** Offset just past the first complete event at or after `from`, or -1. */
+export function nextEventEnd(data: Uint8Array, from: number): number {
+  for (let i = data.indexOf(LF, from); i !== -1; i = data.indexOf(LF, i + 1)) {
+    if (endsEvent(data, i, from)) return i + 1;
+  }
+  return -1;
+}
+
+/** Decodes one frame (the bytes of one event, blank line included); null when nothing to dispatch. */
+export function parseEvent(frame: Uint8Array): SseEvent | null {
+  const lines = decoder.decode(frame).split(/\r?\n/);
+  const data: string[] = [];
+  let event: string | null = null;
+  let id: string | null = null;
+  for (const line of lines) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") data.push(value);
+    else if (field === "event") event = value;
+    else if (field === "id") id = value;
+  }
+  return data.length ? { event, data: data.join("\n"), id } : null;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** An incremental parser: bytes in as they arrive, complete events out. */
+export interface SseParser {
+  push(chunk: Uint8Array): SseEvent[];
+  /** The events of an unterminated last frame (a server that closed without the blank line). */
+  flush(): SseEvent[];
+}
+
+/** A parser for one stream. */
+export function createSseParser(): SseParser {
+  let pending: Uint8Array | null = null;
+  return {
+    push(chunk) {
+      const data = pending ? concat(pending, chunk) : chunk;
+      pending = null;
+      const out: SseEvent[] = [];
+      let start = 0;
+      for (let end = nextEventEnd(data, 0); end !== -1; end = nextEventEnd(data, start)) {
+        const ev = parseEvent(data.subarray(start, end));
+        if (ev) out.push(ev);
+        start = end;
+      }
+      if (start < data.length) pending = data.slice(start);
+      return out;
+    },
+    flush() {
+      const rest = pending;
+      pending = null;
+      const ev = rest ? parseEvent(rest) : null;
+      return ev ? [ev] : [];
+    },
+  };
+}
+
+/**
+ * The events of an SSE body, in order. `onBytes` sees every read (the idle timeout's touch).
+ * Stopping early (`return()` or a break) cancels the body.
+ */
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+  onBytes?: () => void,
+): AsyncGenerator<SseEvent, void, undefined> {
+  const reader = body.getReader();
+  const parser = createSseParser();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) {
+        done = true;
+        break;
+      }
+      onBytes?.();
+      for (const ev of parser.push(r.value)) yield ev;
+    }
+    for (const ev of parser.flush()) yield ev;
+  } finally {
+    if (!done) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}

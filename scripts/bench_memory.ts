@@ -1,0 +1,79 @@
+/**
+ * Where deepstudio's idle memory goes: a fresh `deno run` imports the start-up graph one layer at
+ * a time (packages first, then deepstudio's modules in dependency order) and reports its RSS
+ * after each, against an empty script. Deltas of one process's RSS are only approximate (the
+ * first JIT compilations and helper threads land wherever they happen), so each row is the median
+ * of a few runs. Repeat by hand: `deno run -A scripts/bench_memory.ts`.
+ */
+import { median, ROOT } from "./bench_util.ts";
+
+/** The layers, cumulative: each row imports everything above it too. */
+export const LAYERS = [
+  "hono",
+  "zod",
+  "preact-render-to-string",
+  "./lib/settings/schema.ts",
+  "./lib/settings/store.ts",
+  "./routes/security.ts",
+  "./routes/gateway.ts",
+  "./routes/research.ts",
+  "./routes/pages.tsx",
+  "./app.ts",
+];
+
+export interface MemoryLayer {
+  layer: string;
+  /** RSS after importing this layer (and all above it), MB. */
+  rssMb: number;
+  /** Added by this layer, MB. */
+  deltaMb: number;
+}
+
+async function once(layers: string[]): Promise<number[]> {
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  const lines = [
+    "const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(Deno.readTextFileSync('/proc/self/status'))![1]) / 1024;",
+    "const out = [rss()];",
+    ...layers.map((l) =>
+      `await import(${
+        JSON.stringify(l.startsWith(".") ? new URL(l, ROOT).href : l)
+      }); out.push(rss());`
+    ),
+    "console.log(JSON.stringify(out));",
+  ];
+  await Deno.writeTextFile(file, lines.join("\n"));
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", new URL("deno.json", ROOT).pathname, file],
+      cwd: ROOT.pathname,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).slice(0, 500));
+    return JSON.parse(text) as number[];
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
+/** Median RSS per layer over `runs` fresh processes; row 0 is the empty script. */
+export async function memoryLayers(runs = 3): Promise<MemoryLayer[]> {
+  const all: number[][] = [];
+  for (let i = 0; i < runs; i++) all.push(await once(LAYERS));
+  const med = all[0].map((_, i) => median(all.map((r) => r[i])));
+  return ["(empty script)", ...LAYERS].map((layer, i) => ({
+    layer,
+    rssMb: med[i],
+    deltaMb: i === 0 ? med[0] : med[i] - med[i - 1],
+  }));
+}
+
+if (import.meta.main) {
+  for (const l of await memoryLayers()) {
+    console.log(
+      `${l.layer.padEnd(28)} ${l.rssMb.toFixed(1).padStart(6)} MB  +${l.deltaMb.toFixed(1)}`,
+    );
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * What start-up loads. Idle memory is mostly parsed modules, so the large packages a request path
+ * needs only sometimes are imported with `import()` on first need, and no `node:` built-in is
+ * imported at all on the way (the first one starts Deno's Node compatibility layer, ~7-10 MB of
+ * resident memory; docs/benchmarks.md measures the idle RSS). This reads the program's module
+ * graph (`deno info --json main.ts`) and follows only static imports from main.ts.
+ */
+import { assert, assertEquals } from "../assert.ts";
+
+/** Loaded on first need, never at start-up (package name → where it is needed). */
+const DEFERRED: Record<string, string> = {
+  openai: "completions (lib/providers/sdk.ts)",
+};
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+async function staticClosure(root: string): Promise<Set<string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", root],
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: InfoModule[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const todo = [...info.roots];
+  while (todo.length) {
+    const s = todo.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
+      if (d.code && !d.isDynamic) todo.push(d.code.specifier);
+    }
+  }
+  return seen;
+}
+
+Deno.test("start-up imports none of the packages loaded on first need", async () => {
+  const closure = await staticClosure("main.ts");
+  assert(closure.size > 20, "the graph was read");
+  const packageOf = (s: string) => /^npm:\/?((?:@[^/@]+\/)?[^/@]+)/.exec(s)?.[1];
+  const found = [...closure].map(packageOf).filter((p): p is string => !!p && p in DEFERRED);
+  assertEquals([...new Set(found)], [], "statically imported from main.ts");
+});
+
+Deno.test("start-up imports no node: built-in (Deno's Node compatibility layer stays unloaded)", async () => {
+  const closure = await staticClosure("main.ts");
+  assertEquals([...closure].filter((s) => s.startsWith("node:")), []);
+});
