@@ -7,7 +7,9 @@ import { HTTPException } from "hono/http-exception";
 import { ASSETS } from "./lib/assets.ts";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";
+import { appErrorResponse } from "./lib/gateway/openai_error.ts";
 import { AppError } from "./lib/http/errors.ts";
+import { isGatewayPath } from "./lib/http/security.ts";
 import { createSignInThrottle } from "./lib/http/throttle.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
@@ -59,7 +61,7 @@ export function createContext(deps: AppDeps): AppContext {
   };
 }
 
-function errorResponse(err: unknown, log: (m: string) => void): Response {
+function errorResponse(err: unknown, log: (m: string) => void, gateway: boolean): Response {
   let appError: AppError;
   if (err instanceof AppError) appError = err;
   else if (err instanceof HTTPException) {
@@ -76,6 +78,7 @@ function errorResponse(err: unknown, log: (m: string) => void): Response {
       "Something went wrong inside deepstudio; the details are in its log",
     );
   }
+  if (gateway) return appErrorResponse(appError);
   return Response.json(appError.toBody(), { status: appError.status });
 }
 
@@ -106,6 +109,11 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", pageRoutes(ctx));
 
   app.notFound((c) => {
+    if (isGatewayPath(c.req.path)) {
+      return appErrorResponse(
+        new AppError(404, "not_found", `deepstudio's OpenAI-compatible API has no ${c.req.path}`),
+      );
+    }
     const allowed = app.routes.filter((r) => r.path === c.req.path && r.method !== "ALL").map((r) =>
       r.method
     );
@@ -124,6 +132,6 @@ export function createApp(deps: AppDeps): Hono {
     if (wantsPage(c.req.raw)) return c.html(notFoundPage(c.req.path), 404);
     return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
   });
-  app.onError((err) => errorResponse(err, ctx.log));
+  app.onError((err, c) => errorResponse(err, ctx.log, isGatewayPath(c.req.path)));
   return app;
 }

@@ -5,6 +5,7 @@
  * applies them, in an order where the cheapest refusal comes first and no body is read before
  * the caller is known.
  */
+import { appErrorResponse } from "../lib/gateway/openai_error.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
@@ -39,19 +40,13 @@ export function requestHost(c: Context): string {
 }
 
 /**
- * The refusal in the API's error shape; under /v1 it also carries OpenAI's `type`, `code` and
- * `param`, so OpenAI SDKs pointed at the gateway report it like any OpenAI error.
+ * The refusal in the API's error shape; under /v1 in OpenAI's error format with OpenAI's type
+ * names (`authentication_error` for 401), so OpenAI SDKs pointed at the gateway report it like any
+ * OpenAI error.
  */
 function errorJson(c: Context, error: AppError, headers: Record<string, string> = {}): Response {
-  const body = error.toBody();
-  if (isGatewayPath(c.req.path)) {
-    Object.assign(body.error, {
-      type: "invalid_request_error",
-      code: error.status === 401 ? "invalid_api_key" : error.kind,
-      param: null,
-    });
-  }
-  return c.json(body, error.status as 400, headers);
+  if (isGatewayPath(c.req.path)) return appErrorResponse(error, headers);
+  return c.json(error.toBody(), error.status as 400, headers);
 }
 
 /**

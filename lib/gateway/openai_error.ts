@@ -98,7 +98,11 @@ export function fromUpstreamError(error: UpstreamError): GatewayError {
   return { status: statusFor(error), body: upstreamErrorBody(error), headers };
 }
 
-/** deepstudio's own refusals (bad JSON, missing fields, too large) in OpenAI's shape. */
+/**
+ * deepstudio's own refusals (bad JSON, missing fields, too large, and the security layer's
+ * 401/403/413/415 in front of /v1) in OpenAI's shape with OpenAI's type names, so an SDK raises
+ * its usual class (AuthenticationError for 401, PermissionDeniedError for 403, …).
+ */
 export function fromAppError(error: AppError): GatewayError {
   const type = error.status === 401
     ? "authentication_error"
@@ -106,15 +110,24 @@ export function fromAppError(error: AppError): GatewayError {
     ? "permission_error"
     : error.status === 404
     ? "not_found_error"
+    : error.status === 429
+    ? "rate_limit_error"
     : error.status >= 500
     ? "server_error"
     : "invalid_request_error";
   const param = typeof error.extra.param === "string" ? error.extra.param : null;
+  const code = error.status === 401 ? "invalid_api_key" : error.kind;
   return {
     status: error.status,
-    body: { error: { message: error.message, type, code: error.kind, param } },
+    body: { error: { message: error.message, type, code, param } },
     headers: {},
   };
+}
+
+/** A refusal as a /v1 response (OpenAI's shape), with any extra headers (`www-authenticate`). */
+export function appErrorResponse(error: AppError, headers: Record<string, string> = {}): Response {
+  const e = fromAppError(error);
+  return Response.json(e.body, { status: e.status, headers: { ...e.headers, ...headers } });
 }
 
 /** An invalid request to the gateway (OpenAI's `invalid_request_error`). */

@@ -147,6 +147,7 @@ export async function relayChat(
     return errorResponse(failure(e), clock, now);
   }
   idle.touch();
+  ectx.responded = true;
   clock.upstream += now() - sentAt;
 
   if (!res.ok || !res.body) {
@@ -181,7 +182,9 @@ export async function relayChat(
       now,
     });
   }
-  const stripper = plan.stripUsage ? createUsageStripper() : null;
+  const stripper = plan.stripUsage
+    ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
+    : null;
   const reader = chunkReader(res.body);
   let cancelled = false;
   let resume: (() => void) | null = null;

@@ -9,7 +9,7 @@
 import { notConfiguredError, toUpstreamError } from "../providers/errors.ts";
 import type { ModelStore } from "../providers/model_store.ts";
 import { capMaxTokens, effectiveContextWindow, modelFor } from "../providers/models.ts";
-import { isProviderId } from "../providers/records.ts";
+import { isProviderId, servingAdapter } from "../providers/records.ts";
 import { resolveProvider } from "../providers/resolve.ts";
 import { prepareChat } from "../providers/stream.ts";
 import type { ProviderId, ResolvedProvider, UpstreamError } from "../providers/types.ts";
@@ -39,6 +39,8 @@ export interface ChatPlan {
   stream: boolean;
   /** True when we added `include_usage` and must hide the usage chunk again. */
   stripUsage: boolean;
+  /** True when the server moves finish-chunk fields (llama.cpp's `timings`) onto that chunk. */
+  restoreFinishFields: boolean;
   /** Idle timeout between upstream bytes (`llm.request_timeout`). */
   timeoutMs: number;
 }
@@ -260,6 +262,9 @@ export async function planChat(
       model,
       stream,
       stripUsage,
+      restoreFinishFields: stripUsage &&
+        !!servingAdapter(provider.record, deps.models.known(provider)?.source)
+          .movesFinishFieldsToUsage,
       timeoutMs: settings["llm.request_timeout"] * 1000,
     },
   };

@@ -101,6 +101,12 @@ export interface ProviderAdapter {
   /** True when a `/v1/models` answer looks like this family's server (any configured provider). */
   recognizes?(body: { data?: unknown; models?: unknown }): boolean;
   hints: FamilyHints;
+  /**
+   * True when, with `stream_options.include_usage`, the server moves fields off the finish chunk
+   * onto the usage chunk (llama.cpp moves `timings`): the /v1 gateway, which injects that option,
+   * then puts them back where the client would have found them.
+   */
+  movesFinishFieldsToUsage?: boolean;
   /** Embeddings; absent when the family has no embeddings route deepstudio uses. */
   embed?(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult>;
   /** Loads a model; absent when the family cannot load on request. */

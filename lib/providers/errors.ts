@@ -24,6 +24,11 @@ export interface ErrorContext {
   inContainer: boolean;
   /** The idle timeout in seconds, for timeout messages. */
   timeoutSeconds?: number;
+  /**
+   * True once the server answered (headers or bytes arrived): a later failure is not about
+   * reaching the address, so it never gets the container/loopback hint.
+   */
+  responded?: boolean;
 }
 
 /** Titles per kind (spec §6, the seed's wording). */
@@ -223,10 +228,10 @@ export function timeoutError(provider: ResolvedProvider, opts: ErrorContext): Up
     }`,
     hint:
       "The server may be loading a model or be overloaded: retry, or raise llm.request_timeout.",
-  });
+  }, !opts.responded);
 }
 
-/** The server could not be reached (refused, DNS, reset). */
+/** The server could not be reached (refused, DNS, reset), or dropped the connection mid-answer. */
 export function connectionError(
   provider: ResolvedProvider,
   opts: ErrorContext,
@@ -239,10 +244,11 @@ export function connectionError(
         `${provider.record.displayName} closed the connection while answering (it may have crashed, been stopped, or unloaded the model); the text so far is kept. Retry.`,
     });
   }
+  // A TLS failure means something answered at that address: not a reachability problem.
   return build("connection", provider, opts, {
     message: `Could not connect to ${where(provider, opts)}${detail ? ` (${detail})` : ""}`,
     hint: hints(provider).start(provider),
-  });
+  }, !opts.responded && !/TLS/.test(detail));
 }
 
 /** No model chosen and the server cannot choose one for us. */
@@ -314,15 +320,19 @@ export function dockerHint(url: string, inContainer: boolean): string {
   } is the container itself: use ${target} instead (Docker Desktop). On Linux also add extra_hosts: ["host.docker.internal:host-gateway"] and turn on LM Studio's "Serve on Local Network", or use the host's LAN IP.`;
 }
 
+/**
+ * One typed error. `unreachable` marks failures that mean "cannot reach that address" (refused,
+ * DNS, a connect that timed out): only those get the container/loopback hint, never a failure
+ * after the server answered, nor auth, model or context errors.
+ */
 function build(
   kind: UpstreamErrorKind,
   provider: ResolvedProvider,
   opts: ErrorContext,
   parts: Partial<UpstreamError> & { message: string; hint: string },
+  unreachable = false,
 ): UpstreamError {
-  const docker = kind === "connection" || kind === "timeout"
-    ? dockerHint(opts.url || provider.baseUrl, opts.inContainer)
-    : "";
+  const docker = unreachable ? dockerHint(opts.url || provider.baseUrl, opts.inContainer) : "";
   const out: UpstreamError = {
     kind,
     title: ERROR_TITLES[kind],

@@ -53,6 +53,7 @@ export async function getJson(
       headers: { accept: "application/json", ...authHeaders(provider) },
       signal,
     });
+    ctx.responded = true;
     const text = await res.text();
     let json: unknown = undefined;
     try {

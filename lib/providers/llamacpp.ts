@@ -19,6 +19,9 @@ export const llamaCppAdapter: ProviderAdapter = {
     return Array.isArray(body.models) ||
       data.some((m) => m?.owned_by === "llamacpp" || (m?.meta && typeof m.meta === "object"));
   },
+  // tests/fixtures/transcripts/llamacpp/03-chat-stream.txt: `timings` ride on the finish chunk,
+  // or on the usage chunk when include_usage is on.
+  movesFinishFieldsToUsage: true,
   hints: {
     ...GENERIC_HINTS,
     start: (p) =>

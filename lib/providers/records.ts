@@ -8,6 +8,7 @@ import { lmStudioAdapter } from "./lmstudio.ts";
 import { PROVIDER_NAMES } from "./names.ts";
 import { ollamaAdapter } from "./ollama.ts";
 import { openAiCompatibleAdapter } from "./openai_compatible.ts";
+import type { ProviderAdapter } from "./adapter.ts";
 import type { ProviderId, ProviderRecord } from "./types.ts";
 
 /** Every provider deepstudio can talk to, keyed by id (order = `PROVIDER_IDS`). */
@@ -77,3 +78,11 @@ export function isProviderId(id: string): id is ProviderId {
 
 /** Every server family, in the order the status probe tries to recognise a server. */
 export const FAMILIES = [lmStudioAdapter, llamaCppAdapter, ollamaAdapter, openAiCompatibleAdapter];
+
+/**
+ * The adapter of the server actually answering: the family a model list identified (an
+ * "OpenAI-compatible endpoint" may well be llama-server), else the configured provider's.
+ */
+export function servingAdapter(record: ProviderRecord, source?: string | null): ProviderAdapter {
+  return FAMILIES.find((f) => f.family === source) ?? record.adapter;
+}

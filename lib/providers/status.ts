@@ -40,12 +40,14 @@ export async function probeStatus(
       hint: "",
       ...fields,
     };
-    if (dockerLoopback) {
+    // The loopback hint only when nothing answered there: a 401, an empty list or a wrong path
+    // prove that something listens on that address, container or not.
+    const unreachable = (state === "unreachable" || state === "timeout") &&
+      (!out.error || out.error.suggestedUrl !== undefined);
+    if (dockerLoopback && unreachable) {
       out.dockerLoopback = true;
-      if (state !== "available") {
-        const docker = dockerHint(provider.baseUrl, true);
-        if (!out.hint.includes(docker)) out.hint = out.hint ? `${out.hint} ${docker}` : docker;
-      }
+      const docker = dockerHint(provider.baseUrl, true);
+      if (!out.hint.includes(docker)) out.hint = out.hint ? `${out.hint} ${docker}` : docker;
     }
     return out;
   };

@@ -175,6 +175,7 @@ export async function* streamChat(
     }));
     touch();
     phase = "prompt";
+    ectx.responded = true;
     const type = res.headers.get("content-type") ?? "";
     if (!res.ok) {
       const text = yield* waitFor(readAll(res, touch));

@@ -111,7 +111,10 @@ export interface ProviderStatus {
   error?: UpstreamError;
   /** What to do next (empty when available). */
   hint: string;
-  /** True when deepstudio runs in a container and the URL points at loopback (spec §7). */
+  /**
+   * True when deepstudio runs in a container, the URL points at loopback and nothing could be
+   * reached there (docs/providers.md, "Docker"): the loopback is the container's own.
+   */
   dockerLoopback?: boolean;
 }
 

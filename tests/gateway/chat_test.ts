@@ -339,3 +339,36 @@ Deno.test("deepstudio's own refusals on /v1 are in OpenAI's error format", async
     await rig.close();
   }
 });
+
+Deno.test("a /v1 stream from llama.cpp keeps its timings on the finish chunk, as a direct call does", async () => {
+  const llama = await startFakeLlamaCpp();
+  const rig = await startRig({
+    env: { LDR_LLM_PROVIDER: "llamacpp", LDR_LLM_LLAMACPP_URL: llama.url },
+  });
+  try {
+    const ask = { model: "tiny-random", messages: HELLO, max_tokens: 5, stream: true };
+    const direct = await (await fetch(`${llama.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(ask),
+    })).text();
+    const relayed = await (await rig.post("/v1/chat/completions", ask)).text();
+    const upstream = llama.requests.filter((q) => q.path === "/v1/chat/completions").at(-1)!;
+    assertEquals(
+      (upstream.body as { stream_options?: unknown }).stream_options,
+      { include_usage: true },
+      "deepstudio asked for usage upstream",
+    );
+    const chunks = (text: string) =>
+      events(text).filter((e) => e !== "data: [DONE]").map((e) => JSON.parse(e.slice(6)));
+    const finish = (text: string) => chunks(text).find((c) => c.choices[0]?.finish_reason);
+    assert(finish(direct).timings, "llama.cpp puts timings on the finish chunk");
+    assertEquals(Object.keys(finish(relayed)), Object.keys(finish(direct)));
+    assertEquals(Object.keys(finish(relayed).timings), Object.keys(finish(direct).timings));
+    assertEquals(chunks(relayed).length, chunks(direct).length, "no usage chunk was added");
+    assert(!relayed.includes('"usage"'));
+  } finally {
+    await rig.close();
+    await llama.close();
+  }
+});

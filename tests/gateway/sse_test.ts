@@ -101,3 +101,54 @@ Deno.test("byte helpers find events and sequences", () => {
   assertEquals(indexOfBytes(enc.encode('xx"usage"'), enc.encode('"usage"')), 2);
   assertEquals(indexOfBytes(enc.encode('"usag'), enc.encode('"usage"')), -1);
 });
+
+/** The events of one section of a recording (`### title` up to the next section). */
+function recordedEvents(file: string, title: string): string[] {
+  const text = Deno.readTextFileSync(
+    new URL(`../fixtures/transcripts/llamacpp/${file}`, import.meta.url),
+  );
+  const section = text.split(/^### /m).find((s) => s.startsWith(title));
+  if (!section) throw new Error(`no section "${title}" in ${file}`);
+  return section.split("\n").filter((l) => l.startsWith("data: ")).map((l) => `${l}\n\n`);
+}
+
+Deno.test("llama.cpp's timings go back onto the finish chunk when deepstudio injected include_usage (recorded bytes)", () => {
+  const withUsage = recordedEvents(
+    "03-chat-stream.txt",
+    "streaming with stream_options.include_usage",
+  );
+  const without = recordedEvents("03-chat-stream.txt", "streaming, max_tokens 5");
+  const usage = JSON.parse(withUsage.at(-2)!.slice(6));
+  assert(usage.timings && usage.usage && usage.choices.length === 0, "the recording's usage chunk");
+  const s = createUsageStripper({ restoreFinishFields: true });
+  const out = [...withUsage.map((f) => s.push(enc.encode(f))), s.flush()]
+    .filter((p): p is Uint8Array => p !== null).map((p) => dec.decode(p)).join("");
+  const frames = out.split("\n\n").filter(Boolean).map((f) => `${f}\n\n`);
+  // Every frame but the finish chunk is byte-identical; the usage chunk is gone.
+  assertEquals(frames.length, withUsage.length - 1);
+  assertEquals(frames.slice(0, -2), withUsage.slice(0, -3));
+  assertEquals(frames.at(-1), DONE);
+  const finish = frames.at(-2)!;
+  // The finish chunk is the recorded one with llama.cpp's timings appended, exactly where the
+  // recording without include_usage has them (last key, same bytes before it).
+  assertEquals(
+    finish,
+    withUsage.at(-3)!.replace(/}\n\n$/, `,"timings":${JSON.stringify(usage.timings)}}\n\n`),
+  );
+  const keys = (f: string) => Object.keys(JSON.parse(f.slice(6)));
+  assertEquals(keys(finish), keys(without.at(-2)!));
+  assertEquals(JSON.parse(finish.slice(6)).timings, usage.timings);
+});
+
+Deno.test("a usage chunk with nothing but usage is dropped whole; other extra fields stay without usage", () => {
+  const r = run([FINISH, USAGE, DONE]);
+  assertEquals(r.out, FINISH + DONE);
+  const extra = USAGE.replace('"object"', '"x_stats":{"a":1},"object"');
+  const s = createUsageStripper();
+  const out = [s.push(enc.encode(FINISH + extra + DONE)), s.flush()].filter((p) => p !== null)
+    .map((p) => dec.decode(p!)).join("");
+  const kept = out.split("\n\n").filter(Boolean).map((f) => f.slice(6));
+  assertEquals(kept.length, 3);
+  assertEquals(JSON.parse(kept[1]).x_stats, { a: 1 });
+  assertEquals(JSON.parse(kept[1]).usage, undefined);
+});

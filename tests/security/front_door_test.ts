@@ -14,9 +14,15 @@ type ErrorBody = { error: { kind: string; message: string } };
 
 const STATE_CHANGING = ["POST", "PUT", "PATCH", "DELETE"];
 
+/** The refusal's kind: the API's `kind`, or under /v1 the `code` of OpenAI's error format. */
 async function errorOf(res: Response): Promise<ErrorBody["error"]> {
   assertStringIncludes(res.headers.get("content-type") ?? "", "application/json");
   const body = await res.json() as ErrorBody;
+  if ("type" in body.error) {
+    const e = body.error as unknown as Record<string, unknown>;
+    assertEquals(Object.keys(e), ["message", "type", "code", "param"]);
+    body.error.kind = String(e.code);
+  }
   assertEquals(typeof body.error.kind, "string");
   assertEquals(typeof body.error.message, "string");
   return body.error;
