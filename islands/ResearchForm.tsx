@@ -11,6 +11,7 @@ import { api, type ApiError } from "./api.ts";
 import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
+import { SourcePicker } from "./SourcePicker.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
 export interface PanelField {
@@ -63,6 +64,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [modelsErr, setModelsErr] = useState("");
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState("quick");
+  const [engines, setEngines] = useState([String(fields["search.engine"]?.value ?? "none")]);
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
   const pending = useRef<Record<string, unknown>>({});
@@ -179,7 +181,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
     setSubmitErr(null);
     saving.current = saving.current.then(flush);
     await saving.current;
-    const body: Record<string, unknown> = { query, mode, provider: pid };
+    const body: Record<string, unknown> = { query, mode, provider: pid, sources: { engines } };
     if (vals["llm.model"].trim()) body.model = vals["llm.model"].trim();
     for (const [k, name] of [["llm.temperature", "temperature"], ["llm.max_tokens", "maxTokens"]]) {
       const n = Number(vals[k]);
@@ -274,6 +276,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             {busy ? "Starting…" : "Start research"}
           </button>
         </div>
+        <SourcePicker value={engines} onChange={setEngines} />
         {submitErr && (
           <SubmitError
             error={submitErr}

@@ -84,3 +84,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name: "the Research form's Sources choice starts a sourced run",
+  async fn() {
+    const searx = startFakeSearxng({
+      results: [{
+        url: "http://127.0.0.1:9/x",
+        title: "A found page",
+        content: "Its snippet [1].",
+      }],
+    });
+    const stack = await startStack({ lm: { reply: "From the snippet [1]." } });
+    try {
+      const patch = await stack.app.app.request(
+        "/api/settings",
+        json("PATCH", { "search.searxng.url": searx.url }),
+      );
+      assertEquals(patch.status, 200);
+      const page = await stack.page();
+      await page.goto(`${stack.url}/`);
+      await hydrated(page);
+      await page.check("input[name=source-searxng]");
+      await page.fill("#query", "What did the page say?");
+      await page.press("#query", "Enter");
+      await page.waitForURL(/\/research\//);
+      await hydrated(page);
+      await page.waitForSelector(".run-status .badge.completed");
+      await page.waitForSelector(".sources-panel .sources.cited .source");
+      assertStringIncludes((await page.textContent(".sources-panel"))!, "A found page");
+      // The private result URL was not fetched: the snippet is what counts.
+      assertStringIncludes((await page.textContent(".sources-panel"))!, "snippet");
+      assertEquals(searx.requests.length > 0, true);
+    } finally {
+      await stack.close();
+      await searx.close();
+    }
+  },
+});
