@@ -59,6 +59,14 @@ export const FLAGS = [
     help: "Token required by the API and UI; mandatory when --host is not loopback",
     def: "",
   },
+  {
+    flag: "--run-lease",
+    env: "DEEPSTUDIO_RUN_LEASE",
+    arg: "SECONDS",
+    help:
+      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs",
+    def: "15",
+  },
 ] as const;
 
 /**
@@ -185,11 +193,21 @@ export function parseConfig(
       message: "--access-token must be at least 16 characters long",
     };
   }
+  const leaseText = values["--run-lease"] ?? "15";
+  const lease = Number(leaseText);
+  if (!/^\d+(\.\d+)?$/.test(leaseText) || lease < 0.1 || lease > 3600) {
+    return {
+      ok: false,
+      help: false,
+      message: `--run-lease must be a number of seconds from 0.1 to 3600, got "${leaseText}"`,
+    };
+  }
   return {
     ok: true,
     config: {
       host,
       port,
+      runLeaseMs: Math.round(lease * 1000),
       kvPath: values["--kv"] ?? joinPath([defaultDataDir(env), "deepstudio.kv"]),
       allowedHosts: (values["--allowed-hosts"] ?? "").split(",").map((s) => s.trim().toLowerCase())
         .filter(Boolean),

@@ -40,7 +40,8 @@ export function queueJob(
     now: () => number;
     positions: PositionWatchers;
     onLimit(limit: number): void;
-    execute(): Promise<void>;
+    /** `waited`: the run sat in the queue before this slot freed. */
+    execute(waited: boolean): Promise<void>;
     cleanup(): void;
   },
 ): Promise<void> {
@@ -65,7 +66,7 @@ export function queueJob(
       try {
         if (run.reason) {
           await endWaiting(run, run.reason === "cancel" ? "cancelled" : "interrupted", job.now);
-        } else await job.execute();
+        } else await job.execute(lastPosition > 0);
       } finally {
         job.cleanup();
       }

@@ -44,8 +44,16 @@ const MESSAGES: Record<RunStatus, string> = {
   running: "",
 };
 
-/** Runs `live` to completion (or to where it is stopped); never throws for step failures. */
-export async function runResearch(live: LiveRun, deps: RunnerDeps): Promise<void> {
+/**
+ * Runs `live` to completion (or to where it is stopped); never throws for step failures. With
+ * `failure` (its server could not be reached when its slot freed) it ends at once with that
+ * error's report.
+ */
+export async function runResearch(
+  live: LiveRun,
+  deps: RunnerDeps,
+  failure?: UpstreamError,
+): Promise<void> {
   const r = live.record;
   const steps = pipelineFor(r.mode, r.sources);
   const ranges = progressRanges(steps);
@@ -107,6 +115,15 @@ export async function runResearch(live: LiveRun, deps: RunnerDeps): Promise<void
     await live.close();
   }
 
+  /** Ends the run as failed: the error report after the text so far. */
+  async function fail(error: UpstreamError, step?: string) {
+    const had = live.text.text.trim() !== "";
+    const report = errorReport(error, { hadText: had });
+    live.edit({ op: "append", text: `${had ? "\n\n---\n\n" : ""}${report}\n` }, step);
+    await finish("failed", error);
+  }
+
+  if (failure) return await fail(failure);
   for (const [i, step] of steps.entries()) {
     const prev = stored.get(step.name);
     if (prev && (prev.state === "done" || prev.state === "skipped")) {
@@ -215,11 +232,7 @@ export async function runResearch(live: LiveRun, deps: RunnerDeps): Promise<void
       rec.state = "failed";
       delete rec.output;
       setState(i, rec, oldParts, failure);
-      const had = live.text.text.trim() !== "";
-      const report = errorReport(failure, { hadText: had });
-      live.edit({ op: "append", text: `${had ? "\n\n---\n\n" : ""}${report}\n` }, step.name);
-      await finish("failed", failure);
-      return;
+      return await fail(failure, step.name);
     }
     if (composed) live.edit({ op: "compose", parts: composed }, step.name);
     rec.state = "done";

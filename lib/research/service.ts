@@ -10,6 +10,7 @@ import { AppError, notFound } from "../http/errors.ts";
 import { kvGet, runSettingsKey } from "../kv/keys.ts";
 import { resolveProvider } from "../providers/resolve.ts";
 import type { ProviderService } from "../providers/service.ts";
+import type { UpstreamError } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
 import { follow } from "./events.ts";
 import { exportMarkdown } from "./export.ts";
@@ -155,6 +156,7 @@ export function createResearchService(
   }
 
   async function pollCancels() {
+    sweepSoon();
     try {
       for (const id of await cancelRequested(kv, [...live.keys()])) {
         await stopLocal(live.get(id), "cancel");
@@ -171,11 +173,35 @@ export function createResearchService(
     } else if (!run.abort.signal.aborted) run.abort.abort(how);
   }
 
+  /**
+   * Settings saved while a run waited in the queue apply to it (it has not started): the run is
+   * resolved again under them when its slot frees, its record and frozen copy updated. A server
+   * that cannot be reached then fails the run with that error; other refusals keep what it had.
+   */
+  async function refreeze(
+    run: LiveRun,
+    req: ResearchRequest,
+    frozen: Settings,
+  ): Promise<{ frozen: Settings } | { error: UpstreamError } | null> {
+    const snapshot = (await ctx.settings.get()).values;
+    if (JSON.stringify(snapshot) === JSON.stringify(frozen)) return null;
+    try {
+      const settings = await resolveTarget(providers, req, snapshot);
+      run.update({ settings });
+      run.put(runSettingsKey(run.id), freezeSettings(snapshot));
+      return { frozen: Object.freeze({ ...snapshot }) };
+    } catch (e) {
+      const upstream = e instanceof AppError ? e.extra.upstream as UpstreamError : undefined;
+      return upstream ? { error: upstream } : null;
+    }
+  }
+
   /** Queues `run` with its frozen settings; resolves once it is queued or started. */
   function launch(
     run: LiveRun,
     frozen: Settings,
     place: { enqueue(job: QueueJob): void } = queue,
+    fresh?: ResearchRequest,
   ): Promise<void> {
     live.set(run.id, run);
     let resolveEnd!: () => void;
@@ -195,16 +221,22 @@ export function createResearchService(
       now: ctx.now,
       positions,
       onLimit: (limit) => (queueLimit = limit),
-      execute: () =>
-        runResearch(run, {
+      async execute(waited) {
+        let settings = frozen;
+        let error: UpstreamError | undefined;
+        const changed = waited && fresh ? await refreeze(run, fresh, frozen) : null;
+        if (changed && "frozen" in changed) settings = changed.frozen;
+        if (changed && "error" in changed) error = changed.error;
+        await runResearch(run, {
           kv,
           llm,
           now: ctx.now,
-          settings: frozen,
-          provider,
+          settings,
+          provider: settings === frozen ? provider : resolveProvider(settings, fresh?.provider),
           inContainer: ctx.config.inContainer,
           sources: sourcesDeps,
-        }),
+        }, error);
+      },
       cleanup: () => cleanups.get(run.id)?.(),
     });
   }
@@ -249,23 +281,37 @@ export function createResearchService(
   }
 
   async function recover(): Promise<void> {
+    lastSweep = ctx.now();
     const found = await sweep(kv, owner, ctx.now());
     for (const orphan of found.orphans) {
       await continueRun(orphan, {}, "deepstudio restarted while this run was unfinished");
     }
     if (found.orphans.length) ctx.log(`resumed ${found.orphans.length} unfinished research run(s)`);
-    if (found.nextExpiry !== null && !ctx.shutdown.aborted) {
+    if (found.nextExpiry !== null && resweep === null && !ctx.shutdown.aborted) {
       // Another process's runs: look again once its lease would have expired.
       resweep = setTimeout(() => {
         resweep = null;
-        recover().catch((e) => ctx.log(`could not resume research runs: ${(e as Error).message}`));
+        sweepSoon(true);
       }, Math.max(0, found.nextExpiry - ctx.now()) + 50);
     }
   }
 
-  const ready = recover().catch((e) =>
-    ctx.log(`could not check for unfinished research runs: ${(e as Error).message}`)
-  );
+  let lastSweep = 0;
+  let sweeping: Promise<void> | null = null;
+  /**
+   * Looks for runs a dead process left, at most twice per lease: on start-up, when a lease seen
+   * would expire, and whenever runs are used or run here (no timer runs while nothing happens).
+   */
+  function sweepSoon(force = false) {
+    if (sweeping || ctx.shutdown.aborted) return;
+    if (!force && ctx.now() - lastSweep < leaseMs / 2) return;
+    sweeping = recover().catch((e) =>
+      ctx.log(`could not check for unfinished research runs: ${(e as Error).message}`)
+    ).finally(() => (sweeping = null));
+  }
+
+  sweepSoon(true);
+  const ready = sweeping ?? Promise.resolve();
 
   ctx.shutdown.addEventListener("abort", () => {
     if (resweep !== null) clearTimeout(resweep);
@@ -362,7 +408,7 @@ export function createResearchService(
       }
       const run = liveRun(record, res.versionstamp);
       run.emit("status", { status: "queued" });
-      await launch(run, Object.freeze({ ...snapshot }), place);
+      await launch(run, Object.freeze({ ...snapshot }), place, req);
       return view(run);
     },
     async resume(id, req) {
@@ -394,6 +440,7 @@ export function createResearchService(
     },
     async get(id) {
       await ready;
+      sweepSoon();
       const run = live.get(id);
       if (run) return { run: view(run), text: run.text.text };
       const entry = await getRun(kv, id);
@@ -402,6 +449,7 @@ export function createResearchService(
     },
     async list(o) {
       await ready;
+      sweepSoon();
       const page = await listRuns(kv, o);
       return { ...page, runs: page.runs.map((r) => (live.has(r.id) ? view(live.get(r.id)!) : r)) };
     },
@@ -442,6 +490,7 @@ export function createResearchService(
     },
     async events(id, after, signal) {
       await ready;
+      sweepSoon();
       const run = live.get(id);
       if (run) {
         const events = follow(kv, id, { log: run.log }, { after, signal });
