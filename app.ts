@@ -17,6 +17,8 @@ import { VERSION } from "./lib/version.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { modelRoutes } from "./routes/models.ts";
+import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
@@ -101,7 +103,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/health", healthRoutes(ctx));
   app.route("/api/openapi.json", openapiRoutes(ctx, () => app.routes));
   app.route("/api/settings", settingsRoutes(ctx));
+  app.route("/api/providers/lmstudio/models", modelRoutes(ctx));
   app.route("/api/providers", providerRoutes(ctx));
+  app.route("/api/research/preflight", preflightRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
   app.route("/api/research", sourcesRoutes(ctx));
   app.route("/api/search", searchRoutes(ctx));

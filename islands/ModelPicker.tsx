@@ -6,6 +6,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ModelInfo } from "../lib/providers/types.ts";
+import { ModelLoadControls } from "./ModelLoadControls.tsx";
 
 /** Props: the models (null while unknown), the current value and what to do on a pick. */
 export interface ModelPickerProps {
@@ -13,6 +14,8 @@ export interface ModelPickerProps {
   value: string;
   locked: boolean;
   onPick(id: string): void;
+  /** When the server can load models (LM Studio 0.4+): called after a load or reload. */
+  onLoaded?(id: string, contextLength: number): void;
 }
 
 function kb(n: number | null): string {
@@ -81,6 +84,7 @@ export function ModelPicker(props: ModelPickerProps) {
               )
               : <span class="model-name">Automatic (the one loaded model)</span>}
           </label>
+          {m.id && props.onLoaded && <ModelLoadControls model={m} onLoaded={props.onLoaded} />}
         </li>
       ))}
     </ul>

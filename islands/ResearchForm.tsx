@@ -12,6 +12,7 @@ import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
 import { SourcePicker } from "./SourcePicker.tsx";
+import { PreflightNote, type PreflightNoteProps } from "./PreflightNote.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
 export interface PanelField {
@@ -32,6 +33,8 @@ export interface PanelProvider {
   local: boolean;
   urlKey: string | null;
   keyKey: string;
+  /** The adapter can load models (LM Studio; it also needs the 0.4 model API at runtime). */
+  canLoad?: boolean;
 }
 
 /** Props: providers and the LLM settings, all plain JSON. */
@@ -67,6 +70,10 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [engines, setEngines] = useState([String(fields["search.engine"]?.value ?? "none")]);
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
+  const [source, setSource] = useState("");
+  const [preflight, setPreflight] = useState<
+    Omit<PreflightNoteProps, "onStart" | "onDismiss"> | null
+  >(null);
   const pending = useRef<Record<string, unknown>>({});
   const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
   const saving = useRef<Promise<void>>(Promise.resolve());
@@ -98,9 +105,14 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
 
   async function loadModels() {
     setModelsErr("");
-    const r = await api<{ models: ModelInfo[] }>("GET", `/api/providers/${pid}/models?type=chat`);
-    if (r.ok) setModels(chatModels(r.data.models));
-    else {
+    const r = await api<{ models: ModelInfo[]; source: string }>(
+      "GET",
+      `/api/providers/${pid}/models?type=chat`,
+    );
+    if (r.ok) {
+      setModels(chatModels(r.data.models));
+      setSource(r.data.source);
+    } else {
       setModels(null);
       setModelsErr(r.error.message);
     }
@@ -176,16 +188,39 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    await start(false);
+  }
+
+  /** Starts the run; unless `checked`, asks the pre-flight first and warns when it won't fit. */
+  async function start(checked: boolean, opts: { quick?: boolean } = {}) {
     if (busy) return;
     setBusy(true);
     setSubmitErr(null);
+    setPreflight(null);
     saving.current = saving.current.then(flush);
     await saving.current;
-    const body: Record<string, unknown> = { query, mode, provider: pid, sources: { engines } };
+    const body: Record<string, unknown> = {
+      query,
+      mode: opts.quick ? "quick" : mode,
+      provider: pid,
+      sources: { engines },
+    };
     if (vals["llm.model"].trim()) body.model = vals["llm.model"].trim();
     for (const [k, name] of [["llm.temperature", "temperature"], ["llm.max_tokens", "maxTokens"]]) {
       const n = Number(vals[k]);
       if (!errors[k] && vals[k].trim() !== "" && Number.isFinite(n)) body[name] = n;
+    }
+    if (!checked) {
+      const p = await api<PreflightNoteProps & { fits: boolean }>(
+        "POST",
+        "/api/research/preflight",
+        body,
+      );
+      if (p.ok && !p.data.fits) {
+        setPreflight({ ...p.data, canStartAnyway: p.data.action?.type !== "load" });
+        setBusy(false);
+        return;
+      }
     }
     const r = await api<{ id: string }>("POST", "/api/research", body);
     if (r.ok) {
@@ -277,6 +312,13 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
           </button>
         </div>
         <SourcePicker value={engines} onChange={setEngines} />
+        {preflight && (
+          <PreflightNote
+            {...preflight}
+            onStart={(o) => start(true, o)}
+            onDismiss={() => setPreflight(null)}
+          />
+        )}
         {submitErr && (
           <SubmitError
             error={submitErr}
@@ -365,6 +407,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             value={model}
             locked={!!fields["llm.model"]?.locked}
             onPick={(id) => set("llm.model", id)}
+            onLoaded={provider.canLoad && source === "lmstudio-v1" ? () => loadModels() : undefined}
           />
         </fieldset>
 

@@ -11,7 +11,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
 import { type RetryRequest, RunActions } from "./RunActions.tsx";
+import { answerPercent, settleSteps, stallNote, stepLabel, type ViewStep } from "./run_progress.ts";
 import { applyRunEvent } from "./run_text.ts";
+import { useFollow } from "./use_follow.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
 import { SourcesPanel } from "./SourcesPanel.tsx";
 import { createSourcesFeed } from "./sources_feed.ts";
@@ -27,13 +29,13 @@ export interface RunViewProps {
   markdownUrl: string;
   /** What Retry sends: the question with the run's frozen settings. */
   retry: RetryRequest;
+  /** Tokens the answer may use (max tokens capped at 80 % of the context): quick progress. */
+  answerBudget: number;
+  /** Seconds of silence after which the request is given up (the request timeout). */
+  idleLimitS: number | null;
 }
 
-interface Step {
-  key: string;
-  label: string;
-  state: "pending" | "running" | "done" | "failed" | "skipped";
-}
+type Step = ViewStep;
 
 interface Metrics {
   ttftMs: number | null;
@@ -109,6 +111,7 @@ export function RunView(props: RunViewProps) {
   });
   const [note, setNote] = useState("");
   const [stopping, setStopping] = useState(false);
+  const [stall, setStall] = useState("");
   const [hasText, setHasText] = useState(false);
   const docRef = useRef<HTMLDivElement>(null);
   const renderer = useRef<StreamRenderer | null>(null);
@@ -130,14 +133,27 @@ export function RunView(props: RunViewProps) {
       r.setMarkdown(m.renderMarkdown)
     ).catch(() => setNote("Could not load the Markdown renderer; showing plain text."));
 
+    // Silence is measured from the last growth of the text, however it arrived.
+    let lastArrival = 0;
+    let lastLength = 0;
     function tick() {
       const now = performance.now();
+      if (r.text.length !== lastLength) {
+        lastLength = r.text.length;
+        lastArrival = now;
+      }
       while (arrivals.length && now - arrivals[0] > 2000) arrivals.shift();
       const span = arrivals.length > 1 ? (now - arrivals[0]) / 1000 : 0;
       setLive({
-        ttft: firstDelta && runningAt ? firstDelta - runningAt : null,
+        // Both seen within a millisecond means one network read brought them: not measurable.
+        ttft: firstDelta && runningAt && firstDelta - runningAt > 1 ? firstDelta - runningAt : null,
         tps: span > 0.25 ? arrivals.length / span : null,
       });
+      setStall(finished ? "" : stallNote(lastArrival ? now - lastArrival : 0, props.idleLimitS));
+      // A quick answer's progress is its tokens (about 4 characters each) against its budget.
+      if (mode !== "detailed" && !finished) {
+        setPercent((p) => Math.max(p, answerPercent(r.text.length / 4, props.answerBudget)));
+      }
     }
 
     function planSteps(qs: string[], current: number, done: boolean) {
@@ -145,7 +161,7 @@ export function RunView(props: RunViewProps) {
         { key: "plan", label: "Plan sub-questions", state: "done" },
         ...qs.map((q, i): Step => ({
           key: `q${i}`,
-          label: `${i + 1}. ${q}`,
+          label: stepLabel(i + 1, q, props.query),
           state: done || i + 1 < current ? "done" : i + 1 === current ? "running" : "pending",
         })),
         { key: "report", label: "Write the report", state: done ? "running" : "pending" },
@@ -214,7 +230,7 @@ export function RunView(props: RunViewProps) {
           const s = String(d.status);
           setStatus(s);
           clearInterval(ticker);
-          if (mode === "detailed") planSteps(questions, 0, true);
+          if (mode === "detailed") setSteps((x) => settleSteps(x, s));
           if (s === "completed") setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
           r.finish();
           break;
@@ -255,9 +271,11 @@ export function RunView(props: RunViewProps) {
       }
     }
     follow();
+    const watch = setInterval(() => finished || ticker || tick(), 1000);
     return () => {
       stop.abort();
       clearInterval(ticker);
+      clearInterval(watch);
     };
   }, [id]);
 
@@ -293,13 +311,14 @@ export function RunView(props: RunViewProps) {
   }
 
   const active = ACTIVE.includes(status);
+  const { following, jump } = useFollow(docRef, active);
   const m = metrics;
   const answered = m?.model ?? null;
   return (
     <div class="run">
       <div class={`run-bar${active ? " live" : ""}`}>
         <p class="run-status" role="status" aria-live="polite">
-          <span class={`badge ${status}`}>{status}</span> {message}
+          <span class={`badge ${status}`}>{status}</span> {stall || message}
         </p>
         <div class="row">
           {active && (
@@ -360,6 +379,7 @@ export function RunView(props: RunViewProps) {
       {note && <p class="notice">{note}</p>}
       <article class="answer md" ref={docRef} aria-busy={active} aria-label="Answer" />
       <SourcesPanel runId={id} feed={sourcesFeed} answer={docRef} finished={!active} />
+      {!following && <button type="button" class="jump-live" onClick={jump}>Jump to live ↓</button>}
       {error && (
         <section class="notice bad error-panel" role="alert">
           <h2>{error.title}</h2>

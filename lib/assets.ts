@@ -1,9 +1,11 @@
 /**
  * Static assets, imported as text so they travel inside the module graph: `deno compile` and
  * `deno bundle` embed them, and the server never reads the working directory. Each is served at
- * a content-hashed path with an immutable cache policy.
+ * a content-hashed path with an immutable cache policy. The hash is computed the first time a
+ * path is asked for (a page render, a /static request), not at start-up: a process that only
+ * serves the API and /v1 never spends the time or the memory (docs/benchmarks.md).
  */
-import { toHex } from "./http/sha256.ts";
+import { sha256, toHex } from "./http/sha256.ts";
 import clientJs from "../static/build/client.js" with { type: "text" };
 import markdownJs from "../static/build/markdown.js" with { type: "text" };
 import pageResearchJs from "../static/build/page-research.js" with { type: "text" };
@@ -20,27 +22,27 @@ export interface Asset {
   type: string;
 }
 
-/** SHA-256 of a text, hex (native Web Crypto: no JIT warm-up of a hash written in JS). */
-async function sha256Hex(text: string): Promise<string> {
-  return toHex(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))),
-  );
-}
-
-/** Its content-hashed path; the digest is computed once, at start-up (top-level await). */
-async function hashed(name: string, ext: string, body: string, type: string): Promise<Asset> {
-  return { path: `/static/${name}.${(await sha256Hex(body)).slice(0, 12)}.${ext}`, body, type };
+/** An asset whose content-hashed path is computed on first access. */
+function hashed(name: string, ext: string, body: string, type: string): Asset {
+  let path: string | undefined;
+  return {
+    get path() {
+      return path ??= `/static/${name}.${toHex(sha256(body)).slice(0, 12)}.${ext}`;
+    },
+    body,
+    type,
+  };
 }
 
 /** The client bundle (all islands). */
-export const CLIENT_JS: Asset = await hashed(
+export const CLIENT_JS: Asset = hashed(
   "client",
   "js",
   clientJs,
   "text/javascript; charset=utf-8",
 );
 /** The Markdown renderer (marked + DOMPurify), imported lazily by the run view only. */
-export const MARKDOWN_JS: Asset = await hashed(
+export const MARKDOWN_JS: Asset = hashed(
   "markdown",
   "js",
   markdownJs,
@@ -50,17 +52,52 @@ const JS = "text/javascript; charset=utf-8";
 
 /** Page bundles by name (lib/islands/bundles.ts): each page ships only its own islands. */
 export const PAGE_JS: Readonly<Record<string, Asset>> = {
-  research: await hashed("page-research", "js", pageResearchJs, JS),
-  run: await hashed("page-run", "js", pageRunJs, JS),
-  history: await hashed("page-history", "js", pageHistoryJs, JS),
-  settings: await hashed("page-settings", "js", pageSettingsJs, JS),
+  research: hashed("page-research", "js", pageResearchJs, JS),
+  run: hashed("page-run", "js", pageRunJs, JS),
+  history: hashed("page-history", "js", pageHistoryJs, JS),
+  settings: hashed("page-settings", "js", pageSettingsJs, JS),
 };
 /** The stylesheet. */
-export const APP_CSS: Asset = await hashed("app", "css", appCss, "text/css; charset=utf-8");
+export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");
 /** The icon. */
-export const FAVICON: Asset = await hashed("favicon", "svg", faviconSvg, "image/svg+xml");
+export const FAVICON: Asset = hashed("favicon", "svg", faviconSvg, "image/svg+xml");
+
+/** A map built on first use (reading it computes every asset's path). */
+class LazyMap<K, V> implements ReadonlyMap<K, V> {
+  #map: Map<K, V> | undefined;
+  constructor(private readonly build: () => Map<K, V>) {}
+  get #m(): Map<K, V> {
+    return this.#map ??= this.build();
+  }
+  get size() {
+    return this.#m.size;
+  }
+  get(key: K) {
+    return this.#m.get(key);
+  }
+  has(key: K) {
+    return this.#m.has(key);
+  }
+  forEach(fn: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown) {
+    this.#m.forEach((v, k) => fn.call(thisArg, v, k, this));
+  }
+  entries() {
+    return this.#m.entries();
+  }
+  keys() {
+    return this.#m.keys();
+  }
+  values() {
+    return this.#m.values();
+  }
+  [Symbol.iterator]() {
+    return this.#m[Symbol.iterator]();
+  }
+}
 
 /** Every asset by its served path. */
-export const ASSETS: ReadonlyMap<string, Asset> = new Map(
-  [CLIENT_JS, MARKDOWN_JS, ...Object.values(PAGE_JS), APP_CSS, FAVICON].map((a) => [a.path, a]),
+export const ASSETS: ReadonlyMap<string, Asset> = new LazyMap(() =>
+  new Map(
+    [CLIENT_JS, MARKDOWN_JS, ...Object.values(PAGE_JS), APP_CSS, FAVICON].map((a) => [a.path, a]),
+  )
 );

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ERROR_TITLES } from "./providers/errors.ts";
+import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
 
@@ -220,11 +221,31 @@ const OPERATIONS: Record<string, OperationInfo> = {
     ],
     upstream: true,
   },
+  "POST /api/providers/lmstudio/models/load": {
+    summary:
+      "Load (or reload) an LM Studio 0.4+ model with a context length, as SSE: start, progress (elapsed time) then done (the new model record) or error (typed). A second load of the same model joins the first; a disconnect does not cancel it. 400 with the bound for a bad contextLength or unknown model; 502 with needs: lmstudio-0.4 for older LM Studio",
+    tag: "providers",
+    body: jsonSchema(LoadRequestSchema),
+    ok: { status: "200", type: "text/event-stream", description: "Load progress as SSE" },
+    upstream: true,
+  },
+  "POST /api/providers/lmstudio/models/unload": {
+    summary: "Unload one LM Studio model instance ({instanceId}); answers with the model's record",
+    tag: "providers",
+    body: jsonSchema(UnloadRequestSchema),
+    upstream: true,
+  },
   "POST /api/research": {
     summary: "Start a research run (202, Location: /api/research/{id})",
     tag: "research",
     body: ref("ResearchRequest"),
     ok: { status: "202", type: "application/json", description: "Queued or started" },
+  },
+  "POST /api/research/preflight": {
+    summary:
+      "Before starting: the context the run needs (estimate) against the model's loaded context; when it will not fit, the load/reload action (LM Studio 0.4+) or the by-hand hint",
+    tag: "research",
+    body: ref("ResearchRequest"),
   },
   "GET /api/research": {
     summary: "Past and current runs, newest first",

@@ -161,6 +161,11 @@ export function pageRoutes(ctx: AppContext) {
               providerName: run.settings.providerName,
               markdownUrl: MARKDOWN_JS.path,
               retry: retryRequest(run),
+              answerBudget: Math.min(
+                run.settings.maxTokens,
+                Math.floor(run.settings.contextWindow * 0.8),
+              ),
+              idleLimitS: (await ctx.settings.get()).values["llm.request_timeout"] ?? null,
             }}
           />
           {followUps.length > 0 && (

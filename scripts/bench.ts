@@ -11,6 +11,7 @@
  */
 import { chatBody, documentOnce, includes, rawStream } from "./bench_client.ts";
 import { measureLibrary } from "./bench_library.ts";
+import { memoryLayers } from "./bench_memory.ts";
 import { readProfile, summarize } from "./bench_profile.ts";
 import { type BenchReport, report } from "./bench_report.ts";
 import { measureResearch } from "./bench_research.ts";
@@ -259,6 +260,7 @@ async function main() {
     console.log("research pipeline overhead…");
     const research = await measureResearch(scale(8));
     const library = await measureLibrary();
+    const layers = await memoryLayers(QUICK ? 1 : 3);
 
     console.log("profiles…");
     const streamWork = async (url: string) => {
@@ -316,6 +318,7 @@ async function main() {
       disconnects,
       research,
       library,
+      layers,
       profiles,
     };
     const doc = report(input);

@@ -17,8 +17,14 @@ export const LAYERS = [
   "./routes/security.ts",
   "./routes/gateway.ts",
   "./routes/research.ts",
+  "./lib/assets.ts",
+  "./lib/islands/island.ts",
   "./routes/pages.tsx",
   "./app.ts",
+  // What main.ts does next, as code: the rows name it.
+  "code:const kv = await Deno.openKv(':memory:')",
+  "code:const app = (await import(APP)).createApp({ kv })",
+  "code:Deno.serve({ port: 0, onListen() {} }, app.fetch)",
 ];
 
 export interface MemoryLayer {
@@ -34,12 +40,16 @@ async function once(layers: string[]): Promise<number[]> {
   const lines = [
     "const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(Deno.readTextFileSync('/proc/self/status'))![1]) / 1024;",
     "const out = [rss()];",
+    `const APP = ${JSON.stringify(new URL("app.ts", ROOT).href)};`,
     ...layers.map((l) =>
-      `await import(${
-        JSON.stringify(l.startsWith(".") ? new URL(l, ROOT).href : l)
-      }); out.push(rss());`
+      l.startsWith("code:")
+        ? `${l.slice(5)}; out.push(rss());`
+        : `await import(${
+          JSON.stringify(l.startsWith(".") ? new URL(l, ROOT).href : l)
+        }); out.push(rss());`
     ),
     "console.log(JSON.stringify(out));",
+    "Deno.exit(0);",
   ];
   await Deno.writeTextFile(file, lines.join("\n"));
   try {
@@ -64,7 +74,7 @@ export async function memoryLayers(runs = 3): Promise<MemoryLayer[]> {
   for (let i = 0; i < runs; i++) all.push(await once(LAYERS));
   const med = all[0].map((_, i) => median(all.map((r) => r[i])));
   return ["(empty script)", ...LAYERS].map((layer, i) => ({
-    layer,
+    layer: layer.replace(/^code:/, ""),
     rssMb: med[i],
     deltaMb: i === 0 ? med[0] : med[i] - med[i - 1],
   }));

@@ -3,6 +3,7 @@
  * the prose only says what was measured and how to reproduce it.
  */
 import type { LibraryBench } from "./bench_library.ts";
+import type { MemoryLayer } from "./bench_memory.ts";
 import { profileMarkdown, type ProfileSummary } from "./bench_profile.ts";
 import type { ResearchOverhead } from "./bench_research.ts";
 import type { DocLevel, FlatRow, FrameTally, Phase, TtftLevel } from "./bench_runs.ts";
@@ -30,6 +31,7 @@ export interface BenchReport {
   disconnects: { phase: Phase; direct: Lag; gateway: Lag }[];
   research: ResearchOverhead[];
   library: { result: LibraryBench | null; note: string };
+  layers: MemoryLayer[];
   profiles: { stream: Profiled; document: Profiled; jsHop: Profiled };
 }
 
@@ -316,6 +318,17 @@ function memorySection(r: BenchReport, push: (...l: string[]) => void) {
     `| RSS right after that first answer | ${
       r.cold.map((c) => fmt(c.rss / 1024, 1)).join(", ")
     } MB | |`,
+    "",
+    "### Where the idle memory goes",
+    "",
+    "scripts/bench_memory.ts: fresh processes import the start-up graph layer by layer (each row",
+    "includes the rows above it); medians of the runs. The rest of the idle figure above is what",
+    "serving and fetching cost any Deno process: compare the bare hop's idle RSS with the empty",
+    "script's. Packages loaded on first need (the openai SDK, the Library's index) are in no row.",
+    "",
+    "| layer | RSS after it | added |",
+    "|---|---|---|",
+    ...r.layers.map((l) => `| \`${l.layer}\` | ${fmt(l.rssMb, 1)} MB | +${fmt(l.deltaMb, 1)} MB |`),
     "",
   );
 }

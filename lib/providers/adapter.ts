@@ -8,7 +8,14 @@
  * adapters", shows how to plug into the optional slots.
  */
 import type { HttpDeps, JsonAnswer } from "./http.ts";
-import type { ModelInfo, ModelSource, ResolvedProvider } from "./types.ts";
+import type { StreamDeps } from "./stream.ts";
+import type {
+  ChatRequest,
+  ModelInfo,
+  ModelSource,
+  ResolvedProvider,
+  StreamEvent,
+} from "./types.ts";
 
 /** The server families deepstudio knows; also what the status probe reports as `server`. */
 export type Family = "lmstudio" | "llamacpp" | "ollama" | "openai-compatible";
@@ -35,6 +42,11 @@ export interface FamilyHints {
   auth(provider: ResolvedProvider): string;
   /** The prompt does not fit the loaded context: how to get a bigger one. */
   tokenLimit: string;
+  /**
+   * How to get a context of `tokens` for `model` by hand: one sentence naming the exact option
+   * (`llama-server -c N`, Ollama's num_ctx, LM Studio's Context Length, …).
+   */
+  context(model: string, tokens: number): string;
   /** The model named is not there or not loaded. */
   modelNotFound: string;
   /** The server answers but lists no model. */
@@ -70,6 +82,8 @@ export interface LoadModelResult {
   instanceId?: string;
   /** The context the model was loaded with, when the server said. */
   contextLength: number | null;
+  /** How long the server says the load took (ms). */
+  loadTimeMs?: number | null;
 }
 
 /** Unloading one model (or one instance of it). */
@@ -113,4 +127,19 @@ export interface ProviderAdapter {
   loadModel?(ctx: SlotContext, req: LoadModelRequest): Promise<LoadModelResult>;
   /** Unloads a model; absent when the family cannot unload on request. */
   unloadModel?(ctx: SlotContext, req: UnloadModelRequest): Promise<void>;
+  /**
+   * Whether a request for `model`, listed but not loaded, would be served (LM Studio: true when
+   * just-in-time loading is on); null when the server cannot tell. Absent: assume it would.
+   */
+  servesUnloaded?(ctx: SlotContext, model: string): Promise<boolean | null>;
+  /**
+   * The family's own completion stream (LM Studio's native chat, which reports loading and
+   * prompt progress), with `streamChat`'s event contract; absent: plain `/v1` via `streamChat`.
+   */
+  streamChat?(
+    deps: StreamDeps,
+    provider: ResolvedProvider,
+    req: ChatRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamEvent, void, undefined>;
 }

@@ -7,6 +7,7 @@
  */
 import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
+import { ANSWER_ROOM, fitContext } from "./context_advice.ts";
 import type { ResolvedProvider, UpstreamError, UpstreamErrorKind } from "./types.ts";
 import { isLoopbackUrl } from "./url.ts";
 
@@ -148,7 +149,7 @@ export function errorFromBody(
       message: `${base} could not fit the prompt into the model's context${
         sizes ? ` (${sizes})` : ""
       }${sizes ? "" : quoted}`,
-      hint: hints(provider).tokenLimit,
+      hint: sizedTokenLimitHint(provider, overflow.promptTokens),
     });
   }
   if (status === 401 || status === 403) {
@@ -347,6 +348,20 @@ function build(
     if (out[k] === undefined) delete out[k];
   }
   return out;
+}
+
+/**
+ * The token-limit hint with the size to ask for when the server said how big the prompt was:
+ * prompt plus answer room, rounded up to a standard size (context_advice.ts), in the family's
+ * words. /v1 clients read this as text; research runs also get a one-click action.
+ */
+function sizedTokenLimitHint(provider: ResolvedProvider, promptTokens?: number): string {
+  if (promptTokens === undefined) return hints(provider).tokenLimit;
+  const needed = promptTokens + ANSWER_ROOM;
+  const { contextLength } = fitContext(needed, null);
+  return `Load the model with a larger context length: the prompt needs about ${needed} tokens with room for the answer, so ${contextLength}. ${
+    hints(provider).context("<model>", contextLength)
+  } Or shorten the input.`;
 }
 
 function hints(provider: ResolvedProvider): FamilyHints {

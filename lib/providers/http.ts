@@ -32,12 +32,15 @@ export interface JsonAnswer {
   latencyMs: number;
 }
 
-/** GETs `url` with the provider's key; throws `ProviderError` on network failure or timeout. */
+/**
+ * GETs `url` with the provider's key (POSTs `opts.body` as JSON when given); throws
+ * `ProviderError` on network failure or timeout.
+ */
 export async function getJson(
   deps: HttpDeps,
   provider: ResolvedProvider,
   url: string,
-  opts: { signal?: AbortSignal; timeoutMs: number },
+  opts: { signal?: AbortSignal; timeoutMs: number; body?: unknown },
 ): Promise<JsonAnswer> {
   const ctx: ErrorContext = {
     url,
@@ -50,7 +53,12 @@ export async function getJson(
   const started = deps.now();
   try {
     const res = await deps.fetch(url, {
-      headers: { accept: "application/json", ...authHeaders(provider) },
+      ...(opts.body === undefined ? {} : { method: "POST", body: JSON.stringify(opts.body) }),
+      headers: {
+        accept: "application/json",
+        ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
+        ...authHeaders(provider),
+      },
       signal,
     });
     ctx.responded = true;

@@ -31,5 +31,7 @@ export const llamaCppAdapter: ProviderAdapter = {
     modelNotFound:
       "llama-server serves the one model it was started with (-m): pick that model, or restart it with another.",
     noModels: "The server answers but lists no model: start llama-server with -m model.gguf.",
+    context: (_model, tokens) =>
+      `llama-server cannot be reloaded from deepstudio: restart it with a larger context, \`llama-server -m <model.gguf> -c ${tokens}\`.`,
   },
 };

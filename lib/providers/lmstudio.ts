@@ -9,6 +9,9 @@
 import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import type { HttpDeps } from "./http.ts";
 import { failOnAuth, getJson, isErrorBody } from "./http.ts";
+import { lmStudioServes } from "./lmstudio_jit.ts";
+import { loadLmStudioModel, unloadLmStudioModel } from "./lmstudio_load.ts";
+import { streamLmStudioChat } from "./lmstudio_stream.ts";
 import { listOpenAiModels } from "./openai_compatible.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
 
@@ -66,6 +69,10 @@ export function parseV1Models(json: unknown): ModelInfo[] | null {
       maxContextLength: int(m.max_context_length),
       quantization: typeof quant === "string" ? quant : str(quant?.name),
       arch: str(m.architecture) ?? str(m.arch),
+      instances: instances.filter((i) => typeof i.id === "string").map((i) => ({
+        id: String(i.id),
+        contextLength: int((i.config as Json | undefined)?.context_length),
+      })),
       capabilities: {
         tools: caps.trained_for_tool_use === true,
         vision,
@@ -129,7 +136,7 @@ async function listLmStudio(ctx: ListContext): Promise<ModelList> {
   return await listOpenAiModels(ctx, "openai");
 }
 
-/** The LM Studio family. Model load/unload and native chat plug in here. */
+/** The LM Studio family: model load/unload and the native chat stream (0.4+) included. */
 export const lmStudioAdapter: ProviderAdapter = {
   family: "lmstudio",
   listModels: listLmStudio,
@@ -145,5 +152,11 @@ export const lmStudioAdapter: ProviderAdapter = {
       "Load a model in LM Studio (Developer tab, or `lms load <model>`), or pick one that is loaded.",
     noModels:
       "LM Studio answers but lists no model: load one (Developer tab, or `lms load <model>`), or download one.",
+    context: (model, tokens) =>
+      `In LM Studio, reload ${model} with Context Length ${tokens} (My Models → the model's settings → Context Length), or run \`lms load ${model} --context-length ${tokens}\`.`,
   },
+  loadModel: (ctx, req) => loadLmStudioModel(ctx, req),
+  unloadModel: (ctx, req) => unloadLmStudioModel(ctx, req),
+  streamChat: streamLmStudioChat,
+  servesUnloaded: (ctx, model) => lmStudioServes(ctx.deps, ctx.provider, model, ctx),
 };

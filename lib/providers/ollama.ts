@@ -85,5 +85,7 @@ export const ollamaAdapter: ProviderAdapter = {
       "Give the model a larger context (OLLAMA_CONTEXT_LENGTH=N for `ollama serve`, or num_ctx in a Modelfile), or shorten the input.",
     modelNotFound: "Pull the model first (`ollama pull <model>`), or pick one from the model list.",
     noModels: "Ollama answers but has no model: pull one (`ollama pull <model>`).",
+    context: (model, tokens) =>
+      `Give ${model} a larger context in Ollama: set num_ctx to ${tokens} (\`OLLAMA_CONTEXT_LENGTH=${tokens} ollama serve\`, or \`PARAMETER num_ctx ${tokens}\` in its Modelfile).`,
   },
 };

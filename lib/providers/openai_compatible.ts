@@ -71,6 +71,8 @@ export const GENERIC_HINTS: ProviderAdapter["hints"] = {
     "Restart the server with a larger context (llama-server -c N, vllm serve --max-model-len N), or shorten the input.",
   modelNotFound: "Pick a model the server has loaded (see the model list).",
   noModels: "The server answers but lists no model: load or pull one.",
+  context: (model, tokens) =>
+    `Serve ${model} with a context of at least ${tokens} tokens (llama-server \`-c ${tokens}\`, vLLM \`--max-model-len ${tokens}\`).`,
 };
 
 /** The generic family (also OpenAI's cloud, whose record differs only in URL and key rules). */

@@ -181,7 +181,9 @@ export function createProviderService(
     },
     async *stream(req, signal, frozen) {
       const deps = frozen ? { ...http, settings: frozen, models: store, idle } : await streamDeps();
-      yield* streamChat(deps, resolveProvider(deps.settings, req.provider), req, signal);
+      const provider = resolveProvider(deps.settings, req.provider);
+      const stream = provider.record.adapter.streamChat ?? streamChat;
+      yield* stream(deps, provider, req, signal);
     },
     streamDeps,
     async embed(id, req, signal) {

@@ -121,7 +121,7 @@ export async function* streamChat(
       : signal.aborted || upstream.signal.aborted
       ? cancelledError(provider, ectx)
       : null;
-  let phase: "connecting" | "prompt" = "connecting";
+  let phase: "connecting" | "loading" | "prompt" = "connecting";
 
   /** Awaits `p`, yielding `waiting` events every interval until the first token. */
   async function* waitFor<T>(p: Promise<T>): AsyncGenerator<StreamEvent, T, undefined> {
@@ -135,7 +135,9 @@ export async function* streamChat(
         clearTimeout(timer);
       }
       if (firstTokenAt === null) {
-        yield { type: "waiting", phase, elapsedMs: deps.now() - started };
+        yield phase === "loading" && requested
+          ? { type: "waiting", phase, elapsedMs: deps.now() - started, model: requested }
+          : { type: "waiting", phase, elapsedMs: deps.now() - started };
       }
     }
   }
@@ -161,6 +163,8 @@ export async function* streamChat(
     const prepared = yield* waitFor(prepareChat(deps, provider, req, upstream.signal));
     requested = prepared.body.model;
     metrics.requestedModel = requested;
+    // JIT: LM Studio loads a listed but unloaded model before it answers (silently, on /v1).
+    if (prepared.model?.state === "not-loaded") phase = "loading";
     touch();
     const res = yield* waitFor(deps.fetch(url, {
       method: "POST",

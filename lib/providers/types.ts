@@ -72,7 +72,20 @@ export interface UpstreamError {
   contextLength?: number;
   /** In a container with a loopback URL: the URL to use instead (spec §7). */
   suggestedUrl?: string;
+  /** Set when the server lacks an API deepstudio needs for this (LM Studio before 0.4). */
+  needs?: "lmstudio-0.4";
+  /** A one-click fix the UI can offer (e.g. reload the model with a larger context). */
+  action?: ModelAction;
 }
+
+/**
+ * A fix deepstudio can carry out for the person: load or reload `model` with `contextLength`
+ * tokens of context (LM Studio 0.4+), or, when even the model's maximum is too small, a shorter
+ * run instead. `label` is the button text.
+ */
+export type ModelAction =
+  | { type: "reload" | "load"; model: string; contextLength: number; label: string }
+  | { type: "shorten"; model: string; maxContextLength: number | null; label: string };
 
 /** Normalised model record (spec §4). */
 export interface ModelInfo {
@@ -85,6 +98,8 @@ export interface ModelInfo {
   quantization: string | null;
   arch: string | null;
   capabilities: { tools: boolean; vision: boolean; reasoning: boolean };
+  /** Loaded instances with their context (LM Studio 0.4+; a model may be loaded twice). */
+  instances?: { id: string; contextLength: number | null }[];
 }
 
 /** Where a model list came from. */
@@ -157,11 +172,24 @@ export interface StreamMetrics {
   model: string | null;
   requestedModel: string | null;
   durationMs: number;
+  /** ms the server spent loading the model for this request (LM Studio's native chat). */
+  loadTimeMs?: number | null;
+  /** Which route answered: LM Studio's native `/api/v1/chat` or OpenAI's `/v1`. */
+  api?: "native" | "openai";
 }
 
 /** What a stream yields, in order: (waiting)* (reasoning|delta)* usage? then done or error. */
 export type StreamEvent =
-  | { type: "waiting"; phase: "connecting" | "prompt"; elapsedMs: number }
+  | {
+    type: "waiting";
+    /** connecting: nothing known yet; loading: the server loads the model; prompt: reading it. */
+    phase: "connecting" | "loading" | "prompt";
+    elapsedMs: number;
+    /** 0..1 when the server reports progress (LM Studio's native chat). */
+    progress?: number;
+    /** The model being loaded. */
+    model?: string;
+  }
   | { type: "delta"; text: string }
   | { type: "reasoning"; text: string }
   | { type: "model"; model: string; requested: string | null }

@@ -18,6 +18,7 @@ import type {
 import type { Settings } from "../settings/schema.ts";
 import { estimateTextTokens, MIN_ANSWER_TOKENS } from "./budget.ts";
 import { withFollowUp } from "./follow_up.ts";
+import { waitingProgress } from "./waiting.ts";
 import type { LiveRun } from "./live.ts";
 import type { RunMetrics } from "./schema.ts";
 import type { LlmCallOptions, LlmResult } from "./steps/types.ts";
@@ -105,7 +106,7 @@ export function createLlmCaller(
   return async (messages, opts, hooks) => {
     const s = r.settings;
     let text = "";
-    let lastWaitSecond = -1;
+    let lastWait = "";
     let reasoningChars = 0;
     let lastReasoningNote = 0;
     // A follow-up carries the earlier report (capped when the run started): its tokens come
@@ -124,17 +125,10 @@ export function createLlmCaller(
     try {
       for await (const ev of deps.llm.stream(deps.settings, request, live.abort.signal)) {
         if (ev.type === "waiting") {
-          const sec = Math.floor(ev.elapsedMs / 1000);
-          if (sec === lastWaitSecond) continue;
-          lastWaitSecond = sec;
-          const what = ev.phase === "connecting"
-            ? "loading the model or processing the prompt"
-            : "processing the prompt";
-          hooks.note(`Waiting for ${s.providerName}: ${what}… ${sec} s`, {
-            waiting: true,
-            ...tag,
-            elapsedMs: ev.elapsedMs,
-          });
+          const w = waitingProgress(ev, s);
+          if (w.key === lastWait) continue;
+          lastWait = w.key;
+          hooks.note(w.message, { ...w.extra, ...tag });
         } else if (ev.type === "delta") {
           text += ev.text;
           if (opts.into === "text") hooks.append(ev.text);

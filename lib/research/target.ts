@@ -12,6 +12,7 @@ import type { Settings } from "../settings/schema.ts";
 import type { ModelInfo, UpstreamError } from "../providers/types.ts";
 import { AppError } from "../http/errors.ts";
 import { answerBudget, estimatePromptTokens } from "./budget.ts";
+import { estimateNeed, refuseUnservable } from "./context_fix.ts";
 import { quickPrompt } from "./prompts.ts";
 import type { ResearchRequest, RunSettings } from "./schema.ts";
 
@@ -71,6 +72,12 @@ export async function resolveTarget(
   if (all && all.length && !info) {
     throw refuse("model", `${name} at ${provider.baseUrl} has no model "${model}".${offer}`);
   }
+  await refuseUnservable(
+    providers,
+    provider,
+    info,
+    estimateNeed(req.query, req.mode, s, req.maxTokens ?? s["llm.max_tokens"]),
+  );
   const contextWindow = prepared.contextWindow ?? s["llm.context_window_size"];
   const settings: RunSettings = {
     provider: provider.record.id,

@@ -224,6 +224,15 @@ export const SETTINGS = {
     ui: "password",
     secret: true,
   }),
+  "llm.lmstudio.native_chat": def({
+    schema: z.boolean({ error: "Must be true or false" }),
+    default: true,
+    label: "Use LM Studio's native chat API",
+    description:
+      "On LM Studio 0.4+, stream research answers through /api/v1/chat, which reports model loading and prompt processing progress; older versions use /v1 automatically.",
+    group: "lmstudio",
+    ui: "checkbox",
+  }),
   "llm.llamacpp.url": def({
     schema: urlSchema(false),
     default: "http://localhost:8080",

@@ -27,6 +27,7 @@ export function researchFormProps(view: SettingsView): ResearchFormProps {
       local: r.local,
       urlKey: r.urlSetting,
       keyKey: r.apiKeySetting,
+      canLoad: !!r.adapter.loadModel,
     };
   });
   const keys = new Set<string>(PANEL_KEYS);

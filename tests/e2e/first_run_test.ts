@@ -27,6 +27,7 @@ Deno.test({
       const dead = `http://127.0.0.1:${deadPort()}`;
       await stack.app.app.request("/api/settings", json("PATCH", { "llm.lmstudio.url": dead }));
       const page = await stack.page();
+      page.setDefaultTimeout(60_000); // several status polls in a row on a loaded machine
       await page.goto(`${stack.url}/`);
       await hydrated(page);
       await page.waitForSelector(".status-line .dot.bad");

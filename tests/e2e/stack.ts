@@ -28,11 +28,20 @@ export interface Stack {
 
 /** Starts fake LM Studio + deepstudio + Chromium. */
 export async function startStack(
-  opts: { lm?: FakeLmStudioOptions; colorScheme?: "light" | "dark"; width?: number } = {},
+  opts: {
+    lm?: FakeLmStudioOptions;
+    colorScheme?: "light" | "dark";
+    width?: number;
+    /** Research through LM Studio's native chat (default: /v1, which these tests inspect). */
+    native?: boolean;
+  } = {},
 ): Promise<Stack> {
   const lm = await startFakeLmStudio(opts.lm);
   const app = await testApp();
-  const res = await app.app.request("/api/settings", json("PATCH", { "llm.lmstudio.url": lm.url }));
+  const res = await app.app.request(
+    "/api/settings",
+    json("PATCH", { "llm.lmstudio.url": lm.url, "llm.lmstudio.native_chat": opts.native ?? false }),
+  );
   assertEquals(res.status, 200, await res.text());
   const server = serve(app.app);
   const browser = await launchBrowser();

@@ -52,13 +52,17 @@
  *   processing).
  * - `tokenDelayMs` (0): wait between chunks.
  * - `modelsDelayMs` (0): wait before answering the model lists and the greeting.
- * - `fault`: a {@link FakeFault} applied to chat completions.
+ * - `fault`: a {@link FakeFault} applied to chat completions (and, where it fits, native chat).
+ * - Native 0.4 routes (`/api/v1/models/load`, `/unload`, `/api/v1/chat`) and their options
+ *   (`nativeChat`, `loadMs`, `loadProgressSteps`, `promptProgressSteps`, `loadError`): see
+ *   `lmstudio_native.ts`.
  *
  * Recording: `requests` lists every request ({@link RecordedRequest}: method, raw path, headers
  * incl. authorization, parsed body, start time, aborted/abortedAt/abortedPhase); `aborts` lists
  * those whose client went away early; `waitForAbort(pred?, timeoutMs?)` and
  * `waitForRequest(pred, timeoutMs?)` wait for one.
  */
+import { handleNative, NATIVE_DEFAULTS, type NativeOptions } from "./lmstudio_native.ts";
 import { createStreamHub, type Producer } from "./stream_hub.ts";
 import {
   completionId,
@@ -122,7 +126,7 @@ export type FakeFault =
   };
 
 /** Options of the fake (see the module header for what each does). */
-export interface FakeLmStudioOptions {
+export interface FakeLmStudioOptions extends NativeOptions {
   models?: FakeModel[];
   jit?: boolean;
   jitLoadMs?: number;
@@ -298,6 +302,7 @@ function defaults(): Required<FakeLmStudioOptions> {
     tokenDelayMs: 0,
     modelsDelayMs: 0,
     fault: null,
+    ...NATIVE_DEFAULTS,
   };
 }
 
@@ -373,7 +378,14 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
       return jsonText(200, JSON.stringify({ models: opts.models.map(v1Record) }));
     }
     if (method === "POST" && path === "/v1/chat/completions") return await chat(t);
-    return unexpected();
+    const native = await handleNative({
+      opts,
+      closing: streams.closing,
+      json: jsonText,
+      unexpected,
+      stream: streamResponse,
+    }, t);
+    return native ?? unexpected();
   }
 
   /** Picks the model that answers, LM Studio style; a Response when it cannot. */

@@ -71,15 +71,14 @@ Deno.test("404 'No models loaded': model_not_found with the load-a-model hint", 
   try {
     const chatUrl = `${rig.lm.url}/v1/chat/completions`;
     const hint = ["Load a model in LM Studio", "lms load"];
-    const id = await rig.startRun({ model: MODEL });
-    await assertFailedRun(rig, id, {
-      kind: "model_not_found",
-      title: "Model Not Available",
-      url: chatUrl,
-      message: ["(HTTP 404)", "No models loaded"],
-      hint,
-      partial: "",
-    });
+    // JIT off and the named model not loaded: refused up front with "load it first" and the
+    // Load action, instead of a run that fails on LM Studio's 404.
+    const named = await rig.api("POST", "/api/research", { query: "Hello?", model: MODEL });
+    assertEquals(named.status, 400);
+    const namedError = named.json.error as Record<string, unknown>;
+    assertStringIncludes(String(namedError.message), "load it first");
+    assertEquals((namedError.action as Record<string, unknown>).type, "load");
+    assertEquals(rig.lm.chatRequests().length, 0);
 
     // No model named: refused up front with what to do (400, nothing started).
     const refused = await rig.api("POST", "/api/research", { query: "Anyone loaded?" });

@@ -32,7 +32,7 @@ Deno.test("kill -9 mid-run, restart on the same KV file: the text is intact and 
   const lm = await startFakeLmStudio({ reply: REPLY, fault: { kind: "hang", afterTokens: 6 } });
   const dir = await Deno.makeTempDir({ prefix: "deepstudio-kill-" });
   const kvPath = `${dir}/deepstudio.kv`;
-  const env = { LDR_LLM_LMSTUDIO_URL: lm.url };
+  const env = { LDR_LLM_LMSTUDIO_URL: lm.url, LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" };
   // A one-second lease: the restarted process may take the run over a second after the kill.
   const lease = ["--run-lease", "1"];
   const first = await startChild(kvPath, env, lease);

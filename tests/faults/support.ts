@@ -80,7 +80,8 @@ export async function startRig(opts: {
   const app = createApp({
     kv,
     shutdown: shutdown.signal,
-    env: {},
+    // These faults are /v1 wire faults; tests/providers/native_chat_test.ts covers native chat's.
+    env: { LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" },
     config: opts.config,
     log: (m) => logs.push(m),
   });

@@ -30,6 +30,7 @@ Deno.test("LM Studio 0.4 models come from /api/v1/models with loaded state and l
       maxContextLength: 32768,
       quantization: "Q4_K_M",
       arch: "qwen2",
+      instances: [{ id: "qwen2.5-7b-instruct", contextLength: 4096 }],
       capabilities: { tools: true, vision: false, reasoning: false },
     });
     // vision is a capability in v1, so the model is a vlm; reasoning is recognised.

@@ -124,6 +124,7 @@ Deno.test("GET /api/providers/:id/models returns normalised models; ?type=chat d
       "capabilities",
       "displayName",
       "id",
+      "instances",
       "loadedContextLength",
       "maxContextLength",
       "quantization",

@@ -52,7 +52,9 @@ export async function harness(opts: {
   const app = createApp({
     kv,
     shutdown: shutdown.signal,
-    env: { LDR_LLM_LMSTUDIO_URL: lm.url, ...opts.env },
+    // These tests check the runner against /v1 request bodies; native_test.ts runs the same kind
+    // of runs through LM Studio's native chat (pass LDR_LLM_LMSTUDIO_NATIVE_CHAT: "true").
+    env: { LDR_LLM_LMSTUDIO_URL: lm.url, LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false", ...opts.env },
     config: opts.config,
   });
   const server = serve(app);

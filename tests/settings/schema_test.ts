@@ -30,7 +30,8 @@ Deno.test("every spec §1 key exists with the spec's default", () => {
   assertEquals(d["llm.openai.api_key"], "");
   assertEquals(d["app.max_concurrent_researches"], 3);
   assertEquals(d["app.max_queued_researches"], 100);
-  assertEquals(SETTING_KEYS.length, 32);
+  assertEquals(d["llm.lmstudio.native_chat"], true);
+  assertEquals(SETTING_KEYS.length, 33);
 });
 
 Deno.test("every default validates against its own schema", () => {

@@ -91,7 +91,10 @@ Deno.test("readHit: Library hits are already text", async () => {
 Deno.test("readHit: a PDF result is read through the Library's PDF extractor", async () => {
   const pdf = await makePdf([["Page one says the loaded context limits prompts."]], "A PDF");
   const srv = startPageServer({
-    "/doc.pdf": () => new Response(pdf as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/pdf" } }),
+    "/doc.pdf": () =>
+      new Response(pdf as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "application/pdf" },
+      }),
   });
   try {
     const r = await readHit(webHit(`${srv.url}/doc.pdf`), 0, {

@@ -1,0 +1,58 @@
+/**
+ * Auto-follow for a growing answer: while the person is at the bottom of the page, new text keeps
+ * the newest line in view; once they scroll up, the page stays where they put it and a "Jump to
+ * live" button appears. Checked on scroll and after each render of the stream.
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+
+/** How close to the bottom (px) still counts as "at the bottom". */
+const SLACK = 80;
+
+function atBottom(): boolean {
+  const el = document.scrollingElement ?? document.documentElement;
+  return el.scrollHeight - el.scrollTop - el.clientHeight <= SLACK;
+}
+
+/** Follows `target`'s growth while `active`; returns whether following, and a jump action. */
+export function useFollow(
+  target: { current: HTMLElement | null },
+  active: boolean,
+): { following: boolean; jump(): void } {
+  const [following, setFollowing] = useState(true);
+  const follow = useRef(true);
+  const programmatic = useRef(false);
+
+  useEffect(() => {
+    if (!active) return;
+    const onScroll = () => {
+      if (programmatic.current) {
+        programmatic.current = false;
+        return;
+      }
+      follow.current = atBottom();
+      setFollowing(follow.current);
+    };
+    const el = target.current;
+    const grow = new ResizeObserver(() => {
+      if (!follow.current || atBottom()) return;
+      programmatic.current = true;
+      scrollTo({ top: document.documentElement.scrollHeight });
+    });
+    if (el) grow.observe(el);
+    addEventListener("scroll", onScroll, { passive: true });
+    return () => {
+      grow.disconnect();
+      removeEventListener("scroll", onScroll);
+    };
+  }, [active]);
+
+  return {
+    following: following || !active,
+    jump() {
+      follow.current = true;
+      setFollowing(true);
+      programmatic.current = true;
+      scrollTo({ top: document.documentElement.scrollHeight });
+    },
+  };
+}
