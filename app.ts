@@ -17,6 +17,7 @@ import { VERSION } from "./lib/version.ts";
 import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
@@ -108,6 +109,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/research/preflight", preflightRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
   app.route("/api/research", sourcesRoutes(ctx));
+  app.route("/api", libraryRoutes(ctx));
+  resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));

@@ -15,6 +15,13 @@ export interface AppConfig {
   accessToken: string;
   /** True when running inside a container (Docker, Podman): loopback then means the container. */
   inContainer: boolean;
+  /**
+   * Folders the Library may import from (absolute, resolved); empty: folder import is off.
+   * Nothing outside them is ever read.
+   */
+  libraryRoots?: string[];
+  /** Where the Library keeps its index and uploaded files; default: beside the KV file. */
+  libraryDir?: string;
   /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
   sseHeartbeatMs?: number;
   /** Lease of this process on the research runs it owns, in ms (default 15 000); tests shorten it. */
@@ -66,6 +73,13 @@ export const FLAGS = [
     help:
       "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs",
     def: "15",
+  },
+  {
+    flag: "--library-roots",
+    env: "DEEPSTUDIO_LIBRARY_ROOTS",
+    arg: "DIR[,DIR]",
+    help: "Folders the Library may import documents from (folder import is off without one)",
+    def: "",
   },
 ] as const;
 
@@ -213,6 +227,9 @@ export function parseConfig(
         .filter(Boolean),
       accessToken,
       inContainer: false,
+      libraryRoots: (values["--library-roots"] ?? "").split(",").map((s) => s.trim()).filter(
+        Boolean,
+      ).map((dir) => /^([\\/]|[A-Za-z]:)/.test(dir) ? dir : joinPath([Deno.cwd(), dir])),
     },
   };
 }

@@ -20,10 +20,13 @@ import {
   isApiPath,
   isGatewayPath,
   isJsonContentType,
+  isMultipartContentType,
   isOpenPath,
   isStateChanging,
+  isUploadPath,
   MAX_BODY,
   MAX_GATEWAY_BODY,
+  MAX_UPLOAD_BODY,
   printable,
   sessionCookieName,
   tokensEqual,
@@ -163,7 +166,8 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     const type = c.req.header("content-type");
     if (
       isApiPath(c.req.path) && isStateChanging(c.req.method) && type !== undefined &&
-      !isJsonContentType(type)
+      !isJsonContentType(type) &&
+      !(c.req.method === "POST" && isUploadPath(c.req.path) && isMultipartContentType(type))
     ) {
       return errorJson(
         c,
@@ -227,6 +231,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     );
   const limits = {
     normal: bodyLimit({ maxSize: MAX_BODY, onError: (c) => tooLarge(c, MAX_BODY) }),
+    upload: bodyLimit({ maxSize: MAX_UPLOAD_BODY, onError: (c) => tooLarge(c, MAX_UPLOAD_BODY) }),
     gateway: bodyLimit({
       maxSize: MAX_GATEWAY_BODY,
       onError: (c) => tooLarge(c, MAX_GATEWAY_BODY),
@@ -239,7 +244,11 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     if (Number(c.req.header("content-length") ?? 0) > limit) {
       return Promise.resolve(tooLarge(c, limit));
     }
-    const capped = limit === MAX_GATEWAY_BODY ? limits.gateway : limits.normal;
+    const capped = limit === MAX_GATEWAY_BODY
+      ? limits.gateway
+      : limit === MAX_UPLOAD_BODY
+      ? limits.upload
+      : limits.normal;
     // bodyLimit reads chunked bodies itself; a body that breaks off is the client's fault (400),
     // not ours. Anything thrown after the body was read belongs to the handlers: rethrown.
     let reached = false;

@@ -182,9 +182,22 @@ export function isGatewayPath(path: string): boolean {
   return path === "/v1" || path.startsWith("/v1/");
 }
 
+/** Largest multipart upload of Library documents (several files of up to 50 MiB each). */
+export const MAX_UPLOAD_BODY = 128 * 1024 * 1024;
+
+/** `POST /api/collections/{id}/documents`: the one route that takes multipart uploads. */
+export function isUploadPath(path: string): boolean {
+  return /^\/api\/collections\/[^/]+\/documents\/?$/.test(path);
+}
+
+/** True for `multipart/form-data`, parameters ignored. */
+export function isMultipartContentType(contentType: string | null): boolean {
+  return (contentType ?? "").split(";")[0].trim().toLowerCase() === "multipart/form-data";
+}
+
 /** The body size cap for a path. */
 export function bodyLimitFor(path: string): number {
-  return isGatewayPath(path) ? MAX_GATEWAY_BODY : MAX_BODY;
+  return isGatewayPath(path) ? MAX_GATEWAY_BODY : isUploadPath(path) ? MAX_UPLOAD_BODY : MAX_BODY;
 }
 
 /**

@@ -183,3 +183,31 @@ export function runPassagesPrefix(id: string): KvPrefixOf<Passage[]> {
 export function runCitationsKey(id: string): KvKeyOf<CitationSummary> {
   return key("run_citations", id);
 }
+
+/** A Library collection's record. */
+export function collectionKey(id: string): Deno.KvKey {
+  return ["library_collections", id];
+}
+
+/** Prefix of all collections. */
+export const COLLECTIONS_PREFIX: Deno.KvKey = ["library_collections"];
+
+/** A document of a collection. */
+export function libraryDocKey(collectionId: string, docId: string): Deno.KvKey {
+  return ["library_docs", collectionId, docId];
+}
+
+/** Prefix of one collection's documents. */
+export function libraryDocsPrefix(collectionId: string): Deno.KvKey {
+  return ["library_docs", collectionId];
+}
+
+/** Content hash → document id within a collection (uploads are deduplicated by it). */
+export function libraryHashKey(collectionId: string, hash: string): Deno.KvKey {
+  return ["library_doc_hash", collectionId, hash];
+}
+
+/** Prefix of one collection's hash index. */
+export function libraryHashPrefix(collectionId: string): Deno.KvKey {
+  return ["library_doc_hash", collectionId];
+}

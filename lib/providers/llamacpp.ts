@@ -6,6 +6,7 @@
  */
 import type { ProviderAdapter } from "./adapter.ts";
 import { GENERIC_HINTS, listOpenAiModels } from "./openai_compatible.ts";
+import { openAiEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -13,6 +14,8 @@ type Json = Record<string, unknown>;
 export const llamaCppAdapter: ProviderAdapter = {
   family: "llamacpp",
   listModels: (ctx) => listOpenAiModels(ctx, "llamacpp"),
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: openAiEmbed,
   recognizes(body) {
     const data = Array.isArray(body.data) ? body.data as Json[] : null;
     if (!data) return false;

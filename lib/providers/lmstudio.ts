@@ -14,6 +14,7 @@ import { loadLmStudioModel, unloadLmStudioModel } from "./lmstudio_load.ts";
 import { streamLmStudioChat } from "./lmstudio_stream.ts";
 import { listOpenAiModels } from "./openai_compatible.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
+import { openAiEmbed } from "./embed_wire.ts";
 
 /** `GET <origin>/lmstudio-greeting` → `{"lmstudio":true}`: true only for LM Studio. */
 export async function isLmStudio(
@@ -140,6 +141,8 @@ async function listLmStudio(ctx: ListContext): Promise<ModelList> {
 export const lmStudioAdapter: ProviderAdapter = {
   family: "lmstudio",
   listModels: listLmStudio,
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: openAiEmbed,
   confirm: isLmStudio,
   hints: {
     start: () =>

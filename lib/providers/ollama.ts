@@ -7,6 +7,7 @@ import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import { GENERIC_HINTS, isEmbeddingId, listOpenAiModels, numOrNull } from "./openai_compatible.ts";
 import { failOnAuth } from "./http.ts";
 import type { ModelInfo } from "./types.ts";
+import { ollamaEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -73,6 +74,8 @@ async function listOllama(ctx: ListContext): Promise<ModelList> {
 export const ollamaAdapter: ProviderAdapter = {
   family: "ollama",
   listModels: listOllama,
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: ollamaEmbed,
   recognizes(body) {
     const data = Array.isArray(body.data) ? body.data as Json[] : [];
     return data.some((m) => m?.owned_by === "library" || m?.owned_by === "ollama");

@@ -9,6 +9,7 @@ import type { ListContext, ModelList, ProviderAdapter } from "./adapter.ts";
 import { errorFromHttp, ProviderError } from "./errors.ts";
 import { isErrorBody } from "./http.ts";
 import type { ModelInfo, ModelSource } from "./types.ts";
+import { openAiEmbed } from "./embed_wire.ts";
 
 type Json = Record<string, unknown>;
 
@@ -79,5 +80,7 @@ export const GENERIC_HINTS: ProviderAdapter["hints"] = {
 export const openAiCompatibleAdapter: ProviderAdapter = {
   family: "openai-compatible",
   listModels: (ctx) => listOpenAiModels(ctx, "openai"),
+  // Embeddings: the Library (lib/providers/embed_wire.ts).
+  embed: openAiEmbed,
   hints: GENERIC_HINTS,
 };

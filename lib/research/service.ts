@@ -54,6 +54,7 @@ import { readText } from "./text.ts";
 import { endWaiting, queueJob } from "./launch.ts";
 import { defaultSourcesDeps, type SourcesDeps } from "../sources/deps.ts";
 import { resolveSources } from "../sources/request.ts";
+import { runLibrarySearch } from "../search/engines.ts";
 
 /** Tuning knobs (tests shorten them). */
 export interface ResearchOptions {
@@ -107,11 +108,14 @@ export function createResearchService(
   opts: ResearchOptions = {},
 ): ResearchService {
   const kv = ctx.kv;
-  const sourcesDeps = opts.sources ?? defaultSourcesDeps(
-    ctx.fetch,
-    async (provider, model, input, signal) =>
-      (await providers.embed(provider, { model, input }, signal)).vectors,
-  );
+  const sourcesDeps = opts.sources ?? {
+    ...defaultSourcesDeps(
+      ctx.fetch,
+      async (provider, model, input, signal) =>
+        (await providers.embed(provider, { model, input }, signal)).vectors,
+    ),
+    searchLibrary: runLibrarySearch(ctx),
+  };
   const policy = opts.flush ?? DEFAULT_FLUSH;
   const settleMs = opts.settleMs ?? 10_000;
   const leaseMs = opts.leaseMs ?? ctx.config.runLeaseMs ?? DEFAULT_LEASE_MS;

@@ -11,11 +11,14 @@ export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 const encoder = new TextEncoder();
 
+/** What an SSE frame carries (run events, Library events). */
+export type SseEvent = Pick<RunEvent, "seq"> & { type: string; data: unknown };
+
 /**
  * One SSE frame. JSON never contains a raw newline, so `data:` is always one line. An unstored
  * event (seq 0, e.g. a queue position) has no `id:`, so a reconnect resumes after the last stored.
  */
-export function sseFrame(e: RunEvent): string {
+export function sseFrame(e: SseEvent): string {
   const id = e.seq ? `id: ${e.seq}\n` : "";
   return `${id}event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
 }
@@ -32,7 +35,7 @@ export function parseLastEventId(value: string | null | undefined): number {
  * shuts down, which ends the iteration; a heartbeat comment covers silences.
  */
 export function sseStream(
-  open: (signal: AbortSignal) => AsyncIterable<RunEvent>,
+  open: (signal: AbortSignal) => AsyncIterable<SseEvent>,
   opts: { heartbeatMs: number; shutdown: AbortSignal },
 ): ReadableStream<Uint8Array> {
   // Not AbortSignal.any([stop.signal, opts.shutdown]): a signal derived from the app-long

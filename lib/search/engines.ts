@@ -3,7 +3,9 @@
  * shows next to the LLM providers. The only place that maps an engine id to its module.
  */
 import type { AppContext } from "../context.ts";
+import { hasCollections, librarySearchFnFor } from "../library/engine_fn.ts";
 import type { Settings } from "../settings/schema.ts";
+import { searchError } from "./errors.ts";
 import { libraryEngine, type LibrarySearchFn } from "./library.ts";
 import { noneEngine } from "./none.ts";
 import { searxngEngine } from "./searxng.ts";
@@ -42,5 +44,29 @@ export function engineStatuses(deps: SearchDeps, signal?: AbortSignal): Promise<
 
 /** The engines' dependencies from the app context (current settings, the app's fetch). */
 export async function searchDepsFor(ctx: AppContext): Promise<SearchDeps> {
-  return { settings: (await ctx.settings.get()).values, fetch: ctx.fetch, searchLibrary: null };
+  return {
+    settings: (await ctx.settings.get()).values,
+    fetch: ctx.fetch,
+    // Without a collection there is nothing to search: the engine reports "not configured".
+    searchLibrary: await hasCollections(ctx.kv) ? librarySearchFnFor(ctx) : null,
+  };
+}
+
+/**
+ * The Library's search for research runs: answers "not configured" (a typed search error) while
+ * the Library has no collection, so a run that asked for it says why it found nothing there.
+ */
+export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
+  const search = librarySearchFnFor(ctx);
+  return async (query, opts) => {
+    if (!await hasCollections(ctx.kv)) {
+      throw searchError(
+        "not_configured",
+        "library",
+        "The Library has no collections yet",
+        "Open the Library page, create a collection and add documents.",
+      );
+    }
+    return await search(query, opts);
+  };
 }

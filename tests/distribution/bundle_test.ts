@@ -16,8 +16,8 @@ function importedSpecifiers(code: string): string[] {
   }
   for (const m of code.matchAll(/^\s*import\s*["']([^"']+)["']/gm)) found.add(m[1]);
   for (const m of code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) found.add(m[1]);
-  // Text inside a template literal, not an import: PDF.js builds `await import("${url}")` as the
-  // source of a worker blob.
+  // A specifier with `${…}` is text inside a template literal (PDF.js builds a worker wrapper
+  // string `await import("${url}")`), not an import of the bundle.
   return [...found].filter((s) => !s.includes("${")).sort();
 }
 

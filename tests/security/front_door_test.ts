@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { json, serve, testApp } from "../helpers.ts";
-import { bodyLimitFor } from "../../lib/http/security.ts";
+import { bodyLimitFor, isUploadPath } from "../../lib/http/security.ts";
 import { CSP } from "../../routes/security.ts";
 import { rawRequest } from "./raw_http.ts";
 import { concretePaths, isApiPattern } from "./routes.ts";
@@ -195,6 +195,8 @@ Deno.test("simple-form content types are refused (415) on every state-changing A
     assert(targets.some((p) => p.method === "PATCH" && p.path === "/api/settings"));
     for (const { method, path } of targets) {
       for (const [type, body] of bodies) {
+        // The Library's upload route takes multipart files (still behind the cross-site check).
+        if (type.startsWith("multipart/") && method === "POST" && isUploadPath(path)) continue;
         const res = await t.app.request(path, { method, headers: { "content-type": type }, body });
         assertEquals(res.status, 415, `${method} ${path} ${type}`);
         assertEquals((await errorOf(res)).kind, "unsupported_media_type");

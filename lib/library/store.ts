@@ -1,0 +1,131 @@
+/**
+ * Collections and documents in Deno KV. Adds are atomic with their content-hash entry, so two
+ * uploads of the same bytes at once produce one document; deletes remove the record and its
+ * hash entry together.
+ */
+import {
+  collectionKey,
+  COLLECTIONS_PREFIX,
+  libraryDocKey,
+  libraryDocsPrefix,
+  libraryHashKey,
+  libraryHashPrefix,
+} from "../kv/keys.ts";
+import type { Collection, CollectionView, LibraryDocument } from "./types.ts";
+
+/** The KV side of the Library. */
+export class LibraryStore {
+  constructor(private kv: Deno.Kv) {}
+
+  async collection(id: string): Promise<Collection | null> {
+    return (await this.kv.get<Collection>(collectionKey(id))).value;
+  }
+
+  async collections(): Promise<Collection[]> {
+    const out: Collection[] = [];
+    for await (const e of this.kv.list<Collection>({ prefix: COLLECTIONS_PREFIX })) {
+      out.push(e.value);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async putCollection(c: Collection): Promise<void> {
+    await this.kv.set(collectionKey(c.id), c);
+  }
+
+  /** Applies `change` to the stored collection (retrying on concurrent writes). */
+  async updateCollection(
+    id: string,
+    change: (c: Collection) => Collection,
+  ): Promise<Collection | null> {
+    for (;;) {
+      const entry = await this.kv.get<Collection>(collectionKey(id));
+      if (!entry.value) return null;
+      const next = change(entry.value);
+      const res = await this.kv.atomic().check(entry).set(collectionKey(id), next).commit();
+      if (res.ok) return next;
+    }
+  }
+
+  async documents(collectionId: string): Promise<LibraryDocument[]> {
+    const out: LibraryDocument[] = [];
+    const iter = this.kv.list<LibraryDocument>({ prefix: libraryDocsPrefix(collectionId) });
+    for await (const e of iter) out.push(e.value);
+    return out.sort((a, b) => a.addedAt - b.addedAt || a.id.localeCompare(b.id));
+  }
+
+  async document(collectionId: string, docId: string): Promise<LibraryDocument | null> {
+    return (await this.kv.get<LibraryDocument>(libraryDocKey(collectionId, docId))).value;
+  }
+
+  /** The document holding `hash` in the collection, if any. */
+  async byHash(collectionId: string, hash: string): Promise<LibraryDocument | null> {
+    const id = (await this.kv.get<string>(libraryHashKey(collectionId, hash))).value;
+    return id ? await this.document(collectionId, id) : null;
+  }
+
+  /** Inserts a document unless its hash is already there; returns the one that holds it. */
+  async insertDocument(
+    doc: LibraryDocument,
+  ): Promise<{ doc: LibraryDocument; duplicate: boolean }> {
+    const hashKey = libraryHashKey(doc.collectionId, doc.hash);
+    const res = await this.kv.atomic()
+      .check({ key: hashKey, versionstamp: null })
+      .set(hashKey, doc.id)
+      .set(libraryDocKey(doc.collectionId, doc.id), doc)
+      .commit();
+    if (res.ok) return { doc, duplicate: false };
+    const existing = await this.byHash(doc.collectionId, doc.hash);
+    return existing ? { doc: existing, duplicate: true } : this.insertDocument(doc);
+  }
+
+  /** Replaces a document record (its hash entry follows a changed hash). */
+  async putDocument(doc: LibraryDocument, previousHash?: string): Promise<void> {
+    const op = this.kv.atomic().set(libraryDocKey(doc.collectionId, doc.id), doc);
+    if (previousHash && previousHash !== doc.hash) {
+      op.delete(libraryHashKey(doc.collectionId, previousHash));
+      op.set(libraryHashKey(doc.collectionId, doc.hash), doc.id);
+    }
+    await op.commit();
+  }
+
+  async updateDocument(
+    collectionId: string,
+    docId: string,
+    change: (d: LibraryDocument) => LibraryDocument,
+  ): Promise<LibraryDocument | null> {
+    for (;;) {
+      const entry = await this.kv.get<LibraryDocument>(libraryDocKey(collectionId, docId));
+      if (!entry.value) return null;
+      const next = change(entry.value);
+      const res = await this.kv.atomic().check(entry).set(entry.key, next).commit();
+      if (res.ok) return next;
+    }
+  }
+
+  async deleteDocument(doc: LibraryDocument): Promise<void> {
+    await this.kv.atomic()
+      .delete(libraryDocKey(doc.collectionId, doc.id))
+      .delete(libraryHashKey(doc.collectionId, doc.hash))
+      .commit();
+  }
+
+  /** Removes the collection and every document record of it. */
+  async deleteCollection(id: string): Promise<void> {
+    for (const prefix of [libraryDocsPrefix(id), libraryHashPrefix(id)]) {
+      for await (const e of this.kv.list({ prefix })) await this.kv.delete(e.key);
+    }
+    await this.kv.delete(collectionKey(id));
+  }
+
+  /** The collection with its document and chunk counts. */
+  async view(c: Collection): Promise<CollectionView> {
+    const docs = await this.documents(c.id);
+    return {
+      ...c,
+      documents: docs.length,
+      chunks: docs.reduce((n, d) => n + (d.state === "indexed" ? d.chunks : 0), 0),
+      failed: docs.filter((d) => d.state === "failed").length,
+    };
+  }
+}

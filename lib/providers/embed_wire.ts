@@ -1,0 +1,200 @@
+/**
+ * The adapters' `embed` slot on the wire. Two shapes (facts in docs/embeddings.md):
+ * OpenAI's `POST /v1/embeddings` (LM Studio, llama.cpp `--embeddings`, vLLM, Ollama's
+ * compatibility route) and Ollama's native `POST /api/embed`. Failures become the one typed
+ * `UpstreamError`, with the embedding-specific causes people hit recognised first: llama.cpp's
+ * "input (N tokens) is too large to process" (physical batch), "Pooling type 'none' is not OAI
+ * compatible" (started without `--pooling`), 501 without `--embeddings`, LM Studio's 200 with an
+ * `error` body, and answers without vectors.
+ */
+import type { EmbedRequest, EmbedResult, SlotContext } from "./adapter.ts";
+import {
+  cancelledError,
+  connectionError,
+  type ErrorContext,
+  errorFromHttp,
+  networkDetail,
+  ProviderError,
+  timeoutError,
+} from "./errors.ts";
+import { isErrorBody } from "./http.ts";
+import { authHeaders } from "./resolve.ts";
+import type { UpstreamError } from "./types.ts";
+import { readCapped } from "../net/read_capped.ts";
+
+/** One embeddings call may take a while: JIT loading a model comes first. */
+export const EMBED_TIMEOUT_MS = 120_000;
+
+/** 768 floats as JSON are ~15 KB; 256 inputs of 4096 dimensions fit well under this. */
+const MAX_EMBED_BODY = 64 * 1024 * 1024;
+
+function serverMessage(json: unknown, text: string): string {
+  const e = (json as { error?: unknown } | null)?.error;
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && typeof (e as { message?: unknown }).message === "string") {
+    return (e as { message: string }).message;
+  }
+  return text.slice(0, 400);
+}
+
+/** The general mapping, sharpened for what embedding servers say. */
+function embedError(
+  status: number,
+  headers: Headers,
+  json: unknown,
+  text: string,
+  ctx: SlotContext,
+  ectx: ErrorContext,
+): UpstreamError {
+  const base = errorFromHttp(status, json ?? text, headers, ctx.provider, ectx);
+  const msg = serverMessage(json, text);
+  const tooLarge = /input \((\d+) tokens\) is too large to process.*batch size: (\d+)/i.exec(msg);
+  if (tooLarge) {
+    return {
+      ...base,
+      kind: "token_limit",
+      title: "Token Limit Exceeded",
+      promptTokens: Number(tooLarge[1]),
+      contextLength: Number(tooLarge[2]),
+      hint: `A chunk of ${tooLarge[1]} tokens does not fit the server's batch of ${
+        tooLarge[2]
+      }: start llama-server with a larger -b and -ub (e.g. -b 2048 -ub 2048), or lower library.chunk_tokens.`,
+    };
+  }
+  if (/pooling type 'none' is not oai compatible/i.test(msg)) {
+    return {
+      ...base,
+      kind: "bad_request",
+      hint:
+        "llama-server was started with --embeddings but this model has no pooling: add --pooling mean (or cls/last as the model card says), or load a real embedding model.",
+    };
+  }
+  if (status === 501) {
+    return {
+      ...base,
+      kind: "bad_request",
+      hint:
+        "This llama-server does not serve embeddings: restart it with --embeddings --pooling mean.",
+    };
+  }
+  return base;
+}
+
+async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<unknown> {
+  const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
+    path.replace(/^\/v1/, "")
+  }`;
+  const ectx: ErrorContext = {
+    url,
+    inContainer: ctx.deps.inContainer,
+    timeoutSeconds: EMBED_TIMEOUT_MS / 1000,
+  };
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), EMBED_TIMEOUT_MS);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
+  let status: number;
+  let text: string;
+  let headers: Headers;
+  try {
+    const res = await ctx.deps.fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json",
+        ...authHeaders(ctx.provider),
+      },
+      body: JSON.stringify(body),
+      signal,
+    });
+    status = res.status;
+    headers = res.headers;
+    const bytes = await readCapped(res, MAX_EMBED_BODY);
+    if (bytes === null) {
+      throw new ProviderError({
+        ...errorFromHttp(502, "", null, ctx.provider, ectx),
+        kind: "server_error",
+        message: `${ctx.provider.record.displayName} at ${url} sent more than 64 MiB of embeddings`,
+        hint: "Lower the embedding batch size.",
+      });
+    }
+    text = new TextDecoder().decode(bytes);
+  } catch (e) {
+    if (e instanceof ProviderError) throw e;
+    if (ctx.signal?.aborted) throw new ProviderError(cancelledError(ctx.provider, ectx));
+    if (timeout.signal.aborted) throw new ProviderError(timeoutError(ctx.provider, ectx));
+    throw new ProviderError(connectionError(ctx.provider, ectx, networkDetail(e)));
+  } finally {
+    clearTimeout(timer);
+  }
+  let json: unknown = undefined;
+  try {
+    json = text.trim() ? JSON.parse(text) : undefined;
+  } catch { /* not JSON */ }
+  if (status >= 400 || isErrorBody(json)) {
+    throw new ProviderError(embedError(status, headers, json, text, ctx, ectx));
+  }
+  if (json === undefined) {
+    throw new ProviderError({
+      ...errorFromHttp(502, text, null, ctx.provider, ectx),
+      kind: "server_error",
+      message: `${ctx.provider.record.displayName} at ${url} answered without JSON`,
+      hint: "Check that the URL points at the embedding server's API.",
+    });
+  }
+  return json;
+}
+
+function malformed(ctx: SlotContext, what: string): ProviderError {
+  return new ProviderError({
+    ...errorFromHttp(502, "", null, ctx.provider, {
+      url: ctx.provider.apiBase,
+      inContainer: false,
+    }),
+    kind: "server_error",
+    message: `${ctx.provider.record.displayName} sent an embeddings answer without ${what}`,
+    hint:
+      "Is the model an embedding model? In LM Studio pick one of type 'embedding' (e.g. text-embedding-nomic-embed-text-v1.5).",
+  });
+}
+
+function vectorsOf(values: unknown, count: number, ctx: SlotContext): number[][] {
+  if (!Array.isArray(values) || values.length !== count) {
+    throw malformed(ctx, `${count} vector${count === 1 ? "" : "s"}`);
+  }
+  for (const v of values) {
+    if (!Array.isArray(v) || v.length === 0 || typeof v[0] !== "number") {
+      throw malformed(ctx, "numeric vectors");
+    }
+  }
+  return values as number[][];
+}
+
+/** `POST /v1/embeddings` (OpenAI shape): vectors reordered by `index`. */
+export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
+  const json = await postJson(ctx, "/v1/embeddings", { model: req.model, input: req.input }) as {
+    data?: { embedding?: unknown; index?: number }[];
+    model?: string;
+    usage?: { prompt_tokens?: number };
+  };
+  if (!Array.isArray(json.data)) throw malformed(ctx, "a data list");
+  const sorted = [...json.data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  return {
+    model: typeof json.model === "string" ? json.model : req.model,
+    vectors: vectorsOf(sorted.map((d) => d.embedding), req.input.length, ctx),
+    promptTokens: json.usage?.prompt_tokens,
+  };
+}
+
+/** Ollama's native `POST /api/embed`. */
+export async function ollamaEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
+  const json = await postJson(ctx, "/api/embed", { model: req.model, input: req.input }) as {
+    embeddings?: unknown;
+    model?: string;
+    prompt_eval_count?: number;
+  };
+  return {
+    model: typeof json.model === "string" ? json.model : req.model,
+    vectors: vectorsOf(json.embeddings, req.input.length, ctx),
+    promptTokens: json.prompt_eval_count,
+  };
+}

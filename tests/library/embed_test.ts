@@ -1,0 +1,185 @@
+/** Embeddings through the adapters' slot against fake servers speaking the documented bytes. */
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
+import { ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
+import { ProviderError } from "../../lib/providers/errors.ts";
+import { PROVIDERS } from "../../lib/providers/records.ts";
+import { resolveWith } from "../../lib/providers/resolve.ts";
+import type { SlotContext } from "../../lib/providers/adapter.ts";
+import { DimensionError, Embedder } from "../../lib/library/embedder.ts";
+import { prefixRuleFor } from "../../lib/library/prefixes.ts";
+import { type FakeEmbeddingOptions, startFakeEmbeddings } from "../fakes/embeddings.ts";
+
+async function withFake(
+  options: FakeEmbeddingOptions,
+  fn: (fake: Awaited<ReturnType<typeof startFakeEmbeddings>>, ctx: SlotContext) => Promise<void>,
+) {
+  const fake = await startFakeEmbeddings(options);
+  const id = options.family === "ollama"
+    ? "ollama"
+    : options.family === "llamacpp"
+    ? "llamacpp"
+    : "lmstudio";
+  const ctx: SlotContext = {
+    deps: { fetch, now: Date.now, inContainer: false },
+    provider: resolveWith(PROVIDERS[id], fake.url, ""),
+  };
+  try {
+    await fn(fake, ctx);
+  } finally {
+    await fake.close();
+  }
+}
+
+const upstream = async (p: Promise<unknown>) =>
+  ((await assertRejects(() => p, ProviderError)) as ProviderError).error;
+
+Deno.test("LM Studio: vectors in input order, the nomic prefixes on documents and queries", () =>
+  withFake({ family: "lmstudio", dims: 16 }, async (fake, ctx) => {
+    const model = "text-embedding-nomic-embed-text-v1.5";
+    const embedder = new Embedder({
+      call: (req, signal) => openAiEmbed({ ...ctx, signal }, req),
+      model,
+      prefix: prefixRuleFor(model),
+      dimensions: null,
+      batchSize: 2,
+    });
+    const batches: number[] = [];
+    const vectors = await embedder.embedDocuments([
+      "alpha beta",
+      "gamma",
+      "delta",
+      "epsilon zeta",
+      "eta",
+    ], {
+      onBatch: (start) => void batches.push(start),
+    });
+    assertEquals(vectors.length, 5);
+    assertEquals(embedder.dimensions, 16);
+    assertEquals(batches.sort(), [0, 2, 4]);
+    assertEquals(fake.requests.map((r) => r.input.length).sort(), [1, 2, 2]);
+    assert(
+      fake.requests.every((r) =>
+        r.model === model && r.input.every((t) => t.startsWith("search_document: "))
+      ),
+    );
+    await embedder.embedQuery("gamma");
+    assertEquals(fake.requests.at(-1)!.input, ["search_query: gamma"]);
+    // Same text, same vector: order was kept across batches.
+    const again = await embedder.embedDocuments(["delta"]);
+    assertEquals(Array.from(again[0]), Array.from(vectors[2]));
+  }));
+
+Deno.test("prefix table: e5, bge, none", () => {
+  assertEquals(prefixRuleFor("intfloat/multilingual-e5-large").document, "passage: ");
+  assertEquals(
+    prefixRuleFor("bge-small-en-v1.5").query,
+    "Represent this sentence for searching relevant passages: ",
+  );
+  assertEquals(prefixRuleFor("all-minilm").document, "");
+  assertEquals(prefixRuleFor("text-embedding-nomic-embed-text-v1.5").family, "nomic");
+});
+
+Deno.test("llama.cpp: recorded failures become typed errors with the fix in the hint", () =>
+  withFake(
+    { family: "llamacpp", dims: 64, model: "tiny-random", batchTokens: 8 },
+    async (fake, ctx) => {
+      const tooLong = await upstream(
+        openAiEmbed(ctx, { model: "tiny-random", input: ["a b c d e f g h i j k"] }),
+      );
+      assertEquals(tooLong.kind, "token_limit");
+      assertEquals(tooLong.promptTokens, 12);
+      assertStringIncludes(tooLong.hint, "-ub");
+      fake.set({ fault: "no_pooling" });
+      const pooling = await upstream(openAiEmbed(ctx, { model: "tiny-random", input: ["x"] }));
+      assertEquals(pooling.kind, "bad_request");
+      assertStringIncludes(pooling.hint, "--pooling mean");
+      fake.set({ fault: "none" });
+      const ok = await openAiEmbed(ctx, { model: "tiny-random", input: ["one", "two"] });
+      assertEquals(ok.vectors.length, 2);
+      assertEquals(ok.vectors[0].length, 64);
+      assertEquals(ok.promptTokens, 4);
+    },
+  ));
+
+Deno.test("Ollama: /api/embed", () =>
+  withFake({ family: "ollama", dims: 8, model: "nomic-embed-text" }, async (fake, ctx) => {
+    const out = await ollamaEmbed(ctx, { model: "nomic-embed-text", input: ["a", "b", "c"] });
+    assertEquals(out.vectors.length, 3);
+    assertEquals(fake.requests[0].path, "/api/embed");
+  }));
+
+Deno.test("retries pass 429 and 5xx with backoff, then give up with the typed error", () =>
+  withFake(
+    { family: "lmstudio", dims: 8, fault: "rate_limit", failTimes: 2 },
+    async (fake, ctx) => {
+      const waits: number[] = [];
+      const embedder = new Embedder({
+        call: (req, signal) => openAiEmbed({ ...ctx, signal }, req),
+        model: "m",
+        prefix: prefixRuleFor("m"),
+        dimensions: 8,
+        attempts: 3,
+        sleep: (ms) => {
+          waits.push(ms);
+          return Promise.resolve();
+        },
+      });
+      assertEquals((await embedder.embedDocuments(["x"])).length, 1);
+      assertEquals(fake.requests.length, 3);
+      assertEquals(waits, [0, 0]); // retry-after: 0
+      fake.set({ fault: "server_error" });
+      const err = await upstream(embedder.embedDocuments(["y"]));
+      assertEquals(err.kind, "server_error");
+      assertEquals(fake.requests.length, 6);
+      assertEquals(waits.length, 4);
+      assert(waits[3] > waits[2], "backoff grows");
+    },
+  ));
+
+Deno.test("not retried: model not loaded; dimensions are checked on every answer", () =>
+  withFake({ family: "lmstudio", dims: 8 }, async (fake, ctx) => {
+    const embedder = new Embedder({
+      call: (req, signal) => openAiEmbed({ ...ctx, signal }, req),
+      model: "m",
+      prefix: prefixRuleFor("m"),
+      dimensions: null,
+    });
+    await embedder.embedDocuments(["first"]);
+    assertEquals(embedder.dimensions, 8);
+    fake.set({ fault: "wrong_dimensions" });
+    const dim = await assertRejects(() => embedder.embedDocuments(["second"]), DimensionError);
+    assertStringIncludes((dim as DimensionError).message, "24-dimensional");
+    fake.set({ fault: "not_loaded" });
+    const before = fake.requests.length;
+    const err = await upstream(embedder.embedDocuments(["third"]));
+    assertEquals(err.kind, "model_not_found");
+    assertEquals(fake.requests.length, before + 1);
+  }));
+
+Deno.test("a server that drops connections is a connection error; cancel stops at once", () =>
+  withFake({ family: "lmstudio", dims: 8 }, async (fake, ctx) => {
+    await fake.down();
+    const err = await upstream(openAiEmbed(ctx, { model: "m", input: ["x"] }));
+    assertEquals(err.kind, "connection");
+    fake.up();
+    fake.set({ delayMs: 2000 });
+    const abort = new AbortController();
+    const pending = openAiEmbed({ ...ctx, signal: abort.signal }, { model: "m", input: ["x"] });
+    setTimeout(() => abort.abort(), 20);
+    assertEquals((await upstream(pending)).kind, "cancelled");
+    fake.set({ delayMs: 0 });
+  }));
+
+Deno.test("LM Studio's 200 with an error body (wrong path) is not an answer", async () => {
+  const fake = await startFakeEmbeddings({ family: "lmstudio" });
+  try {
+    const ctx: SlotContext = {
+      deps: { fetch, now: Date.now, inContainer: false },
+      provider: resolveWith(PROVIDERS.lmstudio, `${fake.url}/proxy`, ""),
+    };
+    const err = await upstream(openAiEmbed(ctx, { model: "m", input: ["x"] }));
+    assertStringIncludes(err.message, "Unexpected endpoint");
+  } finally {
+    await fake.close();
+  }
+});
