@@ -26,6 +26,8 @@ export interface AppConfig {
   sseHeartbeatMs?: number;
   /** Lease of this process on the research runs it owns, in ms (default 15 000); tests shorten it. */
   runLeaseMs?: number;
+  /** Time a request body has to arrive whole, in ms (default 60 000; lib/http/body.ts). */
+  bodyTimeoutMs?: number;
 }
 
 /** One flag: its env fallback and help text; the help screen and docs are built from this. */
