@@ -1,5 +1,5 @@
 /**
- * The one mapping from upstream failures to spec §6's typed `UpstreamError`: openai SDK error
+ * The one mapping from upstream failures to the typed `UpstreamError` of docs/providers.md ("Errors"): openai SDK error
  * classes (most specific first), fetch failures, HTTP statuses, and every error body shape in the
  * transcripts (`error` as a string or an object, llama.cpp's `exceed_context_size_error` with
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
@@ -32,7 +32,7 @@ export interface ErrorContext {
   responded?: boolean;
 }
 
-/** Titles per kind (spec §6, the seed's wording). */
+/** Titles per kind (docs/providers.md, "Errors"). */
 export const ERROR_TITLES: Record<UpstreamErrorKind, string> = {
   connection: "LLM Connection Error",
   timeout: "LLM Timeout Error",
@@ -301,7 +301,7 @@ export function notConfiguredError(provider: ResolvedProvider): UpstreamError {
   };
 }
 
-/** The URL to use from inside a container instead of a loopback one (spec §7). */
+/** The URL to use from inside a container instead of a loopback one (docs/providers.md, "Docker"). */
 export function dockerUrl(url: string): string | null {
   if (!isLoopbackUrl(url)) return null;
   try {
@@ -313,7 +313,7 @@ export function dockerUrl(url: string): string | null {
   }
 }
 
-/** The Docker loopback hint (spec §7), or "" when it does not apply. */
+/** The Docker loopback hint (docs/providers.md, "Docker"), or "" when it does not apply. */
 export function dockerHint(url: string, inContainer: boolean): string {
   if (!inContainer) return "";
   const target = dockerUrl(url);
@@ -524,7 +524,7 @@ const OVERFLOW_NUMBERS: { re: RegExp; order: "pc" | "cp" }[] = [
 const OVERFLOW_TEXT =
   /tokens to keep from the initial prompt is greater than the context length|context the overflows|n_keep|exceed_context_size_error|context size has been exceeded|exceeds the available context size|context_length_exceeded|context length|too many tokens|token limit/i;
 
-/** Recognises context overflow (spec §6) and extracts prompt size vs loaded context when given. */
+/** Recognises context overflow (docs/providers.md, "Errors") and extracts prompt size vs loaded context when given. */
 export function tokenLimitInfo(
   info: BodyInfo,
 ): { promptTokens?: number; contextLength?: number } | null {

@@ -50,7 +50,10 @@ async function streamRun(tokens: number, tokenDelayMs: number, flush: FlushPolic
 Deno.test("streaming 3000 tokens at full speed commits once per 16 KiB of events, not per token", async () => {
   const flush = { flushMs: 3_600_000, flushBytes: DEFAULT_FLUSH.flushBytes };
   const r = await streamRun(3000, 0, flush);
-  assert(r.view.run.status === "completed", r.view.run.status);
+  assert(
+    r.view.run.status === "completed",
+    `${r.view.run.status}: ${JSON.stringify(r.view.run.error)}`,
+  );
   assert(r.deltas >= 3000, `${r.deltas} deltas`);
   const bound = STATE_COMMITS + Math.ceil(r.bytes / flush.flushBytes);
   assert(r.commits <= bound, `${r.commits} commits for ${r.deltas} tokens (bound ${bound})`);
@@ -59,7 +62,10 @@ Deno.test("streaming 3000 tokens at full speed commits once per 16 KiB of events
 
 Deno.test("with the default policy a paced stream commits about four times a second at most", async () => {
   const r = await streamRun(400, 3, DEFAULT_FLUSH);
-  assert(r.view.run.status === "completed", r.view.run.status);
+  assert(
+    r.view.run.status === "completed",
+    `${r.view.run.status}: ${JSON.stringify(r.view.run.error)}`,
+  );
   const bound = STATE_COMMITS + Math.ceil(r.bytes / DEFAULT_FLUSH.flushBytes) +
     Math.ceil(r.ms / DEFAULT_FLUSH.flushMs);
   assert(r.commits <= bound, `${r.commits} commits in ${Math.round(r.ms)} ms (bound ${bound})`);

@@ -14,7 +14,11 @@ const PLAN = "1. What is alpha?\n2. How does beta work?\n3. Why gamma?";
 
 function app(kv: Deno.Kv) {
   const shutdown = new AbortController();
-  const server = serve(createApp({ kv, shutdown: shutdown.signal, config: { runLeaseMs: 300 } }));
+  // These tests count /v1 requests; native chat has its own tests (tests/research/native_test.ts).
+  const env = { LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" };
+  const server = serve(
+    createApp({ kv, env, shutdown: shutdown.signal, config: { runLeaseMs: 300 } }),
+  );
   const call = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${server.url}${path}`, {
       method,

@@ -46,7 +46,7 @@ Deno.test("two processes on one KV file keep each other's runs alive, share sett
       `${dir}/ds.kv`,
     ], {
       cwd: dir,
-      env: { LDR_LLM_LMSTUDIO_URL: lm.url },
+      env: { LDR_LLM_LMSTUDIO_URL: lm.url, LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" },
     });
   const servers: RunningServer[] = [];
   try {
