@@ -564,3 +564,24 @@ function parseRetryAfter(headers: Headers | null): number | undefined {
   const at = Date.parse(raw);
   return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : undefined;
 }
+
+/**
+ * A prompt deepstudio measured as too large for the model's context before sending it (research
+ * steps budget every prompt first): the same `token_limit` kind, title and numbers a server's own
+ * overflow error carries, so the report and any reload action treat both alike.
+ */
+export function promptTooLargeError(
+  provider: ResolvedProvider,
+  opts: ErrorContext & { what: string; model: string; promptTokens: number; contextLength: number },
+): UpstreamError {
+  return build("token_limit", provider, opts, {
+    message:
+      `The ${opts.what} needs about ${opts.promptTokens} tokens, but ${opts.model} on ${provider.record.displayName} (${
+        opts.url || provider.baseUrl
+      }) has a context of ${opts.contextLength} tokens, which leaves no room for an answer`,
+    hint:
+      "Reload the model with a larger context length (LM Studio: model settings → Context Length) or ask a shorter question",
+    promptTokens: opts.promptTokens,
+    contextLength: opts.contextLength,
+  });
+}

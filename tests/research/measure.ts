@@ -124,8 +124,9 @@ async function stateFor10Runs() {
         mode: "quick",
         settings: {} as RunSettings,
         createdAt: 0,
+        owner: "bench",
       });
-      const res = await insertRun(kv, record);
+      const res = await insertRun(kv, record, {});
       return createLiveRun(kv, { record, versionstamp: res.versionstamp }, {
         policy: DEFAULT_FLUSH,
         now: () => 0,
