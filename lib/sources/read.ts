@@ -6,6 +6,7 @@
  */
 import { safeFetch, SafeFetchError, type SafeFetchOptions } from "../net/safe_fetch.ts";
 import { decodeHtml, extractHtml } from "../extract/html.ts";
+import { extractPdf } from "../extract/pdf.ts";
 import type { FoundHit } from "../search/multi.ts";
 import { cutPassages } from "./passages.ts";
 import type { Passage, Source } from "./types.ts";
@@ -16,7 +17,7 @@ export const MAX_PASSAGES_PER_SOURCE = 16;
 /** What reading needs. */
 export interface ReadOptions {
   fetch: SafeFetchOptions;
-  /** PDF bytes → text (the Library's extractor); without it PDFs count by their snippet. */
+  /** PDF bytes → text; default: the Library's PDF extractor (`lib/extract/pdf.ts`). */
   extractPdf?: (bytes: Uint8Array) => Promise<string>;
   /** False when the run's page budget is spent: the snippet stands in. */
   mayFetch: boolean;
@@ -32,13 +33,15 @@ function toPassages(index: number, texts: string[]): Passage[] {
   return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
 }
 
-/** Reads one hit; never throws (failures are notes). */
-export async function readHit(
-  hit: FoundHit,
-  index: number,
-  opts: ReadOptions,
-): Promise<ReadResult> {
-  const base: Source = {
+/** A PDF's text layer, one block per paragraph (scanned PDFs without one throw, as a note). */
+async function pdfText(bytes: Uint8Array): Promise<string> {
+  const doc = await extractPdf(bytes, "page.pdf");
+  return doc.blocks.map((b) => b.text).join("\n\n");
+}
+
+/** The source a hit becomes (before it is read). */
+export function sourceOfHit(hit: FoundHit, index: number, state: Source["state"]): Source {
+  return {
     index,
     title: hit.title,
     url: hit.url,
@@ -47,8 +50,17 @@ export async function readHit(
     query: hit.query,
     snippet: hit.snippet,
     ...(hit.via ? { via: hit.via } : {}),
-    state: "snippet",
+    state,
   };
+}
+
+/** Reads one hit; never throws (failures are notes). */
+export async function readHit(
+  hit: FoundHit,
+  index: number,
+  opts: ReadOptions,
+): Promise<ReadResult> {
+  const base = sourceOfHit(hit, index, "snippet");
   const snippetOnly = (note?: string): ReadResult => ({
     source: { ...base, ...(note ? { note } : {}) },
     passages: toPassages(index, hit.snippet ? [hit.snippet] : []),
@@ -70,8 +82,7 @@ export async function readHit(
       text = ex.text;
       if ((!title || title === hit.url) && ex.title) title = ex.title;
     } else if (page.contentType === "application/pdf") {
-      if (!opts.extractPdf) return snippetOnly("Not read: PDF reading is not available.");
-      text = await opts.extractPdf(page.bytes);
+      text = await (opts.extractPdf ?? pdfText)(page.bytes);
     } else {
       text = decodeHtml(page.bytes, page.charset);
     }
