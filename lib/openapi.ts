@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { ERROR_TITLES } from "./providers/errors.ts";
 import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
+import { ResumeRequestSchema } from "./research/resume.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
 
@@ -254,6 +255,13 @@ const OPERATIONS: Record<string, OperationInfo> = {
   "GET /api/research/{id}": { summary: "One run with its text, events and usage", tag: "research" },
   "DELETE /api/research/{id}": { summary: "Delete a run", tag: "research" },
   "POST /api/research/{id}/cancel": { summary: "Stop a run", tag: "research" },
+  "POST /api/research/{id}/resume": {
+    summary:
+      "Continue a failed, interrupted or cancelled run at the step it stopped in (202), keeping its text. With {reload: {model, contextLength}} LM Studio 0.4+ first loads the run's model with that context (the one-click fix a token_limit error's action offers)",
+    tag: "research",
+    body: jsonSchema(ResumeRequestSchema),
+    ok: { status: "202", type: "application/json", description: "Queued again" },
+  },
   "GET /api/research/{id}/events": {
     summary: "Follow a run as server-sent events; resumes after Last-Event-ID",
     tag: "research",
