@@ -11,7 +11,6 @@ import { DEFAULT_EMBEDDING_MODEL } from "../lib/library/prefixes.ts";
 import { LibraryStore } from "../lib/library/store.ts";
 import { Layout } from "./components/Layout.tsx";
 
-
 /** The Library page routes, mounted at `/library`. */
 export function libraryPageRoutes(ctx: AppContext) {
   const store = new LibraryStore(ctx.kv);
@@ -26,7 +25,10 @@ export function libraryPageRoutes(ctx: AppContext) {
             Your own documents as a research source: indexed on this machine with a local embedding
             model, searchable by meaning and by keyword.
           </p>
-          <Island name="LibraryHome" props={{ collections, defaultModel: DEFAULT_EMBEDDING_MODEL }} />
+          <Island
+            name="LibraryHome"
+            props={{ collections, defaultModel: DEFAULT_EMBEDDING_MODEL }}
+          />
         </Layout>,
       ));
     })

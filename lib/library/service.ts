@@ -20,7 +20,6 @@ import { LibraryStore } from "./store.ts";
 import type { Collection, CollectionView, IndexTarget } from "./types.ts";
 import { createImports, type Imports } from "./imports.ts";
 
-
 /** What the Library is built from. */
 export interface LibraryDeps {
   kv: Deno.Kv;
