@@ -7,17 +7,8 @@
 import { openSqliteIndex } from "./index/sqlite.ts";
 import type { ChunkRecord } from "./index/types.ts";
 import { extractDocument } from "../extract/extract.ts";
-
-/** What the bench script prints. */
-export interface LibraryBench {
-  chunks: number;
-  dims: number;
-  indexChunksPerS: number;
-  searchP50Ms: number;
-  searchP99Ms: number;
-  rssMb?: number;
-  notes?: string[];
-}
+// The bench script owns the report's shape (type only: nothing of scripts/ runs in the app).
+import type { LibraryBench } from "../../scripts/bench_library.ts";
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
