@@ -81,8 +81,10 @@ function errorResponse(err: unknown, log: (m: string) => void, gateway: boolean)
       "Something went wrong inside deepstudio; the details are in its log",
     );
   }
-  if (gateway) return appErrorResponse(appError);
-  return Response.json(appError.toBody(), { status: appError.status });
+  // A 408 leaves the body unread: close the connection rather than wait for the rest of it.
+  const headers: Record<string, string> = appError.status === 408 ? { connection: "close" } : {};
+  if (gateway) return appErrorResponse(appError, headers);
+  return Response.json(appError.toBody(), { status: appError.status, headers });
 }
 
 /** The application. */

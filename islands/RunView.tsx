@@ -10,6 +10,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
+import { ContextFix } from "./ContextFix.tsx";
 import { type RetryRequest, RunActions } from "./RunActions.tsx";
 import { answerPercent, settleSteps, stallNote, stepLabel, type ViewStep } from "./run_progress.ts";
 import { useFollow } from "./use_follow.ts";
@@ -389,6 +390,9 @@ export function RunView(props: RunViewProps) {
           <h2>{error.title}</h2>
           <p class="error-message">{error.message}</p>
           {error.hint && <p class="hint">{error.hint}</p>}
+          {error.action && !active && (
+            <ContextFix id={id} action={error.action} request={{ ...props.retry }} />
+          )}
         </section>
       )}
       {!active && <RunActions id={id} status={status} request={props.retry} focus={stopping} />}

@@ -24,6 +24,8 @@ export interface AppConfig {
   libraryDir?: string;
   /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
   sseHeartbeatMs?: number;
+  /** Time a request body has to arrive whole, in ms (default 60 000; lib/http/body.ts). */
+  bodyTimeoutMs?: number;
 }
 
 /** One flag: its env fallback and help text; the help screen and docs are built from this. */

@@ -11,6 +11,12 @@ import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppContext } from "../lib/context.ts";
+import {
+  BODY_TIMEOUT_MS,
+  bodyTimeout,
+  BodyTimeoutError,
+  withReadDeadline,
+} from "../lib/http/body.ts";
 import { AppError } from "../lib/http/errors.ts";
 import {
   bearerToken,
@@ -229,6 +235,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         `The request body is larger than ${limit / 1024} KiB`,
       ),
     );
+  const bodyTimeoutMs = ctx.config.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
   const limits = {
     normal: bodyLimit({ maxSize: MAX_BODY, onError: (c) => tooLarge(c, MAX_BODY) }),
     upload: bodyLimit({ maxSize: MAX_UPLOAD_BODY, onError: (c) => tooLarge(c, MAX_UPLOAD_BODY) }),
@@ -249,6 +256,14 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       : limit === MAX_UPLOAD_BODY
       ? limits.upload
       : limits.normal;
+    // The body gets a deadline before anything reads it (bodyLimit reads chunked ones here);
+    // uploads of documents may be large, so they get ten times as long.
+    let deadline: ReturnType<typeof withReadDeadline> | null = null;
+    if (c.req.raw.body) {
+      const ms = limit === MAX_UPLOAD_BODY ? bodyTimeoutMs * 10 : bodyTimeoutMs;
+      deadline = withReadDeadline(c.req.raw.body, ms);
+      c.req.raw = new Request(c.req.raw, { body: deadline.body, duplex: "half" } as RequestInit);
+    }
     // bodyLimit reads chunked bodies itself; a body that breaks off is the client's fault (400),
     // not ours. Anything thrown after the body was read belongs to the handlers: rethrown.
     let reached = false;
@@ -257,11 +272,14 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       return next();
     }).catch((e) => {
       if (reached) throw e;
+      if (e instanceof BodyTimeoutError) {
+        return errorJson(c, bodyTimeout(e), { connection: "close" });
+      }
       return errorJson(
         c,
         new AppError(400, "bad_request", "The request body could not be read to its end"),
       );
-    });
+    }).finally(() => deadline?.stop());
   };
 
   return [headers, finishHeaders, hostCheck, crossSite, jsonOnly, auth, sizeCap];

@@ -12,15 +12,24 @@ import {
   cancelledError,
   type ErrorContext,
   errorFromHttp,
+  redactSecrets,
   timeoutError,
   toUpstreamError,
 } from "../providers/errors.ts";
-import { isErrorBody } from "../providers/http.ts";
+import {
+  isErrorBody,
+  MAX_ANSWER_BYTES,
+  MAX_SMALL_BYTES,
+  parseUpstreamJson,
+  readUpstream,
+  readUpstreamText,
+} from "../providers/http.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
 import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
 import type { ChatPlan } from "./request.ts";
 import { createUsageStripper } from "./sse.ts";
+import { createStreamGuard } from "./stream_guard.ts";
 import { endsAtEventEnd } from "../providers/sse.ts";
 import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
@@ -46,6 +55,8 @@ const NEW_EVENT = new TextEncoder().encode("\n\n");
 const READ_BUFFER = 4 * 1024;
 /** Non-streamed JSON answers up to this size are checked for errors hidden in a 2xx. */
 const MAX_CHECKED_DOCUMENT = 8 * 1024 * 1024;
+/** The error event's detail when a stream ends without `[DONE]` or an error event. */
+const STREAM_CUT = "the server's stream was cut or malformed";
 /** Chunks queued toward the client before upstream reads pause (backpressure, not buffering). */
 const QUEUE_CHUNKS = 8;
 
@@ -153,17 +164,14 @@ export async function relayChat(
   if (!res.ok || !res.body) {
     let text = "";
     try {
-      text = await res.text();
+      text = await readUpstreamText(res, MAX_SMALL_BYTES, () => idle.touch());
     } catch (e) {
       finish();
       return errorResponse(failure(e), clock, now);
     }
     finish();
     if (res.ok) return relayHeaders(res, null, clock, now); // 2xx without a body: nothing to relay
-    let json: unknown = undefined;
-    try {
-      json = JSON.parse(text);
-    } catch { /* not JSON: the text itself is quoted */ }
+    const json = parseUpstreamJson(text); // undefined when not JSON: the text itself is quoted
     return errorResponse(
       errorFromHttp(res.status, json ?? text, res.headers, provider, ectx),
       clock,
@@ -185,6 +193,10 @@ export async function relayChat(
   const stripper = plan.stripUsage
     ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
     : null;
+  const guard = createStreamGuard({
+    redact: (text) => redactSecrets(text, provider),
+    cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
+  });
   const reader = chunkReader(res.body);
   let cancelled = false;
   let resume: (() => void) | null = null;
@@ -200,8 +212,10 @@ export async function relayChat(
     let midEvent = false;
     for (;;) {
       let chunk: Uint8Array | null;
+      let guarded: Uint8Array | null = null;
       try {
         chunk = await reader.read();
+        if (chunk !== null) guarded = guard.push(chunk); // throws on an oversized event
       } catch (e) {
         const error = failure(e);
         finish();
@@ -217,12 +231,17 @@ export async function relayChat(
       if (cancelled) return;
       if (chunk === null) {
         finish();
+        // A stream that just stops (no [DONE], no error event) was cut or malformed: say so.
+        const tail = guard.end();
+        const last = tail && stripper ? stripper.push(tail) : tail;
+        if (last) controller.enqueue(last);
         const rest = stripper?.flush();
         if (rest) controller.enqueue(rest);
         return close(controller);
       }
       idle.touch();
-      const out = stripper ? stripper.push(chunk) : chunk;
+      if (!guarded) continue;
+      const out = stripper ? stripper.push(guarded) : guarded;
       if (!out) continue;
       midEvent = !endsAtEventEnd(out);
       controller.enqueue(out);
@@ -275,29 +294,16 @@ async function relayDocument(
     now: () => number;
   },
 ): Promise<Response> {
-  const reader = chunkReader(res.body!, 64 * 1024);
-  const parts: Uint8Array[] = [];
-  let size = 0;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk === null) break;
-      o.touch();
-      parts.push(chunk);
-      size += chunk.length;
-    }
+    bytes = await readUpstream(res, MAX_ANSWER_BYTES, o.touch) as Uint8Array<ArrayBuffer>;
   } catch (e) {
     o.finish();
-    reader.cancel(e).catch(() => {});
+    res.body?.cancel(e).catch(() => {});
     return errorResponse(o.failure(e), o.clock, o.now);
   }
   o.finish();
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
+  const size = bytes.length;
   if ((res.headers.get("content-type") ?? "").includes("json") && size <= MAX_CHECKED_DOCUMENT) {
     let json: unknown;
     try {

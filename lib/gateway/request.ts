@@ -14,6 +14,7 @@ import { resolveProvider } from "../providers/resolve.ts";
 import { prepareChat } from "../providers/stream.ts";
 import type { ProviderId, ResolvedProvider, UpstreamError } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
+import { preview } from "../http/json_guard.ts";
 import { type GatewayError, invalidRequest } from "./openai_error.ts";
 import type { RequestClock } from "./timing.ts";
 
@@ -84,7 +85,7 @@ export function validateChat(body: Json): GatewayError | null {
     if (v === undefined || v === null) continue;
     if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
       return invalidRequest(
-        `Invalid '${field}': expected a whole number of at least 1, got ${JSON.stringify(v)}.`,
+        `Invalid '${field}': expected a whole number of at least 1, got ${preview(v)}.`,
         field,
       );
     }

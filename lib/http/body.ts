@@ -7,6 +7,66 @@
 import { AppError } from "./errors.ts";
 import { DepthScanner, tooDeepMessage } from "./json_guard.ts";
 
+/** Time a request body has to arrive whole (a client trickling bytes holds a socket meanwhile). */
+export const BODY_TIMEOUT_MS = 60_000;
+
+/** The body did not arrive whole within its time. */
+export class BodyTimeoutError extends Error {
+  constructor(readonly ms: number) {
+    super(`The request body did not arrive within ${ms / 1000} s`);
+    this.name = "BodyTimeoutError";
+  }
+}
+
+/** 408 for a body that took too long; the connection closes with it (its body is unread). */
+export function bodyTimeout(e: BodyTimeoutError): AppError {
+  return new AppError(408, "request_timeout", `${e.message}; send it at once`);
+}
+
+/**
+ * `body` that errors with `BodyTimeoutError` (and cancels the source) unless it ends within `ms`:
+ * a client cannot hold a request open by sending its body a byte at a time. `stop` disarms the
+ * deadline once the handler is done (a body nobody read needs no timer).
+ */
+export function withReadDeadline(
+  body: ReadableStream<Uint8Array>,
+  ms: number,
+): { body: ReadableStream<Uint8Array>; stop: () => void } {
+  const reader = body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => clearTimeout(timer);
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setTimeout(() => {
+        const e = new BodyTimeoutError(ms);
+        reader.cancel(e).catch(() => {});
+        try {
+          controller.error(e);
+        } catch { /* already closed */ }
+      }, ms);
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          stop();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        stop();
+        try {
+          controller.error(e);
+        } catch { /* the deadline errored it first */ }
+      }
+    },
+    cancel(reason) {
+      stop();
+      return reader.cancel(reason);
+    },
+  });
+  return { body: stream, stop };
+}
+
 /** Largest JSON body any route accepts. */
 export const MAX_JSON_BODY = 64 * 1024;
 
@@ -71,7 +131,8 @@ async function readBytes(
     let chunk: ReadableStreamReadResult<Uint8Array>;
     try {
       chunk = await reader.read();
-    } catch {
+    } catch (e) {
+      if (e instanceof BodyTimeoutError) throw bodyTimeout(e);
       throw new AppError(
         400,
         "bad_request",

@@ -17,6 +17,7 @@ export type AppErrorKind =
   | "forbidden"
   | "unauthorized"
   | "too_many_requests"
+  | "request_timeout"
   | "upstream"
   | "internal";
 

@@ -4,8 +4,16 @@
  * bytes of memory. A declared Content-Length above the cap is refused without reading.
  */
 
-/** The body's bytes, or null when it is larger than `max`. */
-export async function readCapped(res: Response, max: number): Promise<Uint8Array | null> {
+/**
+ * The body's bytes, or null when it is larger than `max`. `onChunk` sees every chunk as it arrives
+ * (an idle timer, say). The one capped reader of deepstudio: fetched pages, search answers and every
+ * read from an LLM server (lib/providers/http.ts) go through it.
+ */
+export async function readCapped(
+  res: Response,
+  max: number,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<Uint8Array | null> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > max) {
     await res.body?.cancel();
@@ -18,6 +26,7 @@ export async function readCapped(res: Response, max: number): Promise<Uint8Array
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    onChunk?.(value);
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();

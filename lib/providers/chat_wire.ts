@@ -10,18 +10,15 @@ import {
   ProviderError,
   toUpstreamError,
 } from "./errors.ts";
-import { isErrorBody } from "./http.ts";
+import { isErrorBody, MAX_ANSWER_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
 import type { ResolvedProvider, Usage } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;
 
+/** Upstream JSON, or undefined when empty, not JSON, or nested deeper than any real answer. */
 export function jsonOrUndefined(text: string): unknown {
-  try {
-    return text.trim() === "" ? undefined : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return parseUpstreamJson(text);
 }
 
 /** A whole JSON answer as a completion, or the typed error it really is. */
@@ -84,18 +81,12 @@ export function chunkOf(
   return chunk;
 }
 
-export async function readAll(res: Response, touch: () => void): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    touch();
-    text += decoder.decode(value, { stream: true });
-  }
-  return text + decoder.decode();
+/**
+ * A whole body as text through the one capped reader: more than `max` bytes throws
+ * `BodyTooLargeError` (typed "sent more than N MB" by `toUpstreamError`). `touch` sees every read.
+ */
+export function readAll(res: Response, touch: () => void, max = MAX_ANSWER_BYTES): Promise<string> {
+  return readUpstreamText(res, max, touch);
 }
 
 export function mapUsage(u: unknown): Usage | null {

@@ -66,6 +66,8 @@ export function toUpstreamError(
   opts: ErrorContext & { status?: number; body?: unknown; headers?: Headers | null },
 ): UpstreamError {
   if (err instanceof ProviderError) return err.error;
+  const tooLarge = tooLargeIn(err);
+  if (tooLarge) return tooLargeError(tooLarge, provider, opts);
   const sdk = loadedSdk(); // not loaded: no SDK error can exist
   if (sdk) {
     const { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } = sdk;
@@ -374,13 +376,64 @@ function where(provider: ResolvedProvider, opts: ErrorContext): string {
 
 /** Removes the configured key (and bearer-looking tokens) from text a server sent back. */
 export function scrub(text: string, provider: ResolvedProvider): string {
+  const out = redactSecrets(text, provider);
+  return out.length > MAX_SERVER_MESSAGE ? `${out.slice(0, MAX_SERVER_MESSAGE)}…` : out;
+}
+
+/**
+ * `scrub` without the length cap, for text relayed whole (a /v1 stream's error event): the key,
+ * `Bearer …` values and `sk-…` keys become `***`; everything else, JSON syntax included, stays.
+ */
+export function redactSecrets(text: string, provider: ResolvedProvider): string {
   let out = text;
   if (provider.keySet && provider.apiKey && provider.apiKey.length >= 4) {
     out = out.split(provider.apiKey).join("***");
   }
-  out = out.replace(/(Bearer\s+)(?!\$)[^\s'"]+/gi, "$1***");
-  out = out.replace(/\bsk-[A-Za-z0-9_\-:.]{6,}/g, "sk-***");
-  return out.length > MAX_SERVER_MESSAGE ? `${out.slice(0, MAX_SERVER_MESSAGE)}…` : out;
+  out = out.replace(/(Bearer\s+)(?!\$)[^\s'"\\]+/gi, "$1***");
+  return out.replace(/\bsk-[A-Za-z0-9_\-:.]{6,}/g, "sk-***");
+}
+
+/**
+ * Thrown by the capped reader (lib/providers/http.ts) when an upstream body, or one event of a
+ * stream, passes its cap; `status` is the HTTP status it came with.
+ */
+export class BodyTooLargeError extends Error {
+  constructor(
+    readonly maxBytes: number,
+    readonly scope: "body" | "event",
+    readonly status?: number,
+  ) {
+    super(`more than ${maxBytes} bytes`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+/** The typed error for a body that passed its cap: the status decides the kind. */
+function tooLargeError(
+  err: BodyTooLargeError,
+  provider: ResolvedProvider,
+  opts: ErrorContext,
+): UpstreamError {
+  const mb = Math.round(err.maxBytes / (1024 * 1024));
+  const client = err.status !== undefined && err.status >= 400 && err.status < 500;
+  return build(client ? "bad_request" : "server_error", provider, opts, {
+    message: `${where(provider, opts)} sent more than ${mb} MB${
+      err.scope === "event" ? " in one stream event" : ""
+    }${
+      err.status && err.status >= 400 ? ` with HTTP ${err.status}` : ""
+    }; deepstudio stopped reading it`,
+    hint:
+      "No LLM answer or error is that large: check that the URL points at the LLM server itself, and the server's log.",
+  });
+}
+
+/** The BodyTooLargeError in `err` or its causes (the SDK wraps what its fetch throws). */
+function tooLargeIn(err: unknown): BodyTooLargeError | null {
+  for (let e = err, depth = 0; e && depth < 4; depth++) {
+    if (e instanceof BodyTooLargeError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
 }
 
 function isAbort(e: unknown): boolean {

@@ -1,8 +1,13 @@
 /**
  * Small JSON GETs outside the openai SDK (status probe, native model lists, greeting): bounded by
- * a timeout and the caller's signal, failures turned into `ProviderError`s naming the URL.
+ * a timeout and the caller's signal, failures turned into `ProviderError`s naming the URL. Also the
+ * caps on every read from an LLM server: whatever it sends, deepstudio holds at most a cap's worth
+ * (a 300 MB error body once took the whole process down), and says so with a typed error.
  */
+import { jsonTooDeep } from "../http/json_guard.ts";
+import { readCapped } from "../net/read_capped.ts";
 import {
+  BodyTooLargeError,
   cancelledError,
   connectionError,
   type ErrorContext,
@@ -10,9 +15,53 @@ import {
   networkDetail,
   ProviderError,
   timeoutError,
+  toUpstreamError,
 } from "./errors.ts";
 import { authHeaders } from "./resolve.ts";
 import type { ResolvedProvider } from "./types.ts";
+
+/** Largest non-streamed answer (a completion, an embeddings batch) read from an LLM server. */
+export const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+/** Largest error body, model list or probe answer: these are parsed and quoted, so smaller. */
+export const MAX_SMALL_BYTES = 4 * 1024 * 1024;
+/** Largest single event of a stream (chat chunks are a few hundred bytes). */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Reads an upstream body through the one capped reader; more than `max` bytes cancels the body
+ * and throws `BodyTooLargeError` (mapped by `toUpstreamError` to "sent more than N MB").
+ */
+export async function readUpstream(
+  res: Response,
+  max: number,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<Uint8Array> {
+  const bytes = await readCapped(res, max, onChunk);
+  if (bytes === null) throw new BodyTooLargeError(max, "body", res.status);
+  return bytes;
+}
+
+/** `readUpstream` decoded as UTF-8 text. */
+export async function readUpstreamText(
+  res: Response,
+  max: number,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<string> {
+  return new TextDecoder().decode(await readUpstream(res, max, onChunk));
+}
+
+/**
+ * Parses upstream JSON text, or undefined when it is empty, not JSON, or nested deeper than any
+ * real answer (such a value would block the event loop wherever it is serialised again).
+ */
+export function parseUpstreamJson(text: string): unknown {
+  if (text.trim() === "" || jsonTooDeep(text)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** What a non-SDK call needs. */
 export interface HttpDeps {
@@ -62,11 +111,8 @@ export async function getJson(
       signal,
     });
     ctx.responded = true;
-    const text = await res.text();
-    let json: unknown = undefined;
-    try {
-      json = text.trim() === "" ? undefined : JSON.parse(text);
-    } catch { /* not JSON */ }
+    const text = await readUpstreamText(res, MAX_SMALL_BYTES);
+    const json = parseUpstreamJson(text);
     return {
       url,
       status: res.status,
@@ -77,6 +123,7 @@ export async function getJson(
       latencyMs: deps.now() - started,
     };
   } catch (e) {
+    if (e instanceof BodyTooLargeError) throw new ProviderError(toUpstreamError(e, provider, ctx));
     if (opts.signal?.aborted) throw new ProviderError(cancelledError(provider, ctx));
     if (timeout.signal.aborted) throw new ProviderError(timeoutError(provider, ctx));
     throw new ProviderError(connectionError(provider, ctx, networkDetail(e)));

@@ -14,6 +14,7 @@
  * returns `"missing"` having yielded nothing but `waiting`, and the caller uses `/v1`.
  */
 import {
+  BodyTooLargeError,
   cancelledError,
   connectionError,
   type ErrorContext,
@@ -21,7 +22,9 @@ import {
   errorFromHttp,
   networkDetail,
   timeoutError,
+  toUpstreamError,
 } from "./errors.ts";
+import { MAX_SMALL_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
 import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import { authHeaders } from "./resolve.ts";
 import { createSseParser, type SseEvent } from "./sse.ts";
@@ -204,11 +207,9 @@ export async function* streamNativeChat(
     idle.touch();
     const type = res.headers.get("content-type") ?? "";
     if (!type.includes("text/event-stream")) {
-      const text = yield* wait(res.text());
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch { /* not JSON */ }
+      // Capped: an error body of any size costs at most MAX_SMALL_BYTES (docs/security.md).
+      const text = yield* wait(readUpstreamText(res, MAX_SMALL_BYTES, () => idle.touch()));
+      const json = parseUpstreamJson(text);
       const message = (json as { error?: unknown } | undefined)?.error;
       const unexpected = typeof message === "string" && /unexpected endpoint/i.test(message);
       if (res.status === 404 && (unexpected || json === undefined) || res.ok && unexpected) {
@@ -352,7 +353,8 @@ export async function* streamNativeChat(
     yield { type: "done", finishReason: "stop", metrics: finish() };
     return "done";
   } catch (e) {
-    yield fail(stopped() ?? connectionError(provider, ectx, networkDetail(e)));
+    const tooLarge = e instanceof BodyTooLargeError ? toUpstreamError(e, provider, ectx) : null;
+    yield fail(stopped() ?? tooLarge ?? connectionError(provider, ectx, networkDetail(e)));
     return "done";
   } finally {
     idle.stop();

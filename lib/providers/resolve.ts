@@ -39,3 +39,14 @@ export function resolveWith(record: ProviderRecord, url: string, apiKey: string)
 export function authHeaders(provider: ResolvedProvider): Record<string, string> {
   return provider.apiKey ? { authorization: `Bearer ${provider.apiKey}` } : {};
 }
+
+/**
+ * The key to send to `url` when the caller gave none: the saved key, but only when `url` is the
+ * saved URL. Anyone who can call the API could otherwise point a connection test (or any call
+ * taking a URL) at a listener of their own and read the saved key from its Authorization header.
+ */
+export function savedKeyFor(saved: ResolvedProvider, url: string): string {
+  if (!saved.keySet || !saved.baseUrl) return "";
+  const target = resolveWith(saved.record, url, "").baseUrl;
+  return target === saved.baseUrl ? saved.apiKey ?? "" : "";
+}

@@ -21,7 +21,7 @@ import { createIdleWatcher, type IdleWatcher } from "./idle.ts";
 import { createModelStore, type ModelStore } from "./model_store.ts";
 import { chatModels, DEFAULT_LIST_TIMEOUT_MS, listModels, type ModelList } from "./models.ts";
 import { PROVIDERS } from "./records.ts";
-import { resolveProvider, resolveWith } from "./resolve.ts";
+import { resolveProvider, resolveWith, savedKeyFor } from "./resolve.ts";
 import { createStatusProber, probeStatus } from "./status.ts";
 import { streamChat, type StreamDeps } from "./stream.ts";
 import type {
@@ -60,7 +60,8 @@ export interface ProviderService {
   status(id: ProviderId, opts?: { fresh?: boolean }): Promise<ProviderStatus>;
   /**
    * The same probe on unsaved values (the settings form's "Test connection"), never cached.
-   * `apiKey` undefined or null means "the saved key" (the form cannot see it); "" means none.
+   * `apiKey` undefined or null means "the saved key" (the form cannot see it), which is sent only
+   * when `url` is the saved URL (lib/providers/resolve.ts `savedKeyFor`); "" means none.
    */
   test(id: ProviderId, url: string, apiKey?: string | null): Promise<ProviderStatus>;
   /** Normalised models; `type: "chat"` drops embedding models. Throws `ProviderError`. */
@@ -147,9 +148,8 @@ export function createProviderService(
     async test(id, url, apiKey) {
       const record = PROVIDERS[id];
       const saved = resolveProvider(await settings(), id);
-      const key = apiKey === undefined || apiKey === null
-        ? (saved.keySet ? saved.apiKey ?? "" : "")
-        : apiKey;
+      // The saved key goes only to the saved URL; a test of another URL sends none.
+      const key = apiKey === undefined || apiKey === null ? savedKeyFor(saved, url) : apiKey;
       return await probeStatus(http, resolveWith(record, url, key));
     },
     async models(id, opts = {}) {

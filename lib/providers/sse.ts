@@ -10,6 +10,8 @@
  * Frames are found on bytes with native `indexOf` scans, so the relay can hand on untouched
  * events as the exact bytes that arrived; only events someone needs are decoded.
  */
+import { BodyTooLargeError } from "./errors.ts";
+import { MAX_EVENT_BYTES } from "./http.ts";
 
 const LF = 10;
 const CR = 13;
@@ -106,8 +108,11 @@ export interface SseParser {
   flush(): SseEvent[];
 }
 
-/** A parser for one stream. */
-export function createSseParser(): SseParser {
+/**
+ * A parser for one stream. An unfinished event larger than `maxEvent` throws `BodyTooLargeError`
+ * (a chat chunk is a few hundred bytes; an endless one would otherwise be held here whole).
+ */
+export function createSseParser(maxEvent = MAX_EVENT_BYTES): SseParser {
   let pending: Uint8Array | null = null;
   return {
     push(chunk) {
@@ -120,6 +125,7 @@ export function createSseParser(): SseParser {
         if (ev) out.push(ev);
         start = end;
       }
+      if (data.length - start > maxEvent) throw new BodyTooLargeError(maxEvent, "event");
       if (start < data.length) pending = data.slice(start);
       return out;
     },

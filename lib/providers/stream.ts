@@ -26,6 +26,7 @@ import {
   toUpstreamError,
 } from "./errors.ts";
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
+import { MAX_SMALL_BYTES } from "./http.ts";
 import { sharedIdleWatcher } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
 import { authHeaders } from "./resolve.ts";
@@ -182,7 +183,7 @@ export async function* streamChat(
     ectx.responded = true;
     const type = res.headers.get("content-type") ?? "";
     if (!res.ok) {
-      const text = yield* waitFor(readAll(res, touch));
+      const text = yield* waitFor(readAll(res, touch, MAX_SMALL_BYTES));
       throw new ProviderError(
         errorFromHttp(res.status, jsonOrUndefined(text) ?? text, res.headers, provider, ectx),
       );

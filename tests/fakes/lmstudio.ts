@@ -123,6 +123,10 @@ export type FakeFault =
     text?: "trying-to-keep" | "initial-prompt" | "n-keep";
     promptTokens?: number;
     contextLength?: number;
+    /** Only requests whose messages contain this text overflow (e.g. one research step). */
+    matching?: string;
+    /** Only while the loaded context is below this (a reload with enough context cures it). */
+    untilContext?: number;
   };
 
 /** Options of the fake (see the module header for what each does). */
@@ -457,7 +461,11 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
     const model = picked;
     const context = model.loaded_instances[0]?.config.context_length ?? 4096;
     const promptTokens = estimatePromptTokens(body.messages);
-    if (fault?.kind === "context-overflow") {
+    if (
+      fault?.kind === "context-overflow" &&
+      (!fault.matching || JSON.stringify(body.messages).includes(fault.matching)) &&
+      (fault.untilContext === undefined || context < fault.untilContext)
+    ) {
       const text = overflowText(
         fault.text ?? "trying-to-keep",
         fault.promptTokens ?? promptTokens,

@@ -36,13 +36,17 @@ Deno.test("malformed SSE frame mid-stream: the run keeps the text before it and 
     });
 
     // /v1 relays upstream bytes untouched (lib/gateway/relay.ts): the client gets the three
-    // tokens and the broken frame, and no [DONE], so no client mistakes it for a complete answer.
+    // tokens and the broken frame, no [DONE], and then an OpenAI-shaped error event saying the
+    // stream was cut or malformed (lib/gateway/stream_guard.ts), so no client takes it as whole.
     const res = await rig.chat({ messages: HELLO, stream: true });
     assertEquals(res.status, 200);
     const events = openAiEvents(await res.text());
     assertEquals(streamedContent(events), replyPrefix(3));
     assert(!events.includes("[DONE]"), "no [DONE]");
-    assert(typeof events.at(-1) === "string", "the malformed frame is the last thing sent");
+    assert(typeof events.at(-2) === "string", "the malformed frame is relayed as it came");
+    const last = events.at(-1) as { error?: { type?: string; message?: string } };
+    assertEquals(last.error?.type, "server_error");
+    assert(last.error?.message?.includes("the server's stream was cut or malformed"));
     // The official client raises instead of returning a short answer as if it were whole.
     const client = new OpenAI({ baseURL: `${rig.url}/v1`, apiKey: "x", maxRetries: 0 });
     let got = "";

@@ -65,6 +65,20 @@ Deno.test("a 3M-deep max_tokens is not echoed back whole", async () => {
   }
 });
 
+Deno.test("a 6 MB string in max_tokens is quoted in ~200 characters, not echoed whole", async () => {
+  const r = await rig();
+  try {
+    const body = JSON.stringify({ model: "m", messages: [], max_tokens: "9".repeat(6_000_000) });
+    const res = await post(`${r.url}/v1/chat/completions`, body);
+    const text = await res.text();
+    assertEquals(res.status, 400);
+    assert(text.length < 1000, `short error, got ${text.length} bytes`);
+    assert(text.includes("max_tokens"), text);
+  } finally {
+    await r.close();
+  }
+});
+
 Deno.test("deep bodies are refused on the JSON API routes too, in the API's error shape", async () => {
   const r = await rig();
   try {

@@ -1,0 +1,144 @@
+/**
+ * Watches a /v1 stream event by event on its way to the client, without touching what it need not:
+ *
+ * - Error events (`data: {"error":…}` or `event: error`, the way LM Studio and llama.cpp report a
+ *   failure mid-stream, see tests/fixtures/transcripts) are held until complete and relayed with
+ *   secrets redacted (the provider's key, `Bearer …`, `sk-…`): servers echo request headers in
+ *   errors. Every other event keeps its exact bytes, handed on in the chunk it arrived in.
+ * - One event larger than `maxEvent` stops the stream (`BodyTooLargeError`): an SSE event is a few
+ *   hundred bytes, and an endless one would otherwise be held in memory by whoever parses it.
+ * - A stream that ends without `data: [DONE]` and without an error event was cut or malformed
+ *   (`data: {not json` and then the end): `end()` gives the error event to close it with, so the
+ *   client hears about it instead of a silent stop.
+ */
+import { BodyTooLargeError } from "../providers/errors.ts";
+import { MAX_EVENT_BYTES } from "../providers/http.ts";
+
+const LF = 10;
+const CR = 13;
+/** Bytes of an event's start needed to tell what it is. */
+const HEAD = 16;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+type Kind = "unknown" | "plain" | "error" | "done";
+
+/** The guard of one stream. */
+export interface StreamGuard {
+  /** The bytes to hand on for `chunk` (the same array when untouched, or null for none yet). */
+  push(chunk: Uint8Array): Uint8Array | null;
+  /** At a clean end of the upstream body: what is still held plus, when needed, `cutEvent()`. */
+  end(): Uint8Array | null;
+}
+
+/** What an event is, from its first bytes; "unknown" while too few have arrived to tell. */
+function classify(head: string, complete: boolean): Kind {
+  const start = head.replace(/^[\r\n]+/, "");
+  if (/^event:[ \t]*error[ \t]*\r?\n/.test(start)) return "error";
+  if (/^data:[ \t]*\{[ \t\r\n]*"error"/.test(start)) return "error";
+  if (/^data:[ \t]*\[DONE\]/.test(start)) return "done";
+  return start.length >= HEAD || complete ? "plain" : "unknown";
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A guard that redacts with `redact` and closes a cut stream with `cutEvent()`. */
+export function createStreamGuard(opts: {
+  redact: (text: string) => string;
+  cutEvent: () => Uint8Array;
+  maxEvent?: number;
+}): StreamGuard {
+  const max = opts.maxEvent ?? MAX_EVENT_BYTES;
+  let kind: Kind = "unknown";
+  let head = "";
+  let held: Uint8Array[] = [];
+  let size = 0; // bytes of the event in progress
+  let last = -1;
+  let beforeLast = -1;
+  let sawDone = false;
+  let sawError = false;
+
+  /** Index just past the blank line ending the event that continues at `from`, or -1. */
+  function eventEnd(chunk: Uint8Array, from: number): number {
+    const at = (j: number) => (j >= 0 ? chunk[j] : j === -1 ? last : beforeLast);
+    for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) {
+      const b1 = at(i - 1);
+      if (b1 === LF || (b1 === CR && at(i - 2) === LF)) return i + 1;
+    }
+    return -1;
+  }
+
+  function finishEvent(out: Uint8Array[]) {
+    if (kind === "error") {
+      sawError = true;
+      out.push(encoder.encode(opts.redact(decoder.decode(concat(held)))));
+    } else if (held.length) out.push(...held);
+    if (kind === "done") sawDone = true;
+    held = [];
+    head = "";
+    size = 0;
+    kind = "unknown";
+  }
+
+  return {
+    push(chunk) {
+      const out: Uint8Array[] = [];
+      let untouched = true; // every byte of `chunk` passes as is, in order
+      let pos = 0;
+      while (pos < chunk.length) {
+        const end = eventEnd(chunk, pos);
+        const stop = end === -1 ? chunk.length : end;
+        const seg = chunk.subarray(pos, stop);
+        size += seg.length;
+        if (size > max) throw new BodyTooLargeError(max, "event");
+        if (kind === "unknown") {
+          head += decoder.decode(seg.subarray(0, HEAD));
+          kind = classify(head, end !== -1);
+        }
+        if (kind === "plain" || kind === "done") {
+          if (held.length) {
+            untouched = false;
+            out.push(...held);
+            held = [];
+          }
+          out.push(seg);
+        } else {
+          untouched = false;
+          held.push(seg.slice());
+        }
+        if (end !== -1) finishEvent(out);
+        pos = stop;
+      }
+      const n = chunk.length;
+      if (n >= 2) [beforeLast, last] = [chunk[n - 2], chunk[n - 1]];
+      else if (n === 1) [beforeLast, last] = [last, chunk[0]];
+      if (untouched) return n ? chunk : null;
+      return out.length ? concat(out) : null;
+    },
+    end() {
+      const out: Uint8Array[] = [];
+      const midEvent = size > 0;
+      if (held.length) {
+        if (kind === "error") sawError = true;
+        out.push(...held);
+      }
+      held = [];
+      if (!sawDone && !sawError) {
+        if (midEvent) out.push(encoder.encode("\n\n"));
+        out.push(opts.cutEvent());
+      }
+      return out.length ? concat(out) : null;
+    },
+  };
+}
