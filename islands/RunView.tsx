@@ -13,6 +13,7 @@ import { api } from "./api.ts";
 import { ContextFix } from "./ContextFix.tsx";
 import { type RetryRequest, RunActions } from "./RunActions.tsx";
 import { answerPercent, settleSteps, stallNote, stepLabel, type ViewStep } from "./run_progress.ts";
+import { applyRunEvent } from "./run_text.ts";
 import { useFollow } from "./use_follow.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
 
@@ -118,8 +119,6 @@ export function RunView(props: RunViewProps) {
     const r = createStreamRenderer(docRef.current!);
     renderer.current = r;
     let lastId = 0;
-    let phase = "";
-    let step = 0;
     let questions: string[] = [];
     let runningAt = 0;
     let firstDelta = 0;
@@ -173,6 +172,12 @@ export function RunView(props: RunViewProps) {
         case "status": {
           const s = String(d.status);
           setStatus(s);
+          if (finished && ACTIVE.includes(s)) { // resumed after an earlier ending: stream again
+            finished = false;
+            const kept = r.text;
+            r.reset();
+            r.append(kept);
+          }
           if (s === "running" && !replay) runningAt = performance.now();
           if (s === "queued") setMessage("Waiting for a free slot…");
           break;
@@ -191,23 +196,16 @@ export function RunView(props: RunViewProps) {
             }
             if (p === "research" && typeof d.step === "number") planSteps(questions, d.step, false);
             if (p === "synthesis") planSteps(questions, 0, true);
-            // Mirror the server's notes layout so the live text matches what is kept.
-            if (p === "research" && phase !== "research") r.append("## Research notes\n\n");
-            if (p === "synthesis" && phase !== "synthesis" && phase) {
-              r.append("\n\n---\n\n## Report\n\n");
-            }
           }
-          phase = p;
           break;
         }
+        case "text":
+          applyRunEvent(r, e);
+          setHasText(r.text.trim() !== "");
+          break;
         case "delta": {
-          const text = String(d.text ?? "");
-          if (mode === "detailed" && phase === "plan") break; // the plan shows as steps
-          if (typeof d.step === "number" && d.step !== step) {
-            step = d.step;
-            r.append(`\n\n### ${step}. ${questions[step - 1] ?? "Sub-question"}\n\n`);
-          }
-          r.append(text);
+          // The text comes from the server's events alone (headings and notes are `text`).
+          if (!applyRunEvent(r, e)) break;
           setHasText(true);
           if (!replay) {
             const now = performance.now();
@@ -230,15 +228,8 @@ export function RunView(props: RunViewProps) {
           setStatus(s);
           clearInterval(ticker);
           if (mode === "detailed") setSteps((x) => settleSteps(x, s));
-          if (s === "completed") {
-            setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
-            // The kept text may be arranged differently (detailed: report first): show that.
-            api<{ text?: string }>("GET", `/api/research/${encodeURIComponent(id)}`).then((res) => {
-              if (res.ok && typeof res.data.text === "string") r.finish(res.data.text);
-              else r.finish();
-              setHasText(r.text.trim() !== "");
-            });
-          } else r.finish();
+          if (s === "completed") setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
+          r.finish();
           break;
         }
       }

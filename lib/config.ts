@@ -24,6 +24,8 @@ export interface AppConfig {
   libraryDir?: string;
   /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
   sseHeartbeatMs?: number;
+  /** Lease of this process on the research runs it owns, in ms (default 15 000); tests shorten it. */
+  runLeaseMs?: number;
   /** Time a request body has to arrive whole, in ms (default 60 000; lib/http/body.ts). */
   bodyTimeoutMs?: number;
 }
@@ -65,6 +67,14 @@ export const FLAGS = [
     arg: "TOKEN",
     help: "Token required by the API and UI; mandatory when --host is not loopback",
     def: "",
+  },
+  {
+    flag: "--run-lease",
+    env: "DEEPSTUDIO_RUN_LEASE",
+    arg: "SECONDS",
+    help:
+      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs",
+    def: "15",
   },
   {
     flag: "--library-roots",
@@ -199,11 +209,21 @@ export function parseConfig(
       message: "--access-token must be at least 16 characters long",
     };
   }
+  const leaseText = values["--run-lease"] ?? "15";
+  const lease = Number(leaseText);
+  if (!/^\d+(\.\d+)?$/.test(leaseText) || lease < 0.1 || lease > 3600) {
+    return {
+      ok: false,
+      help: false,
+      message: `--run-lease must be a number of seconds from 0.1 to 3600, got "${leaseText}"`,
+    };
+  }
   return {
     ok: true,
     config: {
       host,
       port,
+      runLeaseMs: Math.round(lease * 1000),
       kvPath: values["--kv"] ?? joinPath([defaultDataDir(env), "deepstudio.kv"]),
       allowedHosts: (values["--allowed-hosts"] ?? "").split(",").map((s) => s.trim().toLowerCase())
         .filter(Boolean),

@@ -137,8 +137,7 @@ function components(): Json {
       },
       UpstreamError: {
         type: "object",
-        description:
-          "A failure of the LLM server, typed (spec §6): what happened, where, and the fix.",
+        description: "A failure of the LLM server, typed: what happened, where, and the fix.",
         required: ["kind", "title", "message", "hint", "provider", "url"],
         properties: {
           kind: { type: "string", enum: Object.keys(ERROR_TITLES) },

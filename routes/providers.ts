@@ -1,6 +1,6 @@
 /**
  * `/api/providers`: the providers with their URLs, availability, connection tests on unsaved
- * values, and model lists. Upstream failures come back as 502 with the typed error (spec §6) in
+ * values, and model lists. Upstream failures come back as 502 with the typed error (docs/providers.md, "Errors") in
  * the usual error shape: `{"error":{"kind","title","message","hint",...}}`.
  */
 import { Hono } from "hono";

@@ -6,6 +6,7 @@ import { notFound } from "../lib/http/errors.ts";
 import { parseInput } from "../lib/http/validate.ts";
 import { providerServiceFor } from "../lib/providers/service.ts";
 import { exportFileName } from "../lib/research/export.ts";
+import { ResumeRequestSchema } from "../lib/research/resume.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "../lib/research/schema.ts";
 import { type ResearchService, researchServiceFor } from "../lib/research/service.ts";
 import { DEFAULT_HEARTBEAT_MS, parseLastEventId, sseStream } from "../lib/research/sse.ts";
@@ -40,6 +41,15 @@ export function researchRoutes(
     .delete("/:id", async (c) => {
       await service.remove(c.req.param("id"));
       return c.json({ id: c.req.param("id"), deleted: true });
+    })
+    .post("/:id/resume", async (c) => {
+      // The body is optional: an empty one means "resume as it was".
+      const raw = c.req.header("content-length") === "0" || !c.req.raw.body
+        ? {}
+        : await readJsonObject(c.req.raw);
+      const input = parseInput(ResumeRequestSchema, raw, "resume request");
+      const run = await service.resume(c.req.param("id"), input);
+      return c.json({ id: run.id, status: run.status, run }, 202);
     })
     .post("/:id/cancel", async (c) => {
       const run = await service.cancel(c.req.param("id"));

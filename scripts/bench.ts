@@ -10,6 +10,7 @@
  * `deno task bench --quick` runs every section with fewer samples (a smoke run, ~1 minute).
  */
 import { chatBody, documentOnce, includes, rawStream } from "./bench_client.ts";
+import { disconnectLag, PHASES } from "./bench_disconnect.ts";
 import { measureLibrary } from "./bench_library.ts";
 import { memoryLayers } from "./bench_memory.ts";
 import { readProfile, summarize } from "./bench_profile.ts";
@@ -17,12 +18,10 @@ import { type BenchReport, report } from "./bench_report.ts";
 import { measureResearch } from "./bench_research.ts";
 import {
   checkedStreams,
-  disconnectLag,
   documentLevel,
   flatOut,
   load,
   mockLog,
-  PHASES,
   specFor,
   type Target,
   ttftLevel,
@@ -185,6 +184,7 @@ async function main() {
   try {
     const memory = await memoryOf(ds, 256);
     const hopMemory = await memoryOf(hop, 256);
+    const jsHopMemory = await memoryOf(jsHop, 256);
     console.log(
       `RSS idle ${fmt(memory.idle / 1024, 1)} MB, ${fmt(memory.perStreamKb, 1)} KB/stream`,
     );
@@ -259,7 +259,8 @@ async function main() {
 
     console.log("research pipeline overhead…");
     const research = await measureResearch(scale(8));
-    const library = await measureLibrary();
+    console.log("library index…");
+    const library = await measureLibrary({ chunks: QUICK ? 10_000 : 100_000, dims: 768 });
     const layers = await memoryLayers(QUICK ? 1 : 3);
 
     console.log("profiles…");
@@ -310,6 +311,7 @@ async function main() {
       idleColdRss,
       memory,
       hopMemory,
+      jsHopMemory,
       afterLoadRss,
       levels,
       docs,

@@ -1,46 +1,160 @@
 /**
- * The Library's part of `deno task bench`: indexing throughput and hybrid search latency, measured
- * by the Library's own code through one hook so the benchmark never reaches into its internals.
+ * The Library's part of `deno task bench`: indexing and hybrid search on the Library's index
+ * (lib/library/index/, the `LibraryIndex` interface), with synthetic chunks so no embedding
+ * server is involved: "indexing" here is the index's own cost, the part that comes on top of the
+ * embedding calls. It runs in a child process of its own (`--child`), so the RSS it reports is the
+ * index's, in a temporary directory removed afterwards.
  *
- * Contract: a module `lib/library/bench_hook.ts` exporting
- * `benchLibrary(opts: { chunks: number; dims: number }): Promise<LibraryBench>`, which builds an
- * index of `opts.chunks` synthetic chunks in a temporary directory, searches it and cleans up.
- * Until that module exists the report says so instead of printing a number.
+ * Vectors are random unit-ish vectors (a fixed seed); texts draw from a small vocabulary so the
+ * keyword side has real postings. Queries are a stored chunk's vector plus noise and two of its
+ * words, i.e. hybrid queries that hit.
  */
-import { ROOT } from "./bench_util.ts";
+import { median, percentile, ROOT } from "./bench_util.ts";
 
-/** What the Library's hook reports. */
+/** What the Library bench reports. */
 export interface LibraryBench {
   chunks: number;
   dims: number;
-  /** Chunks indexed per second, excluding embedding calls. */
+  /** Chunks added per second (batches of 1000, each one durable commit), embeddings excluded. */
   indexChunksPerS: number;
+  /** `optimize()` after the last batch, ms. */
+  optimizeMs: number;
+  /** The first search (loads the vectors into memory), ms. */
+  firstSearchMs: number;
   searchP50Ms: number;
   searchP99Ms: number;
-  /** RSS after the index was built, MB. */
-  rssMb?: number;
-  /** Anything else the hook wants in the table. */
-  notes?: string[];
+  searches: number;
+  /** RSS of the child process with the index open and searched, MB. */
+  rssMb: number;
 }
 
-const HOOK = "lib/library/bench_hook.ts";
+const INDEX_MODULE = "lib/library/index/sqlite.ts";
+const WORDS = (
+  "model context token window embedding vector search index chunk document page heading " +
+  "server local latency memory cache stream answer source citation report research query"
+).split(" ");
 
-/** Runs the hook if the Library provides one; null (with the reason) when it does not. */
+/** A small deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function child(chunks: number, dims: number): Promise<LibraryBench> {
+  const { openSqliteIndex } = await import(new URL(INDEX_MODULE, ROOT).href) as {
+    openSqliteIndex: (dir: string) => Promise<import("../lib/library/index/types.ts").LibraryIndex>;
+  };
+  const dir = await Deno.makeTempDir({ prefix: "deepstudio-bench-library-" });
+  const rand = rng(42);
+  const vectorOf = () => {
+    const v = new Float32Array(dims);
+    for (let j = 0; j < dims; j++) v[j] = rand() - 0.5;
+    return v;
+  };
+  const textOf = (i: number) =>
+    Array.from({ length: 40 }, (_, k) => WORDS[(i * 7 + k * 13 + (k * k)) % WORDS.length])
+      .join(" ") + ` item${i}`;
+  try {
+    const index = await openSqliteIndex(dir);
+    const space = await index.space("bench_1", dims);
+    const batch = 1000;
+    const t0 = performance.now();
+    for (let at = 0; at < chunks; at += batch) {
+      const records = [];
+      for (let i = at; i < Math.min(chunks, at + batch); i++) {
+        records.push({
+          id: `doc${Math.floor(i / 100)}:${i % 100}`,
+          collectionId: "bench",
+          documentId: `doc${Math.floor(i / 100)}`,
+          ord: i % 100,
+          text: textOf(i),
+          page: null,
+          heading: null,
+          start: 0,
+          end: 300,
+          vector: vectorOf(),
+        });
+      }
+      await space.add(records);
+    }
+    const indexMs = performance.now() - t0;
+    const o0 = performance.now();
+    await space.optimize();
+    const optimizeMs = performance.now() - o0;
+    const query = (i: number) => {
+      const v = vectorOf();
+      return { vector: v, text: `${WORDS[i % WORDS.length]} item${(i * 997) % chunks}`, k: 10 };
+    };
+    const f0 = performance.now();
+    await space.search(query(0));
+    const firstSearchMs = performance.now() - f0;
+    const times: number[] = [];
+    for (let i = 1; i <= 60; i++) {
+      const s0 = performance.now();
+      await space.search(query(i));
+      times.push(performance.now() - s0);
+    }
+    const rssMb = Number(
+      /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))![1],
+    ) / 1024;
+    await index.close();
+    return {
+      chunks,
+      dims,
+      indexChunksPerS: chunks / (indexMs / 1000),
+      optimizeMs,
+      firstSearchMs,
+      searchP50Ms: median(times),
+      searchP99Ms: percentile(times, 99),
+      searches: times.length,
+      rssMb,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs the Library bench in a child process; null (with the reason) when there is no index. */
 export async function measureLibrary(
   opts = { chunks: 100_000, dims: 768 },
 ): Promise<{ result: LibraryBench | null; note: string }> {
-  const url = new URL(HOOK, ROOT);
   try {
-    await Deno.stat(url);
+    await Deno.stat(new URL(INDEX_MODULE, ROOT));
   } catch {
-    return { result: null, note: `not measured: this build has no \`${HOOK}\`` };
+    return { result: null, note: `not measured: this build has no \`${INDEX_MODULE}\`` };
   }
-  const specifier = url.href; // not a literal: the hook is optional
-  const mod = await import(specifier) as {
-    benchLibrary?: (o: typeof opts) => Promise<LibraryBench>;
-  };
-  if (typeof mod.benchLibrary !== "function") {
-    return { result: null, note: `not measured: \`${HOOK}\` exports no \`benchLibrary\`` };
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("scripts/bench_library.ts", ROOT).pathname,
+      "--child",
+      String(opts.chunks),
+      String(opts.dims),
+    ],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" ");
+    return { result: null, note: `not measured: the Library bench failed (${err})` };
   }
-  return { result: await mod.benchLibrary(opts), note: "" };
+  return { result: JSON.parse(text) as LibraryBench, note: "" };
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "--child") {
+    console.log(JSON.stringify(await child(Number(Deno.args[1]), Number(Deno.args[2]))));
+  } else {
+    const chunks = Number(Deno.args[0] ?? 100_000);
+    console.log(JSON.stringify(await measureLibrary({ chunks, dims: 768 }), null, 2));
+  }
 }

@@ -49,16 +49,28 @@ async function oneRun(
   if (!text.includes("event: done")) {
     throw new Error(`run ${id} did not finish: ${text.slice(-300)}`);
   }
+  // Upstream time as the union of the calls' intervals (calls can overlap: a model list while
+  // a completion streams), so nothing is subtracted twice.
+  const merged: [number, number][] = [];
+  for (const c of [...calls].sort((a, b) => a.start - b.start)) {
+    const last = merged.at(-1);
+    if (last && c.start <= last[1]) last[1] = Math.max(last[1], c.end);
+    else merged.push([c.start, c.end]);
+  }
   const upstreamBusy = (from: number, to: number) => {
     let ms = 0;
-    for (const c of calls) ms += Math.max(0, Math.min(to, c.end) - Math.max(from, c.start));
+    for (const [a, b] of merged) ms += Math.max(0, Math.min(to, b) - Math.max(from, a));
     return ms;
   };
   const chats = calls.filter((c) => c.chat).sort((a, b) => a.start - b.start);
-  const marks = [t0, ...chats.flatMap((c) => [c.start, c.end]), t1];
+  // Step boundaries: from one model call's end to the next one's start (never before it).
+  const marks = [t0];
+  for (const c of chats) marks.push(c.start, Math.max(c.start, c.end));
+  marks.push(t1);
   const segments: number[] = [];
   for (let i = 0; i + 1 < marks.length; i += 2) {
-    segments.push(marks[i + 1] - marks[i] - upstreamBusy(marks[i], marks[i + 1]));
+    const from = marks[i], to = Math.max(marks[i], marks[i + 1]);
+    segments.push(to - from - upstreamBusy(from, to));
   }
   return { segments, wall: t1 - t0, upstream: upstreamBusy(t0, t1) };
 }
@@ -71,29 +83,25 @@ export async function measureResearch(runs = 10): Promise<ResearchOverhead[]> {
   const shutdown = new AbortController();
   const calls: { start: number; end: number; chat: boolean }[] = [];
   const timedFetch: typeof fetch = async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const call = { start: performance.now(), end: NaN, chat: url.includes("/chat/completions") };
+    // Model calls are the POSTs (chat completions, LM Studio's native chat, Ollama's); GETs are
+    // model lists and probes, network time too but no step boundary.
+    const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+    const call = { start: performance.now(), end: NaN, chat: method.toUpperCase() === "POST" };
     calls.push(call);
     const res = await fetch(input, init);
-    if (!res.body) {
-      call.end = performance.now();
-      return res;
-    }
-    // The call ends when its body is read to the end or given up (the SDK cancels after [DONE]).
+    // A call ends with its last byte: the headers, then each chunk as it arrives. (Not at EOF:
+    // a reader that has what it needs moves on before it reads the end of the body.)
+    call.end = performance.now();
+    if (!res.body) return res;
     const reader = res.body.getReader();
-    const done = () => {
-      if (Number.isNaN(call.end)) call.end = performance.now();
-    };
     const body = new ReadableStream<Uint8Array>({
       async pull(c) {
         const r = await reader.read();
-        if (r.done) {
-          done();
-          c.close();
-        } else c.enqueue(r.value);
+        if (r.done) return c.close();
+        call.end = performance.now();
+        c.enqueue(r.value);
       },
       cancel(reason) {
-        done();
         return reader.cancel(reason);
       },
     });

@@ -8,14 +8,12 @@ import {
   checkFrames,
   documentOnce,
   type FrameCheck,
-  includes,
-  nextId,
   rawStream,
   type Spec,
   streamOnce,
   type StreamResult,
 } from "./bench_client.ts";
-import { cpuSeconds, median, roundOrder, sleep, wallNow, withCpu } from "./bench_util.ts";
+import { cpuSeconds, roundOrder, sleep, withCpu } from "./bench_util.ts";
 
 /** A place requests go: its origin and the process whose CPU is its cost (none for direct). */
 export interface Target {
@@ -303,105 +301,4 @@ export async function checkedStreams(
     }
   }
   return out;
-}
-
-// ---------- disconnects ----------
-
-/** A phase of a request at which the client hangs up, and the code path that must notice. */
-export interface Phase {
-  name: string;
-  /** The relay code the disconnect has to travel through (lib/gateway/relay.ts). */
-  path: string;
-  stream: boolean;
-  spec: Spec;
-  /** Resolves once the phase is reached. */
-  reach: (res: Promise<Response>) => Promise<void>;
-}
-
-async function readContent(res: Promise<Response>, frames: number): Promise<void> {
-  const reader = (await res).body!.getReader();
-  const content = new TextEncoder().encode('"content"');
-  for (let seen = 0; seen < frames;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    if (includes(value, content)) seen++;
-  }
-  reader.releaseLock();
-}
-
-export const PHASES: Phase[] = [
-  {
-    name: "before upstream headers (model loading)",
-    path: "awaiting the upstream `fetch`",
-    stream: true,
-    spec: { deltas: 10, intervalMs: 10, promptMs: 0, headerMs: 10_000 },
-    reach: () => sleep(30),
-  },
-  {
-    name: "stream: headers sent, prompt processing",
-    path: "the pump's first upstream read",
-    stream: true,
-    spec: { deltas: 10, intervalMs: 10, promptMs: 10_000 },
-    reach: async (res) => {
-      await res;
-      await sleep(20);
-    },
-  },
-  {
-    name: "stream: mid-stream",
-    path: "the pump's read between frames",
-    stream: true,
-    spec: { deltas: 100_000, intervalMs: 5, promptMs: 0 },
-    reach: (res) => readContent(res, 5),
-  },
-  {
-    name: "stream: client stopped reading (backpressure)",
-    path: "the pump paused on a full client queue",
-    stream: true,
-    spec: { deltas: 5_000_000, intervalMs: 0, promptMs: 0 },
-    reach: async (res) => {
-      await readContent(res, 5);
-      await sleep(200); // the client reads nothing more: every queue fills, the pump waits
-    },
-  },
-  {
-    name: "non-stream: headers sent, document pending",
-    path: "the whole-document read",
-    stream: false,
-    spec: { deltas: 10, intervalMs: 0, promptMs: 0, bodyMs: 10_000 },
-    // Not `await res`: deepstudio answers only once the whole document is in.
-    reach: () => sleep(50),
-  },
-];
-
-/** Abort → the mock noticing, per run of one phase (wall clock across processes). */
-export async function disconnectLag(base: string, mockUrl: string, phase: Phase, runs: number) {
-  const lags: number[] = [];
-  const phasesSeen = new Set<string>();
-  let missed = 0;
-  for (let i = 0; i < runs; i++) {
-    const id = nextId("d");
-    const ac = new AbortController();
-    const res = fetch(`${base}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: chatBody(phase.spec, { stream: phase.stream, usage: false }, id),
-      signal: ac.signal,
-    });
-    res.catch(() => {});
-    await phase.reach(res);
-    const at = wallNow();
-    ac.abort();
-    (await res.catch(() => null))?.body?.cancel().catch(() => {});
-    let seen: { at: number; phase: string } | undefined;
-    for (let tries = 0; tries < 50 && !seen; tries++) {
-      await sleep(20);
-      seen = (await mockLog(mockUrl)).aborts[id];
-    }
-    if (seen) {
-      lags.push(seen.at - at);
-      phasesSeen.add(seen.phase);
-    } else missed++;
-  }
-  return { lags, missed, phasesSeen: [...phasesSeen], p50: median(lags) };
 }

@@ -1,5 +1,5 @@
 /**
- * Load and soak test (issue 7), run with `deno task loadtest`; not part of `deno task test`.
+ * Load and soak test, run with `deno task loadtest`; not part of `deno task test`.
  *
  * Three processes on 127.0.0.1 only: deepstudio itself (`deno run main.ts --port 0` on a temp KV
  * file, so the RSS read from /proc is its own), a fast mock upstream (the fake LM Studio from

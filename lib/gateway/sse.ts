@@ -84,7 +84,8 @@ function withFields(frame: Uint8Array, fields: [string, unknown][]): Uint8Array 
   return concat([frame.subarray(0, close), insert, frame.subarray(close)]);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
+/** The parts as one array (the part itself when there is one). */
+export function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let size = 0;
   for (const p of parts) size += p.byteLength;

@@ -13,6 +13,7 @@
  */
 import { BodyTooLargeError } from "../providers/errors.ts";
 import { MAX_EVENT_BYTES } from "../providers/http.ts";
+import { concat } from "./sse.ts";
 
 const LF = 10;
 const CR = 13;
@@ -40,17 +41,16 @@ function classify(head: string, complete: boolean): Kind {
   return start.length >= HEAD || complete ? "plain" : "unknown";
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+const DATA_OBJECT = new TextEncoder().encode('data: {"');
+
+/**
+ * The common case without decoding: `data: {"` followed by anything but `e` (an `"error"` key) is
+ * a chat chunk, as every event but the last of a completion is.
+ */
+function isPlainChunk(seg: Uint8Array): boolean {
+  if (seg.length <= DATA_OBJECT.length) return false;
+  for (let i = 0; i < DATA_OBJECT.length; i++) if (seg[i] !== DATA_OBJECT[i]) return false;
+  return seg[DATA_OBJECT.length] !== 0x65;
 }
 
 /** A guard that redacts with `redact` and closes a cut stream with `cutEvent()`. */
@@ -103,8 +103,11 @@ export function createStreamGuard(opts: {
         size += seg.length;
         if (size > max) throw new BodyTooLargeError(max, "event");
         if (kind === "unknown") {
-          head += decoder.decode(seg.subarray(0, HEAD));
-          kind = classify(head, end !== -1);
+          if (head === "" && isPlainChunk(seg)) kind = "plain";
+          else {
+            head += decoder.decode(seg.subarray(0, HEAD));
+            kind = classify(head, end !== -1);
+          }
         }
         if (kind === "plain" || kind === "done") {
           if (held.length) {

@@ -32,6 +32,8 @@ export interface ListContext {
   deps: HttpDeps;
   /** GETs `url` within the listing's remaining time budget; throws `ProviderError` on failure. */
   get(url: string): Promise<JsonAnswer>;
+  /** POSTs `body` as JSON within the same budget (Ollama's `/api/show`). */
+  post(url: string, body: unknown): Promise<JsonAnswer>;
 }
 
 /** The texts a person reads when something goes wrong, in the family's own words. */

@@ -1,10 +1,11 @@
 /**
- * The one mapping from upstream failures to spec §6's typed `UpstreamError`: openai SDK error
+ * The one mapping from upstream failures to the typed `UpstreamError` of docs/providers.md ("Errors"): openai SDK error
  * classes (most specific first), fetch failures, HTTP statuses, and every error body shape in the
  * transcripts (`error` as a string or an object, llama.cpp's `exceed_context_size_error` with
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
  * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
  */
+import { dockerLoopbackHint } from "../hints/docker.ts";
 import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
 import { ANSWER_ROOM, fitContext } from "./context_advice.ts";
@@ -32,7 +33,7 @@ export interface ErrorContext {
   responded?: boolean;
 }
 
-/** Titles per kind (spec §6, the seed's wording). */
+/** Titles per kind (docs/providers.md, "Errors"). */
 export const ERROR_TITLES: Record<UpstreamErrorKind, string> = {
   connection: "LLM Connection Error",
   timeout: "LLM Timeout Error",
@@ -301,7 +302,7 @@ export function notConfiguredError(provider: ResolvedProvider): UpstreamError {
   };
 }
 
-/** The URL to use from inside a container instead of a loopback one (spec §7). */
+/** The URL to use from inside a container instead of a loopback one (docs/providers.md, "Docker"). */
 export function dockerUrl(url: string): string | null {
   if (!isLoopbackUrl(url)) return null;
   try {
@@ -313,14 +314,15 @@ export function dockerUrl(url: string): string | null {
   }
 }
 
-/** The Docker loopback hint (spec §7), or "" when it does not apply. */
-export function dockerHint(url: string, inContainer: boolean): string {
+/**
+ * The Docker loopback hint (docs/providers.md, "Docker"; worded per server in
+ * lib/hints/docker.ts), or "" when it does not apply.
+ */
+export function dockerHint(url: string, inContainer: boolean, providerId = "lmstudio"): string {
   if (!inContainer) return "";
   const target = dockerUrl(url);
   if (!target) return "";
-  return `deepstudio runs in a container, where ${
-    new URL(url).hostname
-  } is the container itself: use ${target} instead (Docker Desktop). On Linux also add extra_hosts: ["host.docker.internal:host-gateway"] and turn on LM Studio's "Serve on Local Network", or use the host's LAN IP.`;
+  return dockerLoopbackHint(providerId, url, target);
 }
 
 /**
@@ -335,7 +337,9 @@ function build(
   parts: Partial<UpstreamError> & { message: string; hint: string },
   unreachable = false,
 ): UpstreamError {
-  const docker = unreachable ? dockerHint(opts.url || provider.baseUrl, opts.inContainer) : "";
+  const docker = unreachable
+    ? dockerHint(opts.url || provider.baseUrl, opts.inContainer, provider.record.id)
+    : "";
   const out: UpstreamError = {
     kind,
     title: ERROR_TITLES[kind],
@@ -524,7 +528,7 @@ const OVERFLOW_NUMBERS: { re: RegExp; order: "pc" | "cp" }[] = [
 const OVERFLOW_TEXT =
   /tokens to keep from the initial prompt is greater than the context length|context the overflows|n_keep|exceed_context_size_error|context size has been exceeded|exceeds the available context size|context_length_exceeded|context length|too many tokens|token limit/i;
 
-/** Recognises context overflow (spec §6) and extracts prompt size vs loaded context when given. */
+/** Recognises context overflow (docs/providers.md, "Errors") and extracts prompt size vs loaded context when given. */
 export function tokenLimitInfo(
   info: BodyInfo,
 ): { promptTokens?: number; contextLength?: number } | null {
@@ -559,4 +563,25 @@ function parseRetryAfter(headers: Headers | null): number | undefined {
   if (Number.isFinite(n) && n >= 0) return Math.ceil(n);
   const at = Date.parse(raw);
   return Number.isFinite(at) ? Math.max(0, Math.ceil((at - Date.now()) / 1000)) : undefined;
+}
+
+/**
+ * A prompt deepstudio measured as too large for the model's context before sending it (research
+ * steps budget every prompt first): the same `token_limit` kind, title and numbers a server's own
+ * overflow error carries, so the report and any reload action treat both alike.
+ */
+export function promptTooLargeError(
+  provider: ResolvedProvider,
+  opts: ErrorContext & { what: string; model: string; promptTokens: number; contextLength: number },
+): UpstreamError {
+  return build("token_limit", provider, opts, {
+    message:
+      `The ${opts.what} needs about ${opts.promptTokens} tokens, but ${opts.model} on ${provider.record.displayName} (${
+        opts.url || provider.baseUrl
+      }) has a context of ${opts.contextLength} tokens, which leaves no room for an answer`,
+    hint:
+      "Reload the model with a larger context length (LM Studio: model settings → Context Length) or ask a shorter question",
+    promptTokens: opts.promptTokens,
+    contextLength: opts.contextLength,
+  });
 }

@@ -41,14 +41,16 @@ export function fetchModels(
 ): Promise<ModelList> {
   if (!provider.baseUrl) return Promise.reject(new ProviderError(notConfiguredError(provider)));
   const deadline = deps.now() + (opts.timeoutMs ?? DEFAULT_LIST_TIMEOUT_MS);
+  const bounded = (body?: unknown) => ({
+    signal: opts.signal,
+    timeoutMs: Math.max(1, deadline - deps.now()),
+    body,
+  });
   return provider.record.adapter.listModels({
     provider,
     deps,
-    get: (url) =>
-      getJson(deps, provider, url, {
-        signal: opts.signal,
-        timeoutMs: Math.max(1, deadline - deps.now()),
-      }),
+    get: (url) => getJson(deps, provider, url, bounded()),
+    post: (url, body) => getJson(deps, provider, url, bounded(body)),
   });
 }
 

@@ -57,16 +57,48 @@ export function applyOllamaPs(models: ModelInfo[], json: unknown): void {
   }
 }
 
+/** `/api/show`: the architecture's context length and the capabilities list. */
+export function applyOllamaShow(model: ModelInfo, json: unknown): void {
+  const show = (json ?? {}) as { model_info?: Json; capabilities?: unknown };
+  const info = show.model_info ?? {};
+  const arch = typeof info["general.architecture"] === "string"
+    ? info["general.architecture"]
+    : model.arch;
+  const ctx = numOrNull(info[`${arch}.context_length`]) ??
+    numOrNull(Object.entries(info).find(([k]) => k.endsWith(".context_length"))?.[1]);
+  if (ctx !== null) model.maxContextLength = ctx;
+  if (Array.isArray(show.capabilities)) {
+    const caps = show.capabilities.map(String);
+    model.capabilities = {
+      tools: caps.includes("tools"),
+      vision: caps.includes("vision"),
+      reasoning: caps.includes("thinking"),
+    };
+    if (caps.includes("embedding") && !caps.includes("completion")) model.type = "embedding";
+    else if (caps.includes("vision") && model.type === "llm") model.type = "vlm";
+  }
+}
+
+/** At most this many `/api/show` calls per listing (they run in parallel). */
+const MAX_SHOW = 16;
+
 async function listOllama(ctx: ListContext): Promise<ModelList> {
   const base = ctx.provider.baseUrl;
   const tags = await ctx.get(`${base}/api/tags`);
   failOnAuth(tags, ctx.provider, ctx.deps);
   const models = tags.status === 200 ? parseOllamaTags(tags.json) : null;
   if (!models) return await listOpenAiModels(ctx, "openai");
-  try {
-    const ps = await ctx.get(`${base}/api/ps`);
-    if (ps.status === 200) applyOllamaPs(models, ps.json);
-  } catch { /* loaded state is a bonus */ }
+  // Loaded state and maximum context are a bonus: a failure leaves them unknown.
+  await Promise.all([
+    ctx.get(`${base}/api/ps`).then((ps) => {
+      if (ps.status === 200) applyOllamaPs(models, ps.json);
+    }, () => {}),
+    ...models.slice(0, MAX_SHOW).map((m) =>
+      ctx.post(`${base}/api/show`, { model: m.id }).then((show) => {
+        if (show.status === 200) applyOllamaShow(m, show.json);
+      }, () => {})
+    ),
+  ]);
   return { models, source: "ollama" };
 }
 

@@ -1,5 +1,5 @@
 /**
- * From settings to a provider ready to call: canonical base URL (spec §2), `/v1` root, and the key
+ * From settings to a provider ready to call: canonical base URL (docs/providers.md, "Server URLs"), `/v1` root, and the key
  * to send. `resolveWith` does the same for unsaved values (the settings form's "Test connection").
  */
 import type { Settings } from "../settings/schema.ts";

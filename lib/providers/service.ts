@@ -69,8 +69,15 @@ export interface ProviderService {
     id: ProviderId,
     opts?: { type?: "chat" | "all"; signal?: AbortSignal; timeoutMs?: number; fresh?: boolean },
   ): Promise<ModelList>;
-  /** A completion on `req.provider` (default `llm.provider`) with the current settings. */
-  stream(req: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamEvent, void, undefined>;
+  /**
+   * A completion on `req.provider` (default `llm.provider`) with the current settings, or with
+   * `frozen` ones (a research run's copy, resolved once at its start).
+   */
+  stream(
+    req: ChatRequest,
+    signal: AbortSignal,
+    frozen?: Settings,
+  ): AsyncGenerator<StreamEvent, void, undefined>;
   /** Dependencies for calling `streamChat` directly with the current settings. */
   streamDeps(): Promise<StreamDeps>;
   /** Embeddings through the provider's adapter; throws `ProviderError` (unsupported included). */
@@ -172,8 +179,8 @@ export function createProviderService(
       });
       return opts.type === "chat" ? { ...list, models: chatModels(list.models) } : list;
     },
-    async *stream(req, signal) {
-      const deps = await streamDeps();
+    async *stream(req, signal, frozen) {
+      const deps = frozen ? { ...http, settings: frozen, models: store, idle } : await streamDeps();
       const provider = resolveProvider(deps.settings, req.provider);
       const stream = provider.record.adapter.streamChat ?? streamChat;
       yield* stream(deps, provider, req, signal);

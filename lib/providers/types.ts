@@ -1,14 +1,14 @@
 /**
  * The provider module's contract: what routes, research runs and the /v1 gateway rely on.
  * Providers are data (`ProviderRecord`) plus small functions over it; every upstream failure
- * becomes one `UpstreamError` (spec §6); every stream yields `StreamEvent`s.
+ * becomes one `UpstreamError` (docs/providers.md, "Errors"); every stream yields `StreamEvent`s.
  */
 import type { ProviderId } from "../settings/schema.ts";
 import type { ProviderAdapter } from "./adapter.ts";
 
 export type { ProviderId };
 
-/** A provider as data (spec §1, §4). */
+/** A provider as data (docs/providers.md, "Settings" and "Models"). */
 export interface ProviderRecord {
   id: ProviderId;
   displayName: string;
@@ -30,7 +30,7 @@ export interface ProviderRecord {
 /** A provider ready to call: the record plus the current URL and key from settings. */
 export interface ResolvedProvider {
   record: ProviderRecord;
-  /** Canonical base (origin plus any proxy prefix, no /v1), spec §2. */
+  /** Canonical base (origin plus any proxy prefix, no /v1), docs/providers.md, "Server URLs". */
   baseUrl: string;
   /** `<base>/v1`. */
   apiBase: string;
@@ -70,7 +70,7 @@ export interface UpstreamError {
   /** Token counts for token_limit when the server said them. */
   promptTokens?: number;
   contextLength?: number;
-  /** In a container with a loopback URL: the URL to use instead (spec §7). */
+  /** In a container with a loopback URL: the URL to use instead (docs/providers.md, "Docker"). */
   suggestedUrl?: string;
   /** Set when the server lacks an API deepstudio needs for this (LM Studio before 0.4). */
   needs?: "lmstudio-0.4";
@@ -87,7 +87,7 @@ export type ModelAction =
   | { type: "reload" | "load"; model: string; contextLength: number; label: string }
   | { type: "shorten"; model: string; maxContextLength: number | null; label: string };
 
-/** Normalised model record (spec §4). */
+/** Normalised model record (docs/providers.md, "Models"). */
 export interface ModelInfo {
   id: string;
   displayName: string;
@@ -105,7 +105,7 @@ export interface ModelInfo {
 /** Where a model list came from. */
 export type ModelSource = "lmstudio-v1" | "lmstudio-v0" | "openai" | "llamacpp" | "ollama";
 
-/** Availability states (spec §3). */
+/** Availability states (docs/providers.md, "Availability"). */
 export type ProviderState =
   | "available"
   | "unreachable"

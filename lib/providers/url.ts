@@ -1,5 +1,5 @@
 /**
- * Server URL handling (spec §2). Users paste every variant of an address; we keep one canonical
+ * Server URL handling (docs/providers.md, "Server URLs"). Users paste every variant of an address; we keep one canonical
  * base (origin plus any reverse-proxy prefix, never a trailing `/v1`) so `/v1` is never doubled
  * or dropped, and so LM Studio's 200-on-unknown-route quirk cannot be triggered by a stray slash.
  */

@@ -13,7 +13,7 @@ export const ESTIMATE_MARGIN = 1.15;
 export const MESSAGE_OVERHEAD = 8;
 /** The answer is never given less room than this (else trim the prompt instead). */
 export const MIN_ANSWER_TOKENS = 256;
-/** Share of the context the answer may use (spec §1: max_tokens is capped at 80 %). */
+/** Share of the context the answer may use (docs/providers.md, "Settings": max_tokens is capped at 80 %). */
 export const MAX_ANSWER_SHARE = 0.8;
 
 /** Estimated tokens of a text. */

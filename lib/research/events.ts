@@ -124,7 +124,7 @@ export interface Followable {
 /**
  * Everything after `after` and then live events until the log ends or `signal` aborts:
  * subscribe first, then replay KV and the pending snapshot, then the live buffer, dropping any
- * seq already sent. Ends after a `done` event.
+ * seq already sent. Ends after the last `done` event (a resumed run's log has one per attempt).
  */
 export async function* follow(
   kv: Deno.Kv,
@@ -153,12 +153,13 @@ export async function* follow(
   });
   opts.signal.addEventListener("abort", poke);
   try {
-    const replay = await readEvents(kv, id, opts.after);
-    for (const e of [...replay, ...(sub?.pending ?? [])]) {
+    // A resumed run's log holds the `done` of each earlier attempt: only the last one ends it.
+    const replay = [...await readEvents(kv, id, opts.after), ...(sub?.pending ?? [])];
+    for (const [i, e] of replay.entries()) {
       if (e.seq <= last) continue;
       last = e.seq;
       yield e;
-      if (e.type === "done") return;
+      if (e.type === "done" && !sub && i === replay.length - 1) return;
     }
     if (!sub) return;
     for (;;) {

@@ -6,10 +6,11 @@
  * versionstamp. A failed check means someone else took the run (a second process marked it
  * interrupted, or it was deleted): the run is then aborted instead of overwriting.
  */
-import { runKey } from "../kv/keys.ts";
+import { type KvKeyOf, runKey } from "../kv/keys.ts";
 import { createEventLog, type EventLog } from "./events.ts";
 import type { RunEvent, RunEventData, RunEventType, RunRecord } from "./schema.ts";
 import { createTextBuffer, type TextBuffer } from "./text.ts";
+import { applyTextOp, type TextOp } from "./text_ops.ts";
 
 /** Batching knobs (tests shorten them; the defaults suit a browser watching a stream). */
 export interface FlushPolicy {
@@ -46,6 +47,12 @@ export interface LiveRun {
   emit<T extends RunEventType>(type: T, data: RunEventData[T]): RunEvent;
   /** Changes the in-memory record; written with the next flush. */
   update(patch: Partial<RunRecord>): void;
+  /** Edits the text and emits the edit as a `text` event (the one way layout reaches readers). */
+  edit(op: TextOp, step?: string): void;
+  /** Stages a value under its own key into the next flush (same atomic write as the record). */
+  put<V>(key: KvKeyOf<V>, value: V): void;
+  /** Stages a delete into the next flush. */
+  del(key: Deno.KvKey): void;
   /** Writes everything pending; resolves once it is in KV (or the write failed). */
   flush(): Promise<void>;
   /** Final flush, then closes the log (readers get their `end`). */
@@ -56,13 +63,15 @@ export interface LiveRun {
 /** Wraps a freshly inserted record (versionstamp from the insert) as a live run. */
 export function createLiveRun(
   kv: Deno.Kv,
-  initial: { record: RunRecord; versionstamp: string },
+  initial: { record: RunRecord; versionstamp: string; text?: string },
   opts: { policy: FlushPolicy; now: () => number; stats: WriteStats; log: (m: string) => void },
 ): LiveRun {
   const record: RunRecord = { ...initial.record };
   let versionstamp = initial.versionstamp;
   const log = createEventLog(opts.now, record.lastSeq);
-  const text = createTextBuffer();
+  const text = createTextBuffer(initial.text ?? "", record.textChunks);
+  /** Writes staged by `put`/`del`, by key, until a flush commits them. */
+  let side = new Map<string, { key: Deno.KvKey; value?: unknown }>();
   const abort = new AbortController();
   let recordDirty = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -72,7 +81,7 @@ export function createLiveRun(
 
   async function write(): Promise<void> {
     if (lost) return;
-    if (log.pendingCount === 0 && !text.dirty && !recordDirty) return;
+    if (log.pendingCount === 0 && !text.dirty && !recordDirty && side.size === 0) return;
     const op = kv.atomic().check({ key: runKey(record.id), versionstamp });
     let mutations = 1;
     const counted = {
@@ -81,6 +90,12 @@ export function createLiveRun(
     };
     const staged = log.stage(counted, record.id);
     const chunks = text.stage(counted, record.id);
+    const sideStaged = side;
+    side = new Map();
+    for (const w of sideStaged.values()) {
+      if ("value" in w) counted.set(w.key, w.value);
+      else counted.delete(w.key);
+    }
     const snapshot: RunRecord = {
       ...record,
       lastSeq: log.lastSeq - log.pendingCount + staged,
@@ -105,10 +120,12 @@ export function createLiveRun(
       lost = true;
       opts.log(`research run ${record.id} was changed elsewhere; stopping it here`);
       text.failed();
+      side = sideStaged;
       if (!abort.signal.aborted) abort.abort("lost");
     } catch (e) {
       // KV closed (shutdown) or failing: keep everything pending for a later flush.
       text.failed();
+      for (const [k, w] of sideStaged) if (!side.has(k)) side.set(k, w);
       recordDirty = true;
       opts.log(`research run ${record.id}: could not save progress (${(e as Error).message})`);
     }
@@ -154,12 +171,27 @@ export function createLiveRun(
     emit(type, data) {
       const e = log.append(type, data);
       if (type === "status") recordDirty = true;
-      schedule(type !== "delta" && type !== "progress");
+      // Tokens, notes and text edits wait for the next batch; state changes are written at once.
+      schedule(type !== "delta" && type !== "progress" && type !== "text");
       return e;
     },
     update(patch) {
       Object.assign(record, patch);
       recordDirty = true;
+    },
+    edit(op, step) {
+      if (op.op === "append") text.append(op.text);
+      else if (op.op === "truncate") text.truncate(op.length);
+      else text.replace(applyTextOp(text.text, op));
+      this.emit("text", step === undefined ? op : { ...op, step });
+    },
+    put(key, value) {
+      side.set(JSON.stringify(key), { key, value });
+      schedule(false);
+    },
+    del(key) {
+      side.set(JSON.stringify(key), { key });
+      schedule(false);
     },
     flush,
     async close() {

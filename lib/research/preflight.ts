@@ -44,7 +44,7 @@ export async function preflight(
   const s = (await providers.streamDeps()).settings;
   let target: RunSettings;
   try {
-    target = await resolveTarget(providers, req);
+    target = await resolveTarget(providers, req, s);
   } catch (e) {
     // "Load it first" is a verdict the form shows with its action, not a failure of the check.
     const action = e instanceof AppError ? e.extra.action as ModelAction | undefined : undefined;

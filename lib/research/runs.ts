@@ -1,20 +1,22 @@
 /**
- * Run records in KV: creation (record and history index in one atomic write), reads, history
- * paging newest first, deletion of every entry a run owns, and the start-up pass that marks runs
- * a previous process left `running` or `queued` as `interrupted`, their text kept.
+ * Run records in KV: creation (record, history index, unfinished-runs index and frozen settings
+ * in one atomic write), reads, history paging newest first, and deletion of every entry a run
+ * owns.
  */
 import {
+  kvSet,
+  runActiveKey,
   runByTimeKey,
-  runEventKey,
-  runEventsPrefix,
   runKey,
+  runPrefixes,
   RUNS_BY_TIME_PREFIX,
-  RUNS_PREFIX,
-  runTextPrefix,
+  runSettingsKey,
+  runSideKeys,
 } from "../kv/keys.ts";
 import { AppError } from "../http/errors.ts";
+import type { FrozenSettings } from "./frozen.ts";
+import { pendingPipeline } from "./pipeline.ts";
 import type { RunRecord, RunSettings } from "./schema.ts";
-import type { RunEvent } from "./schema.ts";
 
 let counter = 0;
 
@@ -31,7 +33,13 @@ export function newRunId(now: number): string {
 /** A fresh record for a submitted run. */
 export function newRunRecord(
   id: string,
-  input: { query: string; mode: RunRecord["mode"]; settings: RunSettings; createdAt: number },
+  input: {
+    query: string;
+    mode: RunRecord["mode"];
+    settings: RunSettings;
+    createdAt: number;
+    owner: string;
+  },
 ): RunRecord {
   return {
     id,
@@ -46,19 +54,27 @@ export function newRunRecord(
     metrics: { ttftMs: null, tokensPerSecond: null, usage: null, model: null, steps: 0 },
     error: null,
     steps: [],
+    pipeline: pendingPipeline(input.mode),
+    owner: input.owner,
+    resumes: 0,
     lastSeq: 0,
     textLength: 0,
     textChunks: 0,
   };
 }
 
-/** Writes a new record and its history entry; fails if the id exists. */
-export async function insertRun(kv: Deno.Kv, record: RunRecord): Promise<Deno.KvCommitResult> {
-  const res = await kv.atomic()
-    .check({ key: runKey(record.id), versionstamp: null })
-    .set(runKey(record.id), record)
-    .set(runByTimeKey(record.createdAt, record.id), record.id)
-    .commit();
+/** Writes a new record, its index entries and frozen settings; fails if the id exists. */
+export async function insertRun(
+  kv: Deno.Kv,
+  record: RunRecord,
+  frozen: FrozenSettings,
+): Promise<Deno.KvCommitResult> {
+  const op = kv.atomic().check({ key: runKey(record.id), versionstamp: null });
+  kvSet(op, runKey(record.id), record);
+  kvSet(op, runByTimeKey(record.createdAt, record.id), record.id);
+  kvSet(op, runActiveKey(record.id), record.owner ?? "");
+  kvSet(op, runSettingsKey(record.id), frozen);
+  const res = await op.commit();
   if (!res.ok) throw new Error(`run ${record.id} already exists`);
   return res;
 }
@@ -108,8 +124,12 @@ export async function listRuns(
  * removed record first, so what remains after a crash is unreachable rather than half-visible.
  */
 export async function deleteRunEntries(kv: Deno.Kv, record: RunRecord): Promise<number> {
-  const keys: Deno.KvKey[] = [runKey(record.id), runByTimeKey(record.createdAt, record.id)];
-  for (const prefix of [runEventsPrefix(record.id), runTextPrefix(record.id)]) {
+  const keys: Deno.KvKey[] = [
+    runKey(record.id),
+    runByTimeKey(record.createdAt, record.id),
+    ...runSideKeys(record.id),
+  ];
+  for (const prefix of runPrefixes(record.id)) {
     for await (const e of kv.list({ prefix })) keys.push(e.key);
   }
   for (let i = 0; i < keys.length; i += 500) {
@@ -120,55 +140,17 @@ export async function deleteRunEntries(kv: Deno.Kv, record: RunRecord): Promise<
   return keys.length;
 }
 
-/** Every KV key a run holds (record, history entry, events, text): for tests and diagnostics. */
+/** Every KV key a run holds (record, indexes, events, text, steps): for tests and diagnostics. */
 export async function runEntryKeys(kv: Deno.Kv, id: string): Promise<Deno.KvKey[]> {
   const keys: Deno.KvKey[] = [];
-  if ((await kv.get(runKey(id))).versionstamp) keys.push(runKey(id));
-  for (const prefix of [runEventsPrefix(id), runTextPrefix(id)]) {
+  for (const k of [runKey(id), ...runSideKeys(id)]) {
+    if ((await kv.get(k)).versionstamp) keys.push(k);
+  }
+  for (const prefix of runPrefixes(id)) {
     for await (const e of kv.list({ prefix })) keys.push(e.key);
   }
   for await (const e of kv.list<string>({ prefix: RUNS_BY_TIME_PREFIX })) {
     if (e.value === id) keys.push(e.key);
   }
   return keys;
-}
-
-/**
- * Marks runs left `running` or `queued` by a previous process as `interrupted`, appending the
- * closing events so a reader replaying the log sees how it ended. Each run is one atomic write
- * checked against the record, so two processes starting on one file cannot both do it.
- */
-export async function recoverInterrupted(kv: Deno.Kv, now: number): Promise<string[]> {
-  const recovered: string[] = [];
-  for await (const entry of kv.list<RunRecord>({ prefix: RUNS_PREFIX })) {
-    const run = entry.value;
-    if (run.status !== "running" && run.status !== "queued") continue;
-    const was = run.status;
-    const message = was === "running"
-      ? "deepstudio stopped while this run was in progress; the text produced so far is kept"
-      : "deepstudio stopped before this run started";
-    const events: RunEvent[] = [
-      { seq: run.lastSeq + 1, type: "status", data: { status: "interrupted", was }, at: now },
-      {
-        seq: run.lastSeq + 2,
-        type: "progress",
-        data: { phase: "interrupted", message, percent: run.progress?.percent ?? 0 },
-        at: now,
-      },
-      { seq: run.lastSeq + 3, type: "done", data: { status: "interrupted" }, at: now },
-    ];
-    const updated: RunRecord = {
-      ...run,
-      status: "interrupted",
-      finishedAt: now,
-      progress: events[1].data as RunRecord["progress"],
-      lastSeq: run.lastSeq + 3,
-    };
-    const res = await kv.atomic().check(entry)
-      .set(runKey(run.id), updated)
-      .set(runEventKey(run.id, events[0].seq), events)
-      .commit();
-    if (res.ok) recovered.push(run.id);
-  }
-  return recovered;
 }

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { PROVIDER_IDS } from "../settings/schema.ts";
 import type { ProviderId, UpstreamError, Usage } from "../providers/types.ts";
+import type { StepState } from "./steps/types.ts";
+import type { TextOp } from "./text_ops.ts";
 
 /** Longest question accepted; longer input is almost always a paste accident. */
 export const MAX_QUERY_CHARS = 8000;
@@ -101,6 +103,13 @@ export interface RunStep {
   error?: UpstreamError;
 }
 
+/** A pipeline step as the record lists it (its output lives under its own key). */
+export interface PipelineStep {
+  name: string;
+  label: string;
+  state: StepState | "pending";
+}
+
 /**
  * The run a follow-up builds on: its question and (a capped copy of) its report, frozen at
  * submission so the follow-up's prompts do not change if the earlier run is deleted.
@@ -127,6 +136,12 @@ export interface RunRecord {
   /** The error that ended the run, or the first step error of a run that carried on. */
   error: UpstreamError | null;
   steps: RunStep[];
+  /** The pipeline's steps and where each is. */
+  pipeline: PipelineStep[];
+  /** The process instance running (or about to run) it; its lease says whether it lives. */
+  owner: string | null;
+  /** Times the run was resumed (after a restart, or by `POST /api/research/{id}/resume`). */
+  resumes: number;
   /** Seq of the last persisted event. */
   lastSeq: number;
   textLength: number;
@@ -147,8 +162,23 @@ export interface ProgressData {
 export interface RunEventData {
   status: { status: RunStatus; [extra: string]: unknown };
   progress: ProgressData;
-  /** `step`: 0 the plan, 1..n a sub-question; absent: the answer (quick) or the report. */
-  delta: { text: string; step?: number };
+  /**
+   * A streamed token. `step`: 0 the plan, 1..n a sub-question; absent: the answer (quick) or the
+   * report. Appended to the run's text unless `aside` (shown live, not kept: the plan).
+   */
+  delta: { text: string; step?: number; aside?: boolean };
+  /** Any other edit of the text (headings, notes, the error report, cuts, the final order). */
+  text: TextOp & { step?: string };
+  /** A pipeline step changed state; `index`/`of` place it in the pipeline. */
+  step: {
+    name: string;
+    label: string;
+    state: StepState;
+    index: number;
+    of: number;
+    reason?: string;
+    error?: UpstreamError;
+  };
   metrics: {
     ttftMs: number | null;
     tokensPerSecond: number | null;

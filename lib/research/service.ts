@@ -1,14 +1,21 @@
 /**
- * The research service: owns the queue and the runs this process is executing, and answers every
- * question about runs (live ones from memory, finished ones from KV). Built once per app; its
- * start-up pass (runs a previous process left running become `interrupted`) is awaited through
- * `ready` by every operation, so app creation stays synchronous.
+ * The research service: owns the queue and the runs this process executes, and answers every
+ * question about runs (live ones from memory, others from KV, following and cancelling runs that
+ * another process on the same KV file owns). It holds a lease while it runs anything
+ * (`lease.ts`), and its start-up pass adopts and resumes runs whose owner's lease has expired
+ * (`recovery.ts`); every operation awaits that pass through `ready`.
  */
 import type { AppContext } from "../context.ts";
 import { AppError, notFound } from "../http/errors.ts";
+import { kvGet, runSettingsKey } from "../kv/keys.ts";
+import { resolveProvider } from "../providers/resolve.ts";
 import type { ProviderService } from "../providers/service.ts";
+import type { UpstreamError } from "../providers/types.ts";
+import type { Settings } from "../settings/schema.ts";
 import { follow } from "./events.ts";
 import { exportMarkdown } from "./export.ts";
+import { freezeSettings, thawSettings } from "./frozen.ts";
+import { DEFAULT_LEASE_MS, holdLease, type Lease } from "./lease.ts";
 import {
   createLiveRun,
   DEFAULT_FLUSH,
@@ -16,40 +23,45 @@ import {
   type LiveRun,
   type WriteStats,
 } from "./live.ts";
-import { createRunQueue } from "./queue.ts";
+import { createRunQueue, type QueueJob } from "./queue.ts";
 import {
   type PositionWatchers,
   queuedProgress,
   queueFull,
   withLivePositions,
 } from "./queue_position.ts";
+import { capFollowUp } from "./follow_up.ts";
+import { adopt, sweep } from "./recovery.ts";
+import {
+  cancelRequested,
+  DEFAULT_POLL_MS,
+  followRemote,
+  requestCancel,
+  waitTerminal,
+} from "./remote.ts";
+import { planResume, RESUMABLE, type ResumeRequest } from "./resume.ts";
 import { type ResearchLlm, runResearch } from "./runner.ts";
+import { deleteRunEntries, getRun, insertRun, listRuns, newRunId, newRunRecord } from "./runs.ts";
 import {
-  deleteRunEntries,
-  getRun,
-  insertRun,
-  listRuns,
-  newRunId,
-  newRunRecord,
-  recoverInterrupted,
-} from "./runs.ts";
-import {
-  type ProgressData,
+  isTerminal,
   type ResearchRequest,
   type RunEvent,
   type RunFollowUp,
   type RunRecord,
-  type RunStatus,
 } from "./schema.ts";
 import { resolveTarget } from "./target.ts";
-import { capFollowUp } from "./follow_up.ts";
 import { readText } from "./text.ts";
+import { endWaiting, queueJob } from "./launch.ts";
 
 /** Tuning knobs (tests shorten them). */
 export interface ResearchOptions {
   flush?: FlushPolicy;
   /** Longest a cancel or delete waits for the run to wind down before answering. */
   settleMs?: number;
+  /** This process's lease on its runs (default `config.runLeaseMs`, else 15 s). */
+  leaseMs?: number;
+  /** How often cancel requests and other processes' runs are re-read. */
+  pollMs?: number;
 }
 
 /** A run with its text. */
@@ -60,9 +72,13 @@ export interface RunView {
 
 /** What routes (and the benchmark) use. */
 export interface ResearchService {
-  /** Resolves once runs left over by a previous process are marked interrupted. */
+  /** Resolves once runs left over by a dead process are adopted. */
   readonly ready: Promise<void>;
+  /** This process's owner id (run records name it). */
+  readonly owner: string;
   start(req: ResearchRequest): Promise<RunRecord>;
+  /** Continues a failed, interrupted or cancelled run at the step it stopped in. */
+  resume(id: string, req: ResumeRequest): Promise<RunRecord>;
   get(id: string): Promise<RunView | null>;
   list(opts: { limit: number; cursor?: string }): Promise<{
     runs: RunRecord[];
@@ -89,46 +105,207 @@ export function createResearchService(
   const kv = ctx.kv;
   const policy = opts.flush ?? DEFAULT_FLUSH;
   const settleMs = opts.settleMs ?? 10_000;
+  const leaseMs = opts.leaseMs ?? ctx.config.runLeaseMs ?? DEFAULT_LEASE_MS;
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const owner = crypto.randomUUID();
   const stats: WriteStats = { commits: 0, mutations: 0 };
   const live = new Map<string, LiveRun>();
   const ended = new Map<string, Promise<void>>();
+  /** Per live run: forgets it (a run taken out of the queue never reaches the job's own). */
+  const cleanups = new Map<string, () => void>();
   const queue = createRunQueue(
     async () => (await ctx.settings.get()).values["app.max_concurrent_researches"],
     ctx.log,
   );
-
-  const llm: ResearchLlm = { stream: (req, signal) => providers.stream(req, signal) };
-  const cleanups = new Map<string, () => void>();
+  const llm: ResearchLlm = {
+    stream: (settings, req, signal) => providers.stream(req, signal, settings),
+  };
+  let lease: Lease | null = null;
+  let leaseStopped: Promise<void> = Promise.resolve();
+  let poller: ReturnType<typeof setInterval> | null = null;
+  let resweep: ReturnType<typeof setTimeout> | null = null;
   // Queue positions live in memory only (lib/research/queue_position.ts).
   const watchers = new Map<string, PositionWatchers>();
   let queueLimit = 1;
 
-  const ready = recoverInterrupted(kv, ctx.now()).then(
-    (ids) => {
-      if (ids.length) ctx.log(`marked ${ids.length} unfinished research run(s) as interrupted`);
-    },
-    (e) => ctx.log(`could not check for interrupted research runs: ${(e as Error).message}`),
-  );
-
-  /** Ends a run that never started (cancelled in the queue, or shut down while waiting). */
-  async function endWaiting(run: LiveRun, status: RunStatus) {
-    const message = status === "cancelled"
-      ? "Cancelled before it started"
-      : "deepstudio stopped before this run started";
-    const progress = { phase: status, message, percent: 0 };
-    run.update({ status, finishedAt: ctx.now(), progress });
-    run.emit("progress", progress);
-    run.emit("status", { status });
-    run.emit("done", { status });
-    await run.close();
-    cleanups.get(run.id)?.();
+  /** Holds the lease (written before any record names this owner) while runs are live. */
+  async function retain(): Promise<void> {
+    if (!lease) {
+      await leaseStopped;
+      lease = holdLease(kv, owner, { leaseMs, now: ctx.now, log: ctx.log });
+      poller = setInterval(pollCancels, pollMs);
+    }
+    await lease.ready;
   }
 
-  ctx.shutdown.addEventListener("abort", () => {
-    for (const run of live.values()) {
-      if (queue.remove(run.id)) endWaiting(run, "interrupted").catch(() => {});
-      else if (!run.abort.signal.aborted) run.abort.abort("shutdown");
+  function release() {
+    if (live.size || !lease) return;
+    leaseStopped = lease.stop();
+    lease = null;
+    if (poller !== null) clearInterval(poller);
+    poller = null;
+  }
+
+  async function pollCancels() {
+    sweepSoon();
+    try {
+      for (const id of await cancelRequested(kv, [...live.keys()])) {
+        await stopLocal(live.get(id), "cancel");
+      }
+    } catch { /* KV closing: the next poll (or shutdown) settles it */ }
+  }
+
+  /** Stops a run of this process: a waiting one ends at once, a running one is aborted. */
+  async function stopLocal(run: LiveRun | undefined, how: "cancel" | "shutdown"): Promise<void> {
+    if (!run) return;
+    if (queue.remove(run.id)) {
+      await endWaiting(run, how === "cancel" ? "cancelled" : "interrupted", ctx.now);
+      cleanups.get(run.id)?.();
+    } else if (!run.abort.signal.aborted) run.abort.abort(how);
+  }
+
+  /**
+   * Settings saved while a run waited in the queue apply to it (it has not started): the run is
+   * resolved again under them when its slot frees, its record and frozen copy updated. A server
+   * that cannot be reached then fails the run with that error; other refusals keep what it had.
+   */
+  async function refreeze(
+    run: LiveRun,
+    req: ResearchRequest,
+    frozen: Settings,
+  ): Promise<{ frozen: Settings } | { error: UpstreamError } | null> {
+    const snapshot = (await ctx.settings.get()).values;
+    if (JSON.stringify(snapshot) === JSON.stringify(frozen)) return null;
+    try {
+      const settings = await resolveTarget(providers, req, snapshot);
+      run.update({ settings });
+      run.put(runSettingsKey(run.id), freezeSettings(snapshot));
+      return { frozen: Object.freeze({ ...snapshot }) };
+    } catch (e) {
+      const upstream = e instanceof AppError ? e.extra.upstream as UpstreamError : undefined;
+      return upstream ? { error: upstream } : null;
     }
+  }
+
+  /** Queues `run` with its frozen settings; resolves once it is queued or started. */
+  function launch(
+    run: LiveRun,
+    frozen: Settings,
+    place: { enqueue(job: QueueJob): void } = queue,
+    fresh?: ResearchRequest,
+  ): Promise<void> {
+    live.set(run.id, run);
+    let resolveEnd!: () => void;
+    ended.set(run.id, new Promise<void>((r) => (resolveEnd = r)));
+    const provider = resolveProvider(frozen, run.record.settings.provider);
+    const positions: PositionWatchers = new Set();
+    watchers.set(run.id, positions);
+    cleanups.set(run.id, () => {
+      watchers.delete(run.id);
+      cleanups.delete(run.id);
+      live.delete(run.id);
+      ended.delete(run.id);
+      resolveEnd();
+      release();
+    });
+    return queueJob(place, run, {
+      now: ctx.now,
+      positions,
+      onLimit: (limit) => (queueLimit = limit),
+      async execute(waited) {
+        let settings = frozen;
+        let error: UpstreamError | undefined;
+        const changed = waited && fresh ? await refreeze(run, fresh, frozen) : null;
+        if (changed && "frozen" in changed) settings = changed.frozen;
+        if (changed && "error" in changed) error = changed.error;
+        await runResearch(run, {
+          kv,
+          llm,
+          now: ctx.now,
+          settings,
+          provider: settings === frozen ? provider : resolveProvider(settings, fresh?.provider),
+          inContainer: ctx.config.inContainer,
+        }, error);
+      },
+      cleanup: () => cleanups.get(run.id)?.(),
+    });
+  }
+
+  function liveRun(record: RunRecord, versionstamp: string, text = ""): LiveRun {
+    return createLiveRun(kv, { record, versionstamp, text }, {
+      policy,
+      now: ctx.now,
+      stats,
+      log: ctx.log,
+    });
+  }
+
+  /** Adopts and queues a stored run (after a restart, or on request) at its step. */
+  async function continueRun(
+    entry: { record: RunRecord; versionstamp: string },
+    patch: Partial<RunRecord>,
+    why: string,
+  ): Promise<LiveRun | null> {
+    await retain();
+    const taken = await adopt(kv, entry, owner, patch);
+    if (!taken) {
+      release();
+      return null;
+    }
+    const r = taken.record;
+    const stored = (await kvGet(kv, runSettingsKey(r.id))).value;
+    const current = (await ctx.settings.get()).values;
+    const frozen = stored ? thawSettings(stored, current) : current;
+    const run = liveRun(r, taken.versionstamp, await readText(kv, r.id, r.textChunks));
+    const next = r.pipeline.find((s) => s.state !== "done" && s.state !== "skipped");
+    run.emit("status", { status: "queued", resumed: true });
+    const data = {
+      phase: "queued",
+      message: `${why}; continuing${next ? ` at “${next.label}”` : ""}`,
+      percent: r.progress?.percent ?? 0,
+    };
+    run.update({ progress: data });
+    run.emit("progress", data);
+    await launch(run, frozen);
+    return run;
+  }
+
+  async function recover(): Promise<void> {
+    lastSweep = ctx.now();
+    const found = await sweep(kv, owner, ctx.now());
+    for (const orphan of found.orphans) {
+      await continueRun(orphan, {}, "deepstudio restarted while this run was unfinished");
+    }
+    if (found.orphans.length) ctx.log(`resumed ${found.orphans.length} unfinished research run(s)`);
+    if (found.nextExpiry !== null && resweep === null && !ctx.shutdown.aborted) {
+      // Another process's runs: look again once its lease would have expired.
+      resweep = setTimeout(() => {
+        resweep = null;
+        sweepSoon(true);
+      }, Math.max(0, found.nextExpiry - ctx.now()) + 50);
+    }
+  }
+
+  let lastSweep = 0;
+  let sweeping: Promise<void> | null = null;
+  /**
+   * Looks for runs a dead process left, at most twice per lease: on start-up, when a lease seen
+   * would expire, and whenever runs are used or run here (no timer runs while nothing happens).
+   */
+  function sweepSoon(force = false) {
+    if (sweeping || ctx.shutdown.aborted) return;
+    if (!force && ctx.now() - lastSweep < leaseMs / 2) return;
+    sweeping = recover().catch((e) =>
+      ctx.log(`could not check for unfinished research runs: ${(e as Error).message}`)
+    ).finally(() => (sweeping = null));
+  }
+
+  sweepSoon(true);
+  const ready = sweeping ?? Promise.resolve();
+
+  ctx.shutdown.addEventListener("abort", () => {
+    if (resweep !== null) clearTimeout(resweep);
+    for (const run of live.values()) stopLocal(run, "shutdown").catch(() => {});
   }, { once: true });
 
   async function settle(id: string) {
@@ -147,6 +324,13 @@ export function createResearchService(
       lastSeq: run.log.lastSeq,
       textLength: run.text.text.length,
     });
+  }
+
+  /** A stored run that is not live here, or a 404. */
+  async function stored(id: string): Promise<Deno.KvEntry<RunRecord>> {
+    const entry = await getRun(kv, id);
+    if (!entry.value) throw notFound(`No research run ${id}`);
+    return entry as Deno.KvEntry<RunRecord>;
   }
 
   /** The earlier run a follow-up names: it must exist and have ended. */
@@ -169,8 +353,15 @@ export function createResearchService(
     return { id, query: entry.value.query, report: text };
   }
 
+  function shuttingDown() {
+    if (ctx.shutdown.aborted) {
+      throw new AppError(503, "internal", "deepstudio is shutting down; try again after restart");
+    }
+  }
+
   return {
     ready,
+    owner,
     get writes() {
       return stats;
     },
@@ -179,86 +370,66 @@ export function createResearchService(
     },
     async start(req) {
       await ready;
-      if (ctx.shutdown.aborted) {
-        throw new AppError(503, "internal", "deepstudio is shutting down; try again after restart");
-      }
+      shuttingDown();
       const earlier = req.followUp ? await followUpSource(req.followUp) : undefined;
-      const maxQueued = (await ctx.settings.get()).values["app.max_queued_researches"];
+      const snapshot = (await ctx.settings.get()).values;
+      const maxQueued = snapshot["app.max_queued_researches"];
       const place = queue.reserve(maxQueued);
       if (!place) throw queueFull(maxQueued);
-      let settings, record;
+      let record: RunRecord, res: Deno.KvCommitResult;
       try {
-        settings = await resolveTarget(providers, req);
+        const settings = await resolveTarget(providers, req, snapshot);
+        await retain();
         const createdAt = ctx.now();
         record = newRunRecord(newRunId(createdAt), {
           query: req.query,
           mode: req.mode,
           settings,
           createdAt,
+          owner,
         });
         if (earlier) record.followUp = capFollowUp(earlier, settings.contextWindow);
+        res = await insertRun(kv, record, freezeSettings(snapshot));
       } catch (e) {
         place.release();
+        release();
         throw e;
       }
-      const res = await insertRun(kv, record).catch((e) => {
-        place.release();
-        throw e;
-      });
-      const run = createLiveRun(kv, { record, versionstamp: res.versionstamp }, {
-        policy,
-        now: ctx.now,
-        stats,
-        log: ctx.log,
-      });
-      live.set(run.id, run);
+      const run = liveRun(record, res.versionstamp);
       run.emit("status", { status: "queued" });
-      let lastPosition = 0;
-      let resolveEnd!: () => void;
-      ended.set(run.id, new Promise<void>((r) => (resolveEnd = r)));
-      let decided!: () => void;
-      const decision = new Promise<void>((r) => (decided = r));
-      const cleanup = () => {
-        watchers.delete(run.id);
-        live.delete(run.id);
-        ended.delete(run.id);
-        cleanups.delete(run.id);
-        resolveEnd();
-      };
-      cleanups.set(run.id, cleanup);
-      const positions: PositionWatchers = new Set<(p: ProgressData) => void>();
-      watchers.set(run.id, positions);
-      place.enqueue({
-        id: run.id,
-        position(position, limit) {
-          decided();
-          if (position === lastPosition) return;
-          const data = queuedProgress(position, limit);
-          // Stored once (where the run joined); later shifts reach only live watchers and reads,
-          // so a waiting run keeps O(1) events however long the queue.
-          if (!lastPosition) {
-            run.update({ progress: data });
-            run.emit("progress", data);
-          } else for (const send of positions) send(data);
-          lastPosition = position;
-          queueLimit = limit;
-        },
-        async run() {
-          decided();
-          try {
-            if (run.reason) {
-              await endWaiting(run, run.reason === "cancel" ? "cancelled" : "interrupted");
-            } else await runResearch(run, { llm, now: ctx.now });
-          } finally {
-            cleanup();
-          }
-        },
-      });
-      await decision;
+      await launch(run, Object.freeze({ ...snapshot }), place, req);
+      return view(run);
+    },
+    async resume(id, req) {
+      await ready;
+      shuttingDown();
+      if (live.has(id)) {
+        throw new AppError(409, "conflict", `Run ${id} is still ${live.get(id)!.record.status}`);
+      }
+      const entry = await stored(id);
+      const r = entry.value;
+      if (!RESUMABLE.includes(r.status)) {
+        throw new AppError(
+          409,
+          "conflict",
+          `Run ${id} is ${r.status}; only ${RESUMABLE.join(", ")} runs can be resumed`,
+          { status: r.status },
+        );
+      }
+      const plan = await planResume(r, req, { providers, signal: ctx.shutdown });
+      const patch: Partial<RunRecord> = { error: null };
+      if (plan.settings) patch.settings = { ...r.settings, ...plan.settings };
+      const run = await continueRun(
+        { record: r, versionstamp: entry.versionstamp },
+        patch,
+        `Resumed after it was ${r.status}`,
+      );
+      if (!run) throw new AppError(409, "conflict", `Run ${id} changed meanwhile; reload it`);
       return view(run);
     },
     async get(id) {
       await ready;
+      sweepSoon();
       const run = live.get(id);
       if (run) return { run: view(run), text: run.text.text };
       const entry = await getRun(kv, id);
@@ -267,45 +438,57 @@ export function createResearchService(
     },
     async list(o) {
       await ready;
+      sweepSoon();
       const page = await listRuns(kv, o);
       return { ...page, runs: page.runs.map((r) => (live.has(r.id) ? view(live.get(r.id)!) : r)) };
     },
     async cancel(id) {
       await ready;
       const run = live.get(id);
-      if (!run) {
-        const entry = await getRun(kv, id);
-        if (!entry.value) throw notFound(`No research run ${id}`);
+      if (run) {
+        await stopLocal(run, "cancel");
+        await settle(id);
+        return view(run);
+      }
+      const r = (await stored(id)).value;
+      if (isTerminal(r.status)) {
         throw new AppError(
           409,
           "conflict",
-          `Run ${id} has already ended (${entry.value.status}); nothing to cancel`,
-          { status: entry.value.status },
+          `Run ${id} has already ended (${r.status}); nothing to cancel`,
+          { status: r.status },
         );
       }
-      if (queue.remove(id)) await endWaiting(run, "cancelled");
-      else if (!run.abort.signal.aborted) run.abort.abort("cancel");
-      await settle(id);
-      return view(run);
+      // Another process runs it: ask it to stop, and answer once it has.
+      await requestCancel(kv, id, ctx.now());
+      return (await waitTerminal(kv, id, settleMs, pollMs)) ?? r;
     },
     async remove(id) {
       await ready;
       if (live.has(id)) {
-        const run = live.get(id)!;
-        if (queue.remove(id)) await endWaiting(run, "cancelled");
-        else if (!run.abort.signal.aborted) run.abort.abort("cancel");
+        await stopLocal(live.get(id), "cancel");
         await settle(id);
+      } else {
+        const r = (await stored(id)).value;
+        if (!isTerminal(r.status)) {
+          await requestCancel(kv, id, ctx.now());
+          await waitTerminal(kv, id, settleMs, pollMs);
+        }
       }
-      const entry = await getRun(kv, id);
-      if (!entry.value) throw notFound(`No research run ${id}`);
-      await deleteRunEntries(kv, entry.value);
+      await deleteRunEntries(kv, (await stored(id)).value);
     },
     async events(id, after, signal) {
       await ready;
+      sweepSoon();
       const run = live.get(id);
-      if (!run && !(await getRun(kv, id)).value) return null;
-      const events = follow(kv, id, { log: run?.log ?? null }, { after, signal });
-      return withLivePositions(events, watchers.get(id), ctx.now);
+      if (run) {
+        const events = follow(kv, id, { log: run.log }, { after, signal });
+        return withLivePositions(events, watchers.get(id), ctx.now);
+      }
+      const r = (await getRun(kv, id)).value;
+      if (!r) return null;
+      if (!isTerminal(r.status)) return followRemote(kv, id, { after, signal, pollMs });
+      return follow(kv, id, { log: null }, { after, signal });
     },
     async exportMarkdown(id) {
       const v = await this.get(id);

@@ -6,7 +6,9 @@
  */
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderService } from "../providers/service.ts";
+import { resolveProvider } from "../providers/resolve.ts";
 import { prepareChat } from "../providers/stream.ts";
+import type { Settings } from "../settings/schema.ts";
 import type { ModelInfo, UpstreamError } from "../providers/types.ts";
 import { AppError } from "../http/errors.ts";
 import { answerBudget, estimatePromptTokens } from "./budget.ts";
@@ -30,14 +32,17 @@ function upstream(error: UpstreamError): AppError {
   );
 }
 
-/** The run settings for `req`, or an `AppError` (400 or 502) that says what to do. */
+/**
+ * The run settings for `req` under the settings snapshot `s` (the one the run then freezes), or
+ * an `AppError` (400 or 502) that says what to do.
+ */
 export async function resolveTarget(
   providers: ProviderService,
   req: ResearchRequest,
+  s: Settings,
 ): Promise<RunSettings> {
-  const deps = await providers.streamDeps();
-  const s = deps.settings;
-  const provider = await providers.resolve(req.provider);
+  const deps = { ...(await providers.streamDeps()), settings: s };
+  const provider = resolveProvider(s, req.provider);
   const name = provider.record.displayName;
   let prepared;
   try {

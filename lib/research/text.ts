@@ -26,6 +26,8 @@ export interface TextBuffer {
   append(s: string): void;
   /** Replaces everything (e.g. reordering a finished report); rewrites all chunks at flush. */
   replace(s: string): void;
+  /** Cuts the text back to `length` units; rewrites only the chunks from there on. */
+  truncate(length: number): void;
   /** Adds the changed chunks (and deletes of chunks no longer used) to `op`; returns the count. */
   stage(op: KvWrites, id: string): number;
   /** The staged writes committed. */
@@ -57,6 +59,11 @@ export function createTextBuffer(initial = "", storedChunks = chunkCount(initial
     replace(s) {
       text = s;
       dirtyFrom = 0;
+    },
+    truncate(length) {
+      if (length >= text.length) return;
+      text = text.slice(0, Math.max(0, length));
+      dirtyFrom = Math.min(dirtyFrom, Math.floor(text.length / CHUNK_CHARS));
     },
     stage(op, id) {
       const chunks = chunkCount(text.length);

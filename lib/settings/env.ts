@@ -1,5 +1,5 @@
 /**
- * Environment overrides (spec §1): `LDR_<KEY>` wins over KV and locks the key. Users of the
+ * Environment overrides (docs/providers.md, "Settings"): `LDR_<KEY>` wins over KV and locks the key. Users of the
  * original app already write these names in docker-compose files, so the naming is exact.
  */
 import {

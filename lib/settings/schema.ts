@@ -1,5 +1,5 @@
 /**
- * The single source of truth for settings (spec §1). Defaults, types, env names, validation, the
+ * The single source of truth for settings (docs/providers.md, "Settings"). Defaults, types, env names, validation, the
  * settings form, the README's table and the OpenAPI document are all derived from `SETTINGS`, so
  * a key added here appears everywhere without a second edit.
  */

@@ -54,6 +54,7 @@ const MAX_ATTEMPTS = 20;
 /** Builds the store over a KV handle and the parsed environment overrides. */
 export function createSettingsStore(kv: Deno.Kv, env: EnvOverrides): SettingsStore {
   let cache: ResolvedSettings | undefined;
+  let cacheStamp: string | null = null;
 
   async function load(): Promise<ResolvedSettings> {
     const values = defaultSettings() as Record<string, unknown>;
@@ -132,8 +133,17 @@ export function createSettingsStore(kv: Deno.Kv, env: EnvOverrides): SettingsSto
     };
   }
 
+  /**
+   * The cache is valid while the revision key is unchanged; reading that one key on every call
+   * is how a PATCH made by another process on the same KV file applies here (a local KV file
+   * does not deliver `kv.watch` notifications across processes).
+   */
   async function get(): Promise<ResolvedSettings> {
-    cache ??= await load();
+    const rev = await kv.get(SETTINGS_REVISION_KEY);
+    if (!cache || rev.versionstamp !== cacheStamp) {
+      cache = await load();
+      cacheStamp = rev.versionstamp;
+    }
     return cache;
   }
 

@@ -1,6 +1,8 @@
 /**
  * A fake llama.cpp `llama-server` for tests, replaying the formats recorded in
- * `shared/transcripts/llamacpp/` (build b9153): real HTTP on 127.0.0.1, port 0.
+ * `tests/fixtures/transcripts/llamacpp/` (build b9153): real HTTP on 127.0.0.1, port 0. Every
+ * recorded request is replayed against this fake by tests/providers/replay_test.ts; answers no
+ * recording shows are marked "guess" below.
  *
  * Routes (JSON answers are `content-type: application/json; charset=utf-8` with an empty
  * `Access-Control-Allow-Origin`, as recorded):
@@ -91,6 +93,85 @@ export const LLAMA_AUTH_BODY =
   '{"error":{"message":"Invalid API Key","type":"authentication_error","code":401}}';
 export const LLAMA_CONTEXT_EXCEEDED_BODY =
   '{"error":{"code":500,"message":"Context size has been exceeded.","type":"server_error"}}';
+/** 06-misc.txt: `/v1/embeddings` on a server started without `--embeddings`. */
+export const LLAMA_NO_EMBEDDINGS_BODY =
+  '{"error":{"code":501,"message":"This server does not support embeddings. Start it with `--embeddings`","type":"not_supported_error"}}';
+
+/** The error body of a JSON parse failure, in nlohmann::json's words (05-errors.txt). */
+function parseErrorBody(raw: string): string {
+  let message: string;
+  if (raw.trim() === "") {
+    message =
+      "[json.exception.parse_error.101] parse error at line 1, column 1: attempting to parse an empty input; check that your input string or stream contains the expected JSON";
+  } else {
+    // Which container was open when the input ended: recorded for an array; the object and
+    // bare-value wordings are nlohmann's own but not recorded (guess).
+    const open: string[] = [];
+    let inString = false;
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i];
+      if (inString) {
+        if (c === "\\") i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === "[" || c === "{") open.push(c);
+      else if (c === "]" || c === "}") open.pop();
+    }
+    const what = open.at(-1) === "["
+      ? "array - unexpected end of input; expected ']'"
+      : open.at(-1) === "{"
+      ? "object - unexpected end of input; expected '}'"
+      : "value - unexpected end of input; expected '[', '{', or a literal";
+    message = `[json.exception.parse_error.101] parse error at line 1, column ${
+      raw.length + 1
+    }: syntax error while parsing ${what}`;
+  }
+  return JSON.stringify({ error: { code: 500, message, type: "server_error" } });
+}
+
+function badRequest(message: string): Response {
+  return json(
+    400,
+    JSON.stringify({ error: { code: 400, message, type: "invalid_request_error" } }),
+  );
+}
+
+/**
+ * The generated tokens for a request: `max_tokens` caps them (negative: one token, as recorded
+ * in 05-errors.txt; not a number: ignored, as recorded), `stop` cuts at the first stop string.
+ */
+function generate(reply: string, body: Record<string, unknown>, finish: string) {
+  let tokens = tokenize(reply);
+  let reason = finish;
+  const stops = typeof body.stop === "string"
+    ? [body.stop]
+    : Array.isArray(body.stop)
+    ? body.stop.filter((s): s is string => typeof s === "string" && s !== "")
+    : [];
+  const text = tokens.join("");
+  const cut = Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+  if (Number.isFinite(cut)) {
+    const kept: string[] = [];
+    let len = 0;
+    for (const t of tokens) {
+      if (len + t.length > cut) break;
+      kept.push(t);
+      len += t.length;
+    }
+    const rest = text.slice(len, cut);
+    tokens = rest ? [...kept, rest] : kept;
+    reason = "stop";
+  }
+  const max = body.max_tokens;
+  if (typeof max === "number" && Number.isInteger(max)) {
+    const limit = max < 0 ? 1 : max;
+    if (tokens.length >= limit) {
+      tokens = tokens.slice(0, limit);
+      reason = "length";
+    }
+  }
+  return { tokens, reason };
+}
 
 const FINGERPRINT = "b9153-97b658cee";
 
@@ -189,35 +270,66 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {
       return json(200, modelsBody());
     }
-    if (method === "POST" && path === "/v1/chat/completions") {
+    if (method === "OPTIONS") return preflight(req);
+    if (method === "POST" && path === "/apply-template") return applyTemplate(t);
+    if (
+      method === "POST" &&
+      ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"].includes(path)
+    ) {
       if (opts.apiKey && req.headers.get("authorization") !== `Bearer ${opts.apiKey}`) {
         return json(401, LLAMA_AUTH_BODY);
       }
-      return await chat(t);
+      if (path === "/v1/embeddings") return json(501, LLAMA_NO_EMBEDDINGS_BODY);
+      return await chat(t, path === "/v1/completions");
     }
     return json(404, LLAMA_NOT_FOUND_BODY);
   }
 
-  async function chat(t: RequestTracker): Promise<Response> {
+  /** 06-misc.txt, "CORS": a preflight is answered 200 with the origin echoed. */
+  function preflight(req: Request): Response {
+    return new Response(null, {
+      status: 200,
+      headers: {
+        "access-control-allow-origin": req.headers.get("origin") ?? "",
+        "access-control-allow-credentials": "true",
+        "access-control-allow-headers": "*",
+        "access-control-allow-methods": "GET, POST",
+      },
+    });
+  }
+
+  /** 06-misc.txt, "chat template rendering": the Phi-3 template of the recorded model. */
+  function applyTemplate(t: RequestTracker): Response {
+    const body = t.record.body as { messages?: { role?: unknown; content?: unknown }[] } | null;
+    const messages = Array.isArray(body?.messages) ? body.messages : [];
+    const prompt = messages.map((m) => `<|${m.role}|>\n${m.content}<|end|>\n`).join("") +
+      "<|assistant|>\n";
+    return json(200, JSON.stringify({ prompt }));
+  }
+
+  async function chat(t: RequestTracker, legacy = false): Promise<Response> {
     const raw = t.record.rawBody;
-    const body = t.record.body as Record<string, unknown> | undefined;
-    if (body === undefined) {
-      const msg = raw.trim() === ""
-        ? "[json.exception.parse_error.101] parse error at line 1, column 1: attempting to parse an empty input; check that your input string or stream contains the expected JSON"
-        : `[json.exception.parse_error.101] parse error at line 1, column ${raw.length}: syntax error while parsing value - unexpected end of input`;
-      return json(
-        500,
-        JSON.stringify({ error: { code: 500, message: msg, type: "server_error" } }),
-      );
+    const body = t.record.body as Record<string, unknown> | null | undefined;
+    if (body === undefined) return json(500, parseErrorBody(raw));
+    const field = legacy ? "prompt" : "messages";
+    // `null` answered like `[1,2,3]` (recorded) is a guess: no recording sends a JSON null.
+    if (body === null || typeof body !== "object" || Array.isArray(body) || !(field in body)) {
+      return badRequest(`'${field}' is required`);
     }
-    if (typeof body !== "object" || Array.isArray(body) || !("messages" in body)) {
-      return json(
-        400,
-        '{"error":{"code":400,"message":"\'messages\' is required","type":"invalid_request_error"}}',
+    if (!legacy && !Array.isArray(body.messages)) {
+      return badRequest("Expected 'messages' to be an array");
+    }
+    const format = (body.response_format ?? null) as { type?: unknown } | null;
+    if (format && !["text", "json_object", "json_schema"].includes(String(format.type))) {
+      return badRequest(
+        `response_format type must be one of "text" or "json_object", but got: ${format.type}`,
       );
     }
     if (!(await sleep(opts.headerDelayMs, t.signal))) return new Response(null);
-    const promptTokens = estimatePromptTokens(body.messages);
+    // Legacy prompts: a token a word plus BOS (04-context.txt: 300 words → 301 tokens).
+    const promptTokens = legacy
+      ? tokenize(String(body.prompt)).length + 1
+      : estimatePromptTokens(body.messages);
     if (promptTokens >= opts.nCtx) {
       return json(
         400,
@@ -234,7 +346,8 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
       );
     }
     const fault = opts.fault;
-    const tokens = tokenize(opts.reply);
+    const { tokens, reason } = generate(opts.reply, body, opts.finishReason);
+    const n = typeof body.n === "number" && Number.isInteger(body.n) && body.n > 1 ? body.n : 1;
     const id = completionId();
     const created = Math.floor(Date.now() / 1000);
     const usage = {
@@ -243,21 +356,26 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
       total_tokens: promptTokens + tokens.length,
       prompt_tokens_details: { cached_tokens: 0 },
     };
-    if (body.stream !== true) {
+    if (body.stream !== true || legacy) {
       if (fault?.kind === "context-exceeded-frame") return json(500, LLAMA_CONTEXT_EXCEEDED_BODY);
       if (!(await sleep(opts.promptDelayMs, t.signal))) return new Response(null);
+      const choices = Array.from(
+        { length: n },
+        (_, index) =>
+          legacy ? { text: tokens.join(""), index, logprobs: null, finish_reason: reason } : {
+            finish_reason: reason,
+            index,
+            message: { role: "assistant", content: tokens.join("") },
+          },
+      );
       return json(
         200,
         JSON.stringify({
-          choices: [{
-            finish_reason: opts.finishReason,
-            index: 0,
-            message: { role: "assistant", content: tokens.join("") },
-          }],
+          choices,
           created,
           model: opts.modelId,
           system_fingerprint: FINGERPRINT,
-          object: "chat.completion",
+          object: legacy ? "text_completion" : "chat.completion",
           usage,
           id,
           timings: timings(promptTokens, tokens.length),
@@ -301,7 +419,7 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
         if (!write(`data: ${delta({ content: tokens[i] })}\n\n`)) return "aborted";
       }
       const tm = { timings: timings(1, tokens.length) };
-      const finish = [{ finish_reason: opts.finishReason, index: 0, delta: {} }];
+      const finish = [{ finish_reason: reason, index: 0, delta: {} }];
       // Recorded: the finish chunk carries `timings` unless a usage chunk follows with them.
       write(`data: ${includeUsage ? chunk(finish) : chunk(finish, tm)}\n\n`);
       if (includeUsage) write(`data: ${chunk([], { usage, ...tm })}\n\n`);
@@ -324,6 +442,9 @@ export function startFakeLlamaCpp(options: FakeLlamaCppOptions = {}): Promise<Fa
     async (req) => {
       const t = await log.track(req);
       const res = await handle(req, t);
+      // 06-misc.txt, "CORS": any request with an Origin gets it echoed.
+      const origin = req.headers.get("origin");
+      if (origin) res.headers.set("access-control-allow-origin", origin);
       if (res.headers.get("content-type") !== "text/event-stream") t.finished();
       return res;
     },

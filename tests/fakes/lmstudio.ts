@@ -1,7 +1,8 @@
 /**
  * A fake LM Studio server for tests: real HTTP on 127.0.0.1 (port 0), speaking the wire format of
- * `shared/transcripts/lmstudio.md`, quirks included, byte for byte where the transcript gives
- * bytes. It records every request and every client disconnect, and can be switched into the
+ * `tests/fixtures/transcripts/lmstudio.md`, quirks included, byte for byte where the transcript
+ * gives bytes (checked by tests/providers/fakes_test.ts). Stream chunks follow the LM Studio
+ * chunks quoted in docs/providers.md ("LM Studio streams"); what no source shows is marked guess. It records every request and every client disconnect, and can be switched into the
  * fault modes deepstudio must survive.
  *
  * ```ts
@@ -12,15 +13,17 @@
  * ```
  *
  * Routes (all JSON answers are `content-type: application/json; charset=utf-8`):
- * - `GET /lmstudio-greeting` → `{"lmstudio":true}` (open even when auth is required).
+ * - `GET /lmstudio-greeting` → `{"lmstudio":true}` (with auth on, it needs the token like every
+ *   request: lmstudio.md, "Authentication").
  * - `GET /v1/models` → `{"data":[{"id","object":"model","owned_by":"organization_owner"}],"object":"list"}`:
  *   every downloaded model with JIT on (the default), only loaded ones with `jit: false`.
  * - `GET /api/v0/models` (0.3.6+): v0 records (`type` plural `"embeddings"`, `state`,
  *   `loaded_context_length` when loaded, `capabilities: ["tool_use"]`).
  * - `GET /api/v1/models` (0.4.0+): the v1 records as configured (`loaded_instances[].config.context_length`).
- * - `POST /v1/chat/completions`: non-stream JSON or SSE (`data: {...}\n\n`, role-only first chunk,
- *   content chunks, a final empty delta with `finish_reason`, a usage chunk with empty `choices`
- *   only when `stream_options.include_usage`, then `data: [DONE]\n\n`).
+ * - `POST /v1/chat/completions`: non-stream JSON or SSE (`data: {...}\n\n`; every chunk's delta
+ *   carries `role: "assistant"` with its content or reasoning, as LM Studio sends them, no role-only
+ *   first chunk; a final empty delta with `finish_reason` (guess), a usage chunk with empty
+ *   `choices` only when `stream_options.include_usage`, then `data: [DONE]\n\n`).
  *   With exactly one chat model loaded the requested `model` is ignored and the answer names the
  *   loaded one. No model loaded (and the requested one unknown or JIT off) → 404 "No models
  *   loaded". `response_format: {type: "json_object"}` → 400 `{"error":"'response_format.type' must be 'json_schema' or 'text'"}`.
@@ -30,7 +33,7 @@
  *   `{"error":"Unexpected endpoint or method. (METHOD /path)"}`, as LM Studio does. Switching a
  *   native API off (`nativeV1: false`, `nativeV0: false`) makes that route answer the same way,
  *   which is what older LM Studio versions do.
- * - With `apiToken` set, every route but the greeting needs `Authorization: Bearer <token>`;
+ * - With `apiToken` set, every route needs `Authorization: Bearer <token>`;
  *   otherwise 401 with LM Studio's `invalid_api_key` body. Without it any key, or none, passes.
  *
  * Options (all optional; `set()` changes them on a running fake, shallow-merged):
@@ -262,7 +265,7 @@ export const NO_MODELS_LOADED_BODY =
 export const JSON_OBJECT_BODY =
   `{"error":"'response_format.type' must be 'json_schema' or 'text'"}`;
 
-/** LM Studio's context-overflow texts (spec §6), with the numbers filled in. */
+/** LM Studio's context-overflow texts (docs/providers.md, "Errors"), with the numbers filled in. */
 export function overflowText(
   style: "trying-to-keep" | "initial-prompt" | "n-keep",
   promptTokens: number,
@@ -355,12 +358,12 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
   async function handle(req: Request, t: RequestTracker): Promise<Response> {
     const { method, path } = t.record;
     const unexpected = () => jsonText(200, unexpectedEndpointBody(method, path));
+    if (!authorized(req)) return jsonText(401, AUTH_REQUIRED_BODY);
     if (method === "GET" && path === "/lmstudio-greeting") {
       if (!opts.greeting) return unexpected();
       await sleep(opts.modelsDelayMs, t.signal);
       return jsonText(200, '{"lmstudio":true}');
     }
-    if (!authorized(req)) return jsonText(401, AUTH_REQUIRED_BODY);
     if (method === "GET" && path === "/v1/models") {
       await sleep(opts.modelsDelayMs, t.signal);
       const listed = opts.jit ? opts.models : opts.models.filter((m) => m.loaded_instances.length);
@@ -499,7 +502,6 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
         model: model.key,
         choices: [{ index: 0, message, logprobs: null, finish_reason: opts.finishReason }],
         usage,
-        stats: {},
         system_fingerprint: model.key,
       });
       if (fault?.kind === "truncated-json") {
@@ -523,10 +525,9 @@ export function startFakeLmStudio(options: FakeLmStudioOptions = {}): Promise<Fa
       chunk([{ index: 0, delta: d, logprobs: null, finish_reason: finish }]);
     return streamResponse(t, async (write, signal) => {
       if (!(await sleep(opts.promptDelayMs, signal))) return "aborted";
-      if (!write(`data: ${delta({ role: "assistant" })}\n\n`)) return "aborted";
       const pieces: Record<string, string>[] = [
-        ...reasoningTokens.map((r) => ({ [opts.reasoningField]: r })),
-        ...contentTokens.map((c) => ({ content: c })),
+        ...reasoningTokens.map((r) => ({ role: "assistant", [opts.reasoningField]: r })),
+        ...contentTokens.map((c) => ({ role: "assistant", content: c })),
       ];
       const faultAt = fault && "afterTokens" in fault ? fault.afterTokens ?? 2 : 2;
       for (let i = 0; i <= pieces.length; i++) {

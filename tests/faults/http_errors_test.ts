@@ -1,7 +1,7 @@
 /**
  * Error statuses from LM Studio, with the bodies the transcripts record: 401 (token required),
  * 404 "No models loaded", 429 with retry-after, 400 context overflow and 500. Each becomes the
- * typed error of spec §6 on a research run (status `failed`, fallback report) and on /v1 (the
+ * typed error of docs/providers.md, "Errors" on a research run (status `failed`, fallback report) and on /v1 (the
  * OpenAI error format with the hint in the message), and the service serves on afterwards.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";

@@ -177,8 +177,8 @@ Deno.test("hang mid-stream: the run keeps what streamed and fails with a timeout
 
 Deno.test("connection reset mid-stream (real TCP close): partial text kept, connection error", async () => {
   const rig = await startRig();
-  // Role chunk + 4 content chunks, then the socket is closed mid-body.
-  const proxy = startFaultProxy(rig.lm.url, { chat: "cut", cutAfterEvents: 5 });
+  // 4 content chunks (LM Studio sends no role-only chunk), then the socket is closed mid-body.
+  const proxy = startFaultProxy(rig.lm.url, { chat: "cut", cutAfterEvents: 4 });
   try {
     await rig.setSettings({ "llm.lmstudio.url": proxy.url });
     const chatUrl = `${proxy.url}/v1/chat/completions`;

@@ -1,7 +1,7 @@
 /**
  * Answers that arrive but are broken: a malformed SSE frame mid-stream, a JSON body cut in half,
  * and LM Studio's 200 with an error body (a base URL with a stray path). Status 200 proves
- * nothing (spec §3): each must become a typed error, never an empty or silently cut success.
+ * nothing (docs/providers.md, "Availability"): each must become a typed error, never an empty or silently cut success.
  */
 import OpenAI from "openai";
 import { startFaultProxy } from "./fault_proxy.ts";

@@ -200,7 +200,7 @@ export function streamedContent(events: (Record<string, unknown> | string)[]): s
   return text;
 }
 
-/** What a fault should look like to the person (spec §6). */
+/** What a fault should look like to the person (docs/providers.md, "Errors"). */
 export interface Expected {
   kind: UpstreamError["kind"];
   title: string;

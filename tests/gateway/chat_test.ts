@@ -262,8 +262,8 @@ Deno.test("curl-like raw requests stream SSE bytes and get JSON for non-streams"
     const list = events(text);
     assert(text.startsWith("data: {"), text.slice(0, 40));
     assert(text.endsWith("data: [DONE]\n\n"));
-    // role chunk + 6 tokens + finish + [DONE]; the usage chunk is gone.
-    assertEquals(list.length, 9);
+    // 6 tokens + finish + [DONE]; the usage chunk is gone.
+    assertEquals(list.length, 8);
     assert(!text.includes('"usage"'));
     const plain = await rig.post("/v1/chat/completions", {
       model: "qwen2.5-7b-instruct",

@@ -152,7 +152,7 @@ Deno.test("the fake LM Studio's frames arrive 1:1, identical to a direct call bu
     const gatewayChunks = await readChunks(viaGateway);
     const gatewayText = dec.decode(joinBytes(gatewayChunks));
     assertEquals(normalise(gatewayText), normalise(directText));
-    assertEquals(events(gatewayText).length, 10, "role, 6 tokens, finish, usage, [DONE]");
+    assertEquals(events(gatewayText).length, 9, "6 tokens, finish, usage, [DONE]");
     // What the fake received matches what the client sent, plus nothing.
     assertEquals(rig.lm.chatRequests().at(-1)!.body, body);
   } finally {

@@ -110,7 +110,7 @@ Deno.test("statuses and body shapes map to the spec's kinds", () => {
   }
 });
 
-Deno.test("context overflow is recognised from every text in spec §6 with prompt size vs loaded context", () => {
+Deno.test("context overflow is recognised from every text in docs/providers.md (Errors) with prompt size vs loaded context", () => {
   const withNumbers: [number, unknown, number, number][] = [
     [400, { error: overflowText("trying-to-keep", 111490, 32768) }, 111490, 32768],
     [400, { error: { message: overflowText("n-keep", 15028, 7424) } }, 15028, 7424],

@@ -9,6 +9,11 @@ import { migrate } from "../../lib/kv/migrations.ts";
 const [kvPath, lmUrl] = Deno.args;
 const kv = await Deno.openKv(kvPath);
 await migrate(kv);
-const app = createApp({ kv, env: { LDR_LLM_LMSTUDIO_URL: lmUrl } });
+// A short lease, so the restarted app may take the run over soon after the kill.
+const app = createApp({
+  kv,
+  env: { LDR_LLM_LMSTUDIO_URL: lmUrl, LDR_LLM_LMSTUDIO_NATIVE_CHAT: "false" },
+  config: { runLeaseMs: 1000 },
+});
 const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
 console.log(`http://127.0.0.1:${server.addr.port}`);

@@ -4,7 +4,7 @@ import type { RunRecord } from "../../lib/research/schema.ts";
 import { startFakeLmStudio } from "../fakes/lmstudio.ts";
 import { harness, readSse, words } from "./support.ts";
 
-Deno.test("after a crash, a restarted app shows the running run as interrupted with its text", async () => {
+Deno.test("after a crash (kill -9), a restarted app resumes the run at its step once the lease expires", async () => {
   const lm = await startFakeLmStudio({ reply: words(2000), tokenDelayMs: 10 });
   const dir = await Deno.makeTempDir();
   const path = `${dir}/deepstudio.kv`;
@@ -39,21 +39,23 @@ Deno.test("after a crash, a restarted app shows the running run as interrupted w
     child.kill("SIGKILL");
     await child.status;
 
+    lm.set({ tokenDelayMs: 0 });
     const kv = await Deno.openKv(path);
     const h = await harness({ kv, lm });
     try {
       const run = await h.waitRun(id);
-      assertEquals(run.status, "interrupted");
-      assert(run.text.length >= stored!.textLength, "the persisted text is kept");
-      assert(words(2000).startsWith(run.text));
-      assert(run.finishedAt !== null);
+      assertEquals(run.status, "completed");
+      assertEquals(run.resumes, 1);
+      // The interrupted step re-ran from its start: the text is the answer once, not twice.
+      assertEquals(run.text, words(2000));
+      assertEquals(lm.chatRequests().length, 2);
       const { events, ended } = await readSse(`${h.url}/api/research/${id}/events`);
       assert(ended);
       assertEquals(events.map((e) => e.id), events.map((_, i) => i + 1), "no gap in the log");
-      assertEquals(events.at(-1)!.data, { status: "interrupted" });
-      // A second restart does not touch it again.
-      const list = await h.get("/api/research");
-      assertEquals((list.json.runs as RunRecord[])[0].status, "interrupted");
+      const cut = events.find((e) => e.event === "text" && e.data.op === "truncate");
+      assertEquals(cut?.data.length, 0, "the partial answer is cut before the step re-runs");
+      assertEquals(events.at(-1)!.data, { status: "completed" });
+      assertEquals((await kv.get(["runs_active", id])).versionstamp, null, "no longer unfinished");
     } finally {
       await h.close();
       kv.close();
@@ -67,7 +69,7 @@ Deno.test("after a crash, a restarted app shows the running run as interrupted w
   }
 });
 
-Deno.test("shutting the app down stops the upstream and records the run as interrupted", async () => {
+Deno.test("shutting the app down stops the upstream, records the run as interrupted, and the next start resumes it", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/deepstudio.kv`;
   const lm = await startFakeLmStudio({ reply: words(2000), tokenDelayMs: 10 });
@@ -80,13 +82,17 @@ Deno.test("shutting the app down stops the upstream and records the run as inter
     h1.shutdown.abort();
     await lm.waitForAbort(undefined, 5000);
     await h1.close();
+    const stopped = (await kv1.get<RunRecord>(["runs", id])).value!;
+    assertEquals(stopped.status, "interrupted");
+    assert(stopped.textLength > 20);
     kv1.close();
+    lm.set({ tokenDelayMs: 0 });
     const kv2 = await Deno.openKv(path);
     const h2 = await harness({ kv: kv2, lm });
     try {
-      const run = await h2.waitRun(id);
-      assertEquals(run.status, "interrupted");
-      assert(run.text.length > 20);
+      const run = await h2.waitRun(id, (r) => r.status === "completed");
+      assertEquals(run.text, words(2000));
+      assertEquals(run.resumes, 1);
     } finally {
       await h2.close();
       kv2.close();

@@ -1,5 +1,5 @@
 /**
- * Measures what issue 4 asks to report (numbers printed, never asserted):
+ * Measures what the research benchmarks report (numbers printed, never asserted):
  * - KV commits (and mutations) per 1000 streamed tokens, at full speed and at 100 tokens/s;
  * - heap held by 10 concurrent runs, each paused mid-stream after 500 tokens.
  *
@@ -124,8 +124,9 @@ async function stateFor10Runs() {
         mode: "quick",
         settings: {} as RunSettings,
         createdAt: 0,
+        owner: "bench",
       });
-      const res = await insertRun(kv, record);
+      const res = await insertRun(kv, record, {});
       return createLiveRun(kv, { record, versionstamp: res.versionstamp }, {
         policy: DEFAULT_FLUSH,
         now: () => 0,

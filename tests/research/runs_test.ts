@@ -17,11 +17,15 @@ Deno.test("a quick run streams its answer and completes with events in order", a
     assertEquals(events.map((e) => e.id), events.map((_, i) => i + 1), "ids are 1..N");
     assertEquals(shape(events.filter((e) => e.event !== "progress")), [
       "status",
+      "step",
       "delta",
+      "step",
       "metrics",
       "status",
       "done",
     ]);
+    const steps = events.filter((e) => e.event === "step").map((e) => [e.data.name, e.data.state]);
+    assertEquals(steps, [["answer", "running"], ["answer", "done"]]);
     assertEquals(events[0].data, { status: "queued" });
     assertEquals(events[1].data, { status: "running" });
     const text = events.filter((e) => e.event === "delta").map((e) => e.data.text).join("");

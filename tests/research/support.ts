@@ -6,6 +6,7 @@ import type { AppConfig } from "../../lib/config.ts";
 import { migrate } from "../../lib/kv/migrations.ts";
 import { createApp } from "../../app.ts";
 import type { RunRecord } from "../../lib/research/schema.ts";
+import { applyTextOp, type TextOp } from "../../lib/research/text_ops.ts";
 import {
   type FakeLmStudio,
   type FakeLmStudioOptions,
@@ -153,4 +154,14 @@ export function shape(events: SseEvent[]): string[] {
   const out: string[] = [];
   for (const e of events) if (out.at(-1) !== e.event) out.push(e.event);
   return out;
+}
+
+/** The text a reader gets by applying a run's events in order (what the run view does). */
+export function foldEvents(events: SseEvent[]): string {
+  let text = "";
+  for (const e of events) {
+    if (e.event === "delta" && !e.data.aside) text += String(e.data.text);
+    if (e.event === "text") text = applyTextOp(text, e.data as unknown as TextOp);
+  }
+  return text;
 }

@@ -8,7 +8,7 @@ import {
   SETTINGS,
 } from "../../lib/settings/schema.ts";
 
-Deno.test("every spec §1 key exists with the spec's default", () => {
+Deno.test("every documented setting key exists with its documented default", () => {
   const d = defaultSettings();
   assertEquals(d["llm.provider"], "lmstudio");
   assertEquals(d["llm.model"], "");

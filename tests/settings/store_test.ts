@@ -95,3 +95,25 @@ Deno.test("reset deletes the stored value so the default applies again", async (
   assertEquals(r.settings.sources["llm.temperature"], "default");
   kv.close();
 });
+
+Deno.test("a setting saved by another process on the same KV file applies at this one's next read", async () => {
+  const dir = await Deno.makeTempDir();
+  // Two handles on one file behave like two processes: each has its own store and cache.
+  const kvA = await Deno.openKv(`${dir}/shared.kv`);
+  const kvB = await Deno.openKv(`${dir}/shared.kv`);
+  try {
+    const a = createSettingsStore(kvA, readEnvOverrides({}));
+    const b = createSettingsStore(kvB, readEnvOverrides({}));
+    assertEquals((await b.get()).values["llm.temperature"], 0.7); // B has it cached now
+    const r = await a.patch({ "llm.temperature": 0.1 });
+    assert(r.ok);
+    assertEquals((await b.get()).values["llm.temperature"], 0.1);
+    // And back the other way.
+    assert((await b.patch({ "llm.temperature": 0.3 })).ok);
+    assertEquals((await a.get()).values["llm.temperature"], 0.3);
+  } finally {
+    kvA.close();
+    kvB.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,29 @@
+/** Quick mode's one step: the question answered in one streamed call. */
+import { answerBudget, estimatePromptTokens } from "../budget.ts";
+import { quickPrompt } from "../prompts.ts";
+import type { Step } from "./types.ts";
+
+/** Where the answer sits in the run's text. */
+export interface AnswerOutput {
+  start: number;
+  end: number;
+}
+
+/** Streams the answer into the text. */
+export const answerStep: Step<AnswerOutput> = {
+  name: "answer",
+  label: "Answer the question",
+  weight: 100,
+  async run(ctx) {
+    const s = ctx.settings;
+    const messages = quickPrompt(ctx.run.query);
+    const prompt = estimatePromptTokens(messages);
+    const max = answerBudget(prompt, s);
+    if (max === null) return ctx.fail(ctx.tooLarge(prompt, "question"));
+    ctx.progress(`Asking ${s.model} on ${s.providerName}`, 0.05);
+    const start = ctx.text.length;
+    const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
+    if (res.error) return ctx.fail(res.error);
+    return { start, end: ctx.text.length };
+  },
+};

@@ -1,0 +1,67 @@
+/**
+ * Detailed mode, last step: one report from the findings, fitted to the context window first
+ * (the longest findings trimmed, and a note saying so). On success the text is arranged report
+ * first with the research notes behind it, as one `compose` edit of slices (no text copied).
+ */
+import { answerBudget, estimatePromptTokens, fitFindings, MIN_ANSWER_TOKENS } from "../budget.ts";
+import { synthesisPrompt } from "../prompts.ts";
+import { researchStep } from "./research.ts";
+import type { Step } from "./types.ts";
+
+/** Where the report sits in the final text. */
+export interface SynthesisOutput {
+  reportChars: number;
+}
+
+/** The slice `[start, end)` of `text` without surrounding whitespace. */
+export function trimmedRange(text: string, start: number, end: number): [number, number] {
+  while (start < end && /\s/.test(text[start])) start++;
+  while (end > start && /\s/.test(text[end - 1])) end--;
+  return [start, end];
+}
+
+/** Writes the report. */
+export const synthesisStep: Step<SynthesisOutput> = {
+  name: "synthesis",
+  label: "Write the report",
+  weight: 30,
+  async run(ctx) {
+    const { findings, notes } = ctx.input(researchStep);
+    const s = ctx.settings;
+    const reserve = Math.min(
+      s.maxTokens,
+      Math.max(MIN_ANSWER_TOKENS, Math.floor(s.contextWindow * 0.4)),
+    );
+    const fitted = fitFindings(
+      findings,
+      s.contextWindow - reserve,
+      (f) => synthesisPrompt(ctx.run.query, f),
+    );
+    if (!fitted) {
+      return ctx.fail(
+        ctx.tooLarge(estimatePromptTokens(synthesisPrompt(ctx.run.query, [])), "report prompt"),
+      );
+    }
+    if (fitted.trimmed) {
+      ctx.progress(
+        `The findings are longer than ${s.model}'s ${s.contextWindow}-token context allows; trimmed the longest ones to fit`,
+        0,
+        { trimmed: true },
+      );
+    }
+    ctx.progress("Writing the report", 0.05);
+    const messages = synthesisPrompt(ctx.run.query, fitted.findings);
+    const prompt = estimatePromptTokens(messages);
+    const max = answerBudget(prompt, s);
+    if (max === null) return ctx.fail(ctx.tooLarge(prompt, "report prompt"));
+    ctx.write("---\n\n## Report\n\n");
+    const start = ctx.text.length;
+    const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
+    if (res.error) return ctx.fail(res.error);
+    // Success: the report first, the notes behind it as an appendix (applied as the step ends).
+    const report = trimmedRange(ctx.text, start, ctx.text.length);
+    const kept = trimmedRange(ctx.text, notes.start, notes.end);
+    ctx.compose([report, "\n\n---\n\n", kept, "\n"]);
+    return { reportChars: report[1] - report[0] };
+  },
+};
