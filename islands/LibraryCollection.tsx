@@ -76,7 +76,15 @@ export function LibraryCollection(props: LibraryCollectionProps) {
       "GET",
       `/api/collections/${id}/documents`,
     );
-    if (res.ok) setDocs(res.data.documents);
+    // Live events may already have moved a document further than this answer says (it can
+    // arrive after them): known documents keep their live state, new ones are added, gone ones go.
+    if (res.ok) {
+      const fresh = res.data.documents;
+      setDocs((live) => {
+        const known = new Map(live.map((d) => [d.id, d]));
+        return fresh.map((d) => known.get(d.id) ?? d);
+      });
+    }
   }
 
   async function upload(files: FileList | File[]) {
