@@ -271,6 +271,13 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "research",
     ok: { status: "200", type: "text/markdown", description: "Markdown file" },
   },
+  "GET /api/research/{id}/sources": {
+    summary: "A run's sources, its citation numbers and the cited passages",
+    tag: "research",
+  },
+  "GET /api/research/{id}/export.json": {
+    summary: "Question, report, sources and cited passages as one JSON file",
+    tag: "research",
   "GET /api/collections": {
     summary: "Library collections with model, state and document/chunk counts",
     tag: "library",
