@@ -278,6 +278,7 @@ const OPERATIONS: Record<string, OperationInfo> = {
   "GET /api/research/{id}/export.json": {
     summary: "Question, report, sources and cited passages as one JSON file",
     tag: "research",
+  },
   "GET /api/collections": {
     summary: "Library collections with model, state and document/chunk counts",
     tag: "library",
