@@ -18,6 +18,7 @@ import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
+import { libraryPageRoutes } from "./routes/library_pages.tsx";
 import { modelRoutes } from "./routes/models.ts";
 import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api", libraryRoutes(ctx));
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));
+  app.route("/library", libraryPageRoutes(ctx));
   app.route("/", authRoutes(ctx));
   app.route("/", pageRoutes(ctx));
 

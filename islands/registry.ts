@@ -5,6 +5,8 @@
 import type { ComponentProps } from "preact";
 import { DeleteRun } from "./DeleteRun.tsx";
 import { HistoryLive } from "./HistoryLive.tsx";
+import { LibraryCollection } from "./LibraryCollection.tsx";
+import { LibraryHome } from "./LibraryHome.tsx";
 import { ResearchForm } from "./ResearchForm.tsx";
 import { RunView } from "./RunView.tsx";
 import { SettingsForm } from "./SettingsForm.tsx";
@@ -16,6 +18,8 @@ export const ISLANDS = {
   RunView,
   DeleteRun,
   HistoryLive,
+  LibraryHome,
+  LibraryCollection,
 } as const;
 
 /** An island's name. */

@@ -11,6 +11,13 @@ import { ERROR_TITLES } from "./providers/errors.ts";
 import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
 import { ResumeRequestSchema } from "./research/resume.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
+import {
+  AddDocumentJson,
+  CreateCollection,
+  PatchCollection,
+  Reindex,
+  SearchQuery,
+} from "./library/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
 
 /** A mounted route as the router lists it (Hono's `app.routes` has this shape). */
@@ -279,6 +286,57 @@ const OPERATIONS: Record<string, OperationInfo> = {
   "GET /api/research/{id}/export.json": {
     summary: "Question, report, sources and cited passages as one JSON file",
     tag: "research",
+  },
+  "GET /api/collections": {
+    summary: "Library collections with model, state and document/chunk counts",
+    tag: "library",
+  },
+  "POST /api/collections": {
+    summary: "Create a collection bound to one embedding model (default LM Studio's nomic)",
+    tag: "library",
+    body: jsonSchema(CreateCollection),
+    ok: { status: "201", type: "application/json", description: "The new collection" },
+  },
+  "GET /api/collections/{id}": { summary: "One collection with its counts", tag: "library" },
+  "PATCH /api/collections/{id}": {
+    summary: 'Rename; {"state":"indexing"} resumes a paused collection',
+    tag: "library",
+    body: jsonSchema(PatchCollection),
+  },
+  "DELETE /api/collections/{id}": { summary: "Delete a collection and its index", tag: "library" },
+  "POST /api/collections/{id}/reindex": {
+    summary:
+      "Re-index (optionally with another provider/model) into a new index; the old one answers searches until it is complete",
+    tag: "library",
+    body: jsonSchema(Reindex),
+    ok: { status: "202", type: "application/json", description: "Re-index started" },
+  },
+  "GET /api/collections/{id}/documents": {
+    summary: "Documents with state (queued, indexing, indexed, failed), pages, chunks, error",
+    tag: "library",
+  },
+  "POST /api/collections/{id}/documents": {
+    summary:
+      "Add documents: multipart upload (fields 'files', capped at 128 MiB, 50 MiB per file, deduplicated by hash), or JSON {path, include?, exclude?} under --library-roots (a folder is re-scanned by hash when posted again), or {url} through the SSRF-safe fetcher",
+    tag: "library",
+    body: jsonSchema(AddDocumentJson),
+    ok: { status: "201", type: "application/json", description: "What was added" },
+  },
+  "DELETE /api/collections/{id}/documents/{docId}": {
+    summary: "Remove a document and its chunks",
+    tag: "library",
+  },
+  "GET /api/collections/{id}/events": {
+    summary:
+      "Indexing progress as SSE: snapshot, then progress (documents done/total, chunks embedded, chunks/s, ETA, current file), document and collection events",
+    tag: "library",
+    ok: { status: "200", type: "text/event-stream", description: "SSE stream" },
+  },
+  "GET /api/search": {
+    summary:
+      "Hybrid (vector + BM25, reciprocal rank fusion) search of the Library: results with collectionId, documentId, title, location {page, heading}, text, score, scores",
+    tag: "library",
+    query: SearchQuery,
   },
   "GET /api/search/status": {
     summary:

@@ -4,45 +4,21 @@
  * and shape; lib/library/ does the work.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { AppError, notFound } from "../lib/http/errors.ts";
 import { isMultipartContentType } from "../lib/http/security.ts";
 import { parseInput } from "../lib/http/validate.ts";
 import { COLLECTIONS_PREFIX } from "../lib/kv/keys.ts";
+import {
+  AddDocumentJson as AddJson,
+  CreateCollection,
+  PatchCollection,
+  Reindex,
+  SearchQuery as Search,
+} from "../lib/library/schema.ts";
 import type { LibraryService } from "../lib/library/service.ts";
 import { DEFAULT_HEARTBEAT_MS, sseStream } from "../lib/research/sse.ts";
-import { PROVIDER_IDS } from "../lib/settings/schema.ts";
-
-const name = z.string().trim().min(1, "a name is needed").max(200);
-const CreateCollection = z.object({
-  name,
-  provider: z.enum(PROVIDER_IDS).optional(),
-  model: z.string().trim().min(1).max(300).optional(),
-}).strict();
-const PatchCollection = z.object({
-  name: name.optional(),
-  /** "indexing" resumes a paused collection. */
-  state: z.literal("indexing").optional(),
-}).strict();
-const Reindex = z.object({
-  provider: z.enum(PROVIDER_IDS).optional(),
-  model: z.string().trim().min(1).max(300).optional(),
-}).strict();
-const AddJson = z.union([
-  z.object({
-    path: z.string().min(1).max(4096),
-    include: z.array(z.string().max(200)).max(50).optional(),
-    exclude: z.array(z.string().max(200)).max(50).optional(),
-  }).strict(),
-  z.object({ url: z.string().url().max(4096) }).strict(),
-]);
-const Search = z.object({
-  q: z.string().trim().min(1, "say what to search for").max(2000),
-  collections: z.string().max(4000).optional(),
-  k: z.coerce.number().int().min(1).max(100).optional(),
-});
 
 type LibraryApi = typeof import("../lib/library/api.ts");
 let api: Promise<LibraryApi> | null = null;

@@ -161,6 +161,7 @@ export function createImports(deps: ImportDeps): Imports {
       const { doc, outcome } = await scanFile(collectionId, p, byPath);
       result[outcome]++;
       result.documents.push(doc);
+      if (outcome !== "unchanged") deps.events.publish(collectionId, "document", doc);
     }
     if (isDir) {
       const seen = new Set(paths);

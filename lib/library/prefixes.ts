@@ -51,3 +51,6 @@ const RULES: { test: RegExp; rule: PrefixRule }[] = [
 export function prefixRuleFor(model: string): PrefixRule {
   return RULES.find((r) => r.test.test(model))?.rule ?? { family: "none", document: "", query: "" };
 }
+
+/** LM Studio's bundled embedding model: the default of a new collection. */
+export const DEFAULT_EMBEDDING_MODEL = "text-embedding-nomic-embed-text-v1.5";

@@ -15,13 +15,10 @@ import { FileStore } from "./files.ts";
 import { openSqliteIndex } from "./index/sqlite.ts";
 import type { LibraryIndex } from "./index/types.ts";
 import { type JobDeps, runJob, spaceName } from "./job.ts";
-import { prefixRuleFor } from "./prefixes.ts";
+import { DEFAULT_EMBEDDING_MODEL, prefixRuleFor } from "./prefixes.ts";
 import { LibraryStore } from "./store.ts";
 import type { Collection, CollectionView, IndexTarget } from "./types.ts";
 import { createImports, type Imports } from "./imports.ts";
-
-/** LM Studio's bundled embedding model. */
-export const DEFAULT_EMBEDDING_MODEL = "text-embedding-nomic-embed-text-v1.5";
 
 /** What the Library is built from. */
 export interface LibraryDeps {

@@ -6,6 +6,7 @@ import { FAVICON } from "../../lib/assets.ts";
 export const NAV = [
   { href: "/", label: "Research" },
   { href: "/history", label: "History" },
+  { href: "/library", label: "Library" },
   { href: "/settings", label: "Settings" },
   { href: "/status", label: "Status" },
 ] as const;

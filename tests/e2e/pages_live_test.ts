@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
 import { ask, hydrated, startStack } from "./stack.ts";
+import { NAV } from "../../routes/components/Layout.tsx";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -23,7 +24,7 @@ Deno.test({
       const res = await page.goto(`${stack.url}/no-such-page`);
       assertEquals(res?.status(), 404);
       assertStringIncludes((await page.textContent("h1"))!, "Page not found");
-      assertEquals(await page.locator("nav[aria-label=Main] a").count(), 4);
+      assertEquals(await page.locator("nav[aria-label=Main] a").count(), NAV.length);
       const api = await fetch(`${stack.url}/api/nothing`, { headers: { accept: "text/html" } });
       assertEquals(api.status, 404);
       assertEquals((await api.json()).error.kind, "not_found");

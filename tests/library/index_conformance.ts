@@ -171,6 +171,26 @@ export function indexConformance(name: string, open: (dir: string) => Promise<Li
       assertEquals(await space.count(), 0);
     }));
 
+  Deno.test(`${name}: adding a chunk id twice keeps one copy (a retried batch, a second process)`, () =>
+    withIndex(async (index, dir) => {
+      const space = await index.space("s1", dims);
+      await space.add([chunk("d", 0, "first copy", dims, 0)]);
+      await space.search({ vector: axisVector(dims, 0), k: 1 }); // vectors now cached in memory
+      await space.add([chunk("d", 0, "second copy", dims, 0), chunk("d", 1, "new", dims, 1)]);
+      assertEquals(await space.count(), 2);
+      const hits = await space.search({ vector: axisVector(dims, 0), k: 5 });
+      assertEquals(hits.map((h) => h.chunk.text), ["first copy", "new"]);
+      // A second handle on the same directory (another process) sees the same rows.
+      const other = await open(dir);
+      try {
+        const s2 = (await other.existing("s1"))!;
+        await s2.add([chunk("d", 1, "again", dims, 1)]);
+        assertEquals(await s2.count(), 2);
+      } finally {
+        await other.close();
+      }
+    }));
+
   Deno.test(`${name}: spaces are independent, dropping one keeps the other`, () =>
     withIndex(async (index) => {
       const s1 = await index.space("s1", dims);

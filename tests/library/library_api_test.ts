@@ -159,12 +159,19 @@ Deno.test("two concurrent uploads of the same file make one document", async () 
       return fetch(`${lib.url}/api/collections/${id}/documents`, { method: "POST", body: form })
         .then((r) => r.json());
     };
-    const watching = await lib.watch(id);
     const [a, b] = await Promise.all([upload(), upload()]);
     const dupes = [a.uploads[0].duplicate, b.uploads[0].duplicate].sort();
     assertEquals(dupes, [false, true]);
     assertEquals(a.uploads[0].doc.id, b.uploads[0].doc.id);
-    await watching.settled();
+    // Both uploads are in: wait (on events) until no document is queued or indexing.
+    for (;;) {
+      const watching = await lib.watch(id);
+      const pending = watching.snapshot.data.documents.some((d: { state: string }) =>
+        d.state === "queued" || d.state === "indexing"
+      );
+      if (!pending) break;
+      await watching.settled();
+    }
     const docs = (await lib.api("GET", `/api/collections/${id}/documents`)).body.documents;
     assertEquals(docs.length, 2);
     assertEquals(docs.find((d: { name: string }) => d.name === "otters.txt").state, "indexed");

@@ -103,7 +103,9 @@ class SqliteSpace implements IndexSpace {
 
   constructor(readonly name: string, readonly dimensions: number, private db: DatabaseSync) {
     this.#insert = db.prepare(
-      `INSERT INTO chunks (space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector)
+      // OR IGNORE: a chunk already committed (by a retried batch, or a second process working on
+      // the same collection) stays as it is; the UNIQUE key means no duplicate can ever exist.
+      `INSERT OR IGNORE INTO chunks (space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
   }
@@ -118,24 +120,26 @@ class SqliteSpace implements IndexSpace {
       }
     }
     const rowids = transaction(this.db, () =>
-      chunks.map((c) =>
-        Number(
-          this.#insert.run(
-            this.name,
-            c.id,
-            c.collectionId,
-            c.documentId,
-            c.ord,
-            c.page,
-            c.heading,
-            c.start,
-            c.end,
-            c.text,
-            new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
-          ).lastInsertRowid,
-        )
-      ));
-    chunks.forEach((c, i) => this.#matrix?.append(rowids[i], c.documentId, c.vector));
+      chunks.map((c) => {
+        const r = this.#insert.run(
+          this.name,
+          c.id,
+          c.collectionId,
+          c.documentId,
+          c.ord,
+          c.page,
+          c.heading,
+          c.start,
+          c.end,
+          c.text,
+          new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
+        );
+        return Number(r.changes) > 0 ? Number(r.lastInsertRowid) : null;
+      }));
+    chunks.forEach((c, i) => {
+      const rowid = rowids[i];
+      if (rowid !== null) this.#matrix?.append(rowid, c.documentId, c.vector);
+    });
     return Promise.resolve();
   }
 
