@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { ERROR_TITLES } from "./providers/errors.ts";
 import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
+import { ResumeRequestSchema } from "./research/resume.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
 
@@ -253,7 +254,17 @@ const OPERATIONS: Record<string, OperationInfo> = {
   },
   "GET /api/research/{id}": { summary: "One run with its text, events and usage", tag: "research" },
   "DELETE /api/research/{id}": { summary: "Delete a run", tag: "research" },
-  "POST /api/research/{id}/cancel": { summary: "Stop a run", tag: "research" },
+  "POST /api/research/{id}/cancel": {
+    summary: "Stop a run, whichever deepstudio process on the same data file runs it",
+    tag: "research",
+  },
+  "POST /api/research/{id}/resume": {
+    summary:
+      "Continue a failed, interrupted or cancelled run at the step it stopped in (finished steps are reused; the step re-runs, the text cut back to its start). 409 for a run that is running or completed",
+    tag: "research",
+    body: jsonSchema(ResumeRequestSchema),
+    ok: { status: "202", type: "application/json", description: "Queued or started again" },
+  },
   "GET /api/research/{id}/events": {
     summary: "Follow a run as server-sent events; resumes after Last-Event-ID",
     tag: "research",

@@ -108,6 +108,9 @@ Deno.test("resume refuses what it cannot do with a clear error", async () => {
     assertStringIncludes(done.json.error.message, "completed");
     const unknown = await post(`/api/research/zzz/resume`);
     assertEquals([unknown.status, unknown.json.error.kind], [404, "not_found"]);
+    // No body at all is the same as `{}`.
+    const bare = await fetch(`${h.url}/api/research/${id}/resume`, { method: "POST" });
+    assertEquals([bare.status, (await bare.json()).error.kind], [409, "conflict"]);
     const bad = await post(`/api/research/${id}/resume`, '{"bogus":1}');
     assertEquals([bad.status, bad.json.error.kind], [400, "validation"]);
   } finally {
