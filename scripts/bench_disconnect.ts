@@ -14,8 +14,11 @@ export interface Phase {
   path: string;
   stream: boolean;
   spec: Spec;
-  /** Resolves once the phase is reached. */
-  reach: (res: Promise<Response>) => Promise<void>;
+  /**
+   * Resolves once the phase is reached; `arrived` resolves once the mock has the request (so a
+   * slow machine cannot make the client hang up before the request was even forwarded).
+   */
+  reach: (res: Promise<Response>, arrived: () => Promise<void>) => Promise<void>;
 }
 
 async function readContent(res: Promise<Response>, frames: number): Promise<void> {
@@ -35,7 +38,10 @@ export const PHASES: Phase[] = [
     path: "awaiting the upstream `fetch`",
     stream: true,
     spec: { deltas: 10, intervalMs: 10, promptMs: 0, headerMs: 10_000 },
-    reach: () => sleep(30),
+    reach: async (_res, arrived) => {
+      await arrived();
+      await sleep(10);
+    },
   },
   {
     name: "stream: headers sent, prompt processing",
@@ -70,7 +76,10 @@ export const PHASES: Phase[] = [
     stream: false,
     spec: { deltas: 10, intervalMs: 0, promptMs: 0, bodyMs: 10_000 },
     // Not `await res`: deepstudio answers only once the whole document is in.
-    reach: () => sleep(50),
+    reach: async (_res, arrived) => {
+      await arrived();
+      await sleep(20);
+    },
   },
 ];
 
@@ -89,11 +98,18 @@ export async function disconnectLag(base: string, mockUrl: string, phase: Phase,
       signal: ac.signal,
     });
     res.catch(() => {});
-    await phase.reach(res);
+    let seen: { at: number; phase: string } | undefined;
+    const arrived = async () => {
+      for (let tries = 0; tries < 500; tries++) {
+        const log = await mockLog(mockUrl);
+        if (log.received[id] !== undefined) return;
+        await sleep(5);
+      }
+    };
+    await phase.reach(res, arrived);
     const at = wallNow();
     ac.abort();
     (await res.catch(() => null))?.body?.cancel().catch(() => {});
-    let seen: { at: number; phase: string } | undefined;
     for (let tries = 0; tries < 50 && !seen; tries++) {
       await sleep(20);
       seen = (await mockLog(mockUrl)).aborts[id];

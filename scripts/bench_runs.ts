@@ -28,6 +28,8 @@ export interface MockLog {
   usageFramesSent: number;
   requests: number;
   aborts: Record<string, { at: number; phase: string }>;
+  /** Request ids that arrived, by arrival time. */
+  received: Record<string, number>;
 }
 
 export async function mockLog(mockUrl: string): Promise<MockLog> {

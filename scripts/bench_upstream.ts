@@ -36,6 +36,8 @@ type Phase = "before-headers" | "prompt" | "streaming" | "body";
 let framesSent = 0;
 let usageFramesSent = 0;
 let requests = 0;
+/** Request ids by the wall-clock time their request arrived (kept until the log is read). */
+let received: Record<string, number> = {};
 let aborts: Record<string, { at: number; phase: Phase }> = {};
 
 function wallNow(): number {
@@ -128,6 +130,7 @@ async function chat(req: Request): Promise<Response> {
   requests++;
   const body = await req.json() as Record<string, unknown>;
   const s = spec(body);
+  received[s.id] = wallNow();
   const onAbort = () => noteAbort(s.id, "before-headers");
   req.signal.addEventListener("abort", onAbort, { once: true });
   if (!(await sleep(s.headerMs, req.signal))) return new Response(null, { status: 499 });
@@ -235,10 +238,11 @@ function serve(): Deno.HttpServer {
     }
     if (path === "/lmstudio-greeting") return Response.json({ lmstudio: true });
     if (path === "/_bench/log") {
-      const out = { framesSent, usageFramesSent, requests, aborts };
+      const out = { framesSent, usageFramesSent, requests, aborts, received };
       framesSent = 0;
       usageFramesSent = 0;
       requests = 0;
+      received = {};
       aborts = {};
       return Response.json(out);
     }

@@ -7,9 +7,16 @@
  * sub-arrays of the chunk they arrived in.
  */
 
-import { indexOfBytes, lastEventEnd, nextEventEnd, parseEvent } from "../providers/sse.ts";
+import {
+  concatBytes,
+  indexOfBytes,
+  lastEventEnd,
+  nextEventEnd,
+  parseEvent,
+} from "../providers/sse.ts";
 
-export { indexOfBytes, lastEventEnd };
+/** `concat` for the stream guard: the one helper of lib/providers/sse.ts. */
+export { concatBytes as concat, indexOfBytes, lastEventEnd };
 
 const encoder = new TextEncoder();
 const USAGE = encoder.encode('"usage"');
@@ -81,21 +88,7 @@ function withFields(frame: Uint8Array, fields: [string, unknown][]): Uint8Array 
   const insert = encoder.encode(
     add.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join(""),
   );
-  return concat([frame.subarray(0, close), insert, frame.subarray(close)]);
-}
-
-/** The parts as one array (the part itself when there is one). */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
+  return concatBytes([frame.subarray(0, close), insert, frame.subarray(close)]);
 }
 
 /** Undoes `include_usage` on a stream of SSE bytes; see {@link createUsageStripper}. */
@@ -155,13 +148,13 @@ export function createUsageStripper(
 
   function push(chunk: Uint8Array): Uint8Array | null {
     if (passThrough) return chunk;
-    const data = pending ? concat([pending, chunk]) : chunk;
+    const data = pending ? concatBytes([pending, chunk]) : chunk;
     pending = null;
     const end = lastEventEnd(data);
     if (end < data.length) {
       if (data.length - end > MAX_PENDING) {
         passThrough = true;
-        const all = held ? concat([held, data]) : data;
+        const all = held ? concatBytes([held, data]) : data;
         held = null;
         return all;
       }
@@ -185,7 +178,7 @@ export function createUsageStripper(
       out.push(pending);
       pending = null;
     }
-    return out.length ? concat(out) : null;
+    return out.length ? concatBytes(out) : null;
   }
 
   return {
@@ -194,7 +187,7 @@ export function createUsageStripper(
       const rest = [held, pending].filter((p): p is Uint8Array => p !== null);
       held = null;
       pending = null;
-      return rest.length ? concat(rest) : null;
+      return rest.length ? concatBytes(rest) : null;
     },
     get stripped() {
       return stripped;

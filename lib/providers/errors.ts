@@ -5,6 +5,7 @@
  * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
  * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
  */
+import { dockerLoopbackHint } from "../hints/docker.ts";
 import { loadedSdk } from "./sdk.ts";
 import type { FamilyHints } from "./adapter.ts";
 import { ANSWER_ROOM, fitContext } from "./context_advice.ts";
@@ -313,14 +314,15 @@ export function dockerUrl(url: string): string | null {
   }
 }
 
-/** The Docker loopback hint (docs/providers.md, "Docker"), or "" when it does not apply. */
-export function dockerHint(url: string, inContainer: boolean): string {
+/**
+ * The Docker loopback hint (docs/providers.md, "Docker"; worded per server in
+ * lib/hints/docker.ts), or "" when it does not apply.
+ */
+export function dockerHint(url: string, inContainer: boolean, providerId = "lmstudio"): string {
   if (!inContainer) return "";
   const target = dockerUrl(url);
   if (!target) return "";
-  return `deepstudio runs in a container, where ${
-    new URL(url).hostname
-  } is the container itself: use ${target} instead (Docker Desktop). On Linux also add extra_hosts: ["host.docker.internal:host-gateway"] and turn on LM Studio's "Serve on Local Network", or use the host's LAN IP.`;
+  return dockerLoopbackHint(providerId, url, target);
 }
 
 /**
@@ -335,7 +337,9 @@ function build(
   parts: Partial<UpstreamError> & { message: string; hint: string },
   unreachable = false,
 ): UpstreamError {
-  const docker = unreachable ? dockerHint(opts.url || provider.baseUrl, opts.inContainer) : "";
+  const docker = unreachable
+    ? dockerHint(opts.url || provider.baseUrl, opts.inContainer, provider.record.id)
+    : "";
   const out: UpstreamError = {
     kind,
     title: ERROR_TITLES[kind],

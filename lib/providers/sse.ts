@@ -94,10 +94,17 @@ export function parseEvent(frame: Uint8Array): SseEvent | null {
   return data.length ? { event, data: data.join("\n"), id } : null;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
+/** The bytes of `parts` in one array (the part itself when there is only one). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
   return out;
 }
 
@@ -116,7 +123,7 @@ export function createSseParser(maxEvent = MAX_EVENT_BYTES): SseParser {
   let pending: Uint8Array | null = null;
   return {
     push(chunk) {
-      const data = pending ? concat(pending, chunk) : chunk;
+      const data = pending ? concatBytes([pending, chunk]) : chunk;
       pending = null;
       const out: SseEvent[] = [];
       let start = 0;

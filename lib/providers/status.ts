@@ -46,7 +46,7 @@ export async function probeStatus(
       (!out.error || out.error.suggestedUrl !== undefined);
     if (dockerLoopback && unreachable) {
       out.dockerLoopback = true;
-      const docker = dockerHint(provider.baseUrl, true);
+      const docker = dockerHint(provider.baseUrl, true, provider.record.id);
       if (!out.hint.includes(docker)) out.hint = out.hint ? `${out.hint} ${docker}` : docker;
     }
     return out;

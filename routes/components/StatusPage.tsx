@@ -5,6 +5,8 @@
  * is a plain link).
  */
 import { FAMILY_NAMES } from "../../lib/providers/names.ts";
+import { listenStep } from "../../lib/hints/docker.ts";
+import { dockerHint } from "../../lib/providers/errors.ts";
 import type { ModelInfo, ProviderStatus } from "../../lib/providers/types.ts";
 
 /** One provider's findings. */
@@ -61,8 +63,9 @@ export function checklist(row: StatusRow): { text: string; code?: string }[] {
   const items: { text: string; code?: string }[] = [];
   if (s.dockerLoopback) {
     items.push({
-      text:
-        `deepstudio runs inside a container, where ${url} is the container itself, not your computer. Use host.docker.internal instead (Docker Desktop on Mac/Windows). On Linux add this to the service in docker-compose.yml, and turn on "Serve on Local Network" in LM Studio's server settings (or use the host's LAN IP):`,
+      text: `${dockerHint(s.baseUrl, true, row.id)} For docker-compose.yml on Linux (and ${
+        listenStep(row.id)
+      }):`,
       code: `extra_hosts: ["host.docker.internal:host-gateway"]\nenvironment:\n  ${
         row.urlSetting ? envOf(row.urlSetting) : "LDR_LLM_LMSTUDIO_URL"
       }: http://host.docker.internal:${port || "1234"}`,

@@ -143,8 +143,8 @@ Deno.test("200 with an error body (LM Studio's 'Unexpected endpoint'): a wrong-U
 });
 
 // A stream whose HTTP body ends cleanly before finish_reason and [DONE] (a close-delimited answer
-// cut by a proxy, say) is not a complete answer: lib/providers/stream.ts cannot see [DONE]
-// through the SDK, so a missing finish_reason is the tell.
+// cut by a proxy, say) is not a complete answer: lib/providers/stream.ts takes a missing
+// finish_reason as the tell.
 Deno.test({
   name: "a stream that ends cleanly before finish_reason and [DONE] is not a completed answer",
   async fn() {
