@@ -1,7 +1,8 @@
 /**
  * The run view renders the server's events and nothing else: a detailed run that fails shows, live
  * and without a reload, everything its kept text has: the notes heading, each sub-question's
- * failure note and the error report (the server emits them as `text` events).
+ * failure note and the error report (the server emits them as `text` events); continuing it
+ * re-runs the failed step and the report of the failure goes.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
@@ -58,6 +59,15 @@ Deno.test({
         [...document.querySelectorAll(".answer h2")].some((h) => h.textContent!.includes("⚠"))
       );
       assertEquals(await page.locator(".answer").innerHTML(), live);
+
+      // "Continue where it stopped" re-runs the failed step on the same run; the report goes.
+      stack.lm.set({ fault: null });
+      await page.click(".resume-run button");
+      await page.waitForSelector(".run-status .badge.completed", { timeout: 30_000 });
+      const after = await page.locator(".answer h2").allTextContents();
+      assert(!after.some((h) => h.includes("⚠")), `no error report left: ${after.join(" | ")}`);
+      assert(after.includes("Research notes"), after.join(" | "));
+      assertEquals(page.url(), `${stack.url}/research/${id}`, "the same run");
       assertEquals(stack.errors, []);
     } finally {
       await stack.close();
