@@ -26,6 +26,7 @@ import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
 import { searchRoutes } from "./routes/search.ts";
 import { securityMiddleware } from "./routes/security.ts";
+import { sourcesRoutes } from "./routes/sources.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
 const DEFAULT_CONFIG: AppConfig = {
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/providers", providerRoutes(ctx));
   app.route("/api/research/preflight", preflightRoutes(ctx));
   app.route("/api/research", researchRoutes(ctx));
+  app.route("/api/research", sourcesRoutes(ctx));
   app.route("/api", libraryRoutes(ctx));
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));

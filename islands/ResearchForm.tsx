@@ -11,6 +11,7 @@ import { api, type ApiError } from "./api.ts";
 import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
+import { SourcePicker } from "./SourcePicker.tsx";
 import { PreflightNote, type PreflightNoteProps } from "./PreflightNote.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
@@ -66,6 +67,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [modelsErr, setModelsErr] = useState("");
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState("quick");
+  const [engines, setEngines] = useState([String(fields["search.engine"]?.value ?? "none")]);
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
   const [source, setSource] = useState("");
@@ -201,6 +203,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
       query,
       mode: opts.quick ? "quick" : mode,
       provider: pid,
+      sources: { engines },
     };
     if (vals["llm.model"].trim()) body.model = vals["llm.model"].trim();
     for (const [k, name] of [["llm.temperature", "temperature"], ["llm.max_tokens", "maxTokens"]]) {
@@ -308,6 +311,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             {busy ? "Starting…" : "Start research"}
           </button>
         </div>
+        <SourcePicker value={engines} onChange={setEngines} />
         {preflight && (
           <PreflightNote
             {...preflight}

@@ -17,6 +17,8 @@ import { ResumeRun } from "./ResumeRun.tsx";
 import { applyRunEvent } from "./run_text.ts";
 import { useFollow } from "./use_follow.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
+import { SourcesPanel } from "./SourcesPanel.tsx";
+import { createSourcesFeed } from "./sources_feed.ts";
 
 /** Props: the run as the server knows it at page load, plus where the Markdown chunk lives. */
 export interface RunViewProps {
@@ -115,6 +117,7 @@ export function RunView(props: RunViewProps) {
   const [hasText, setHasText] = useState(false);
   const docRef = useRef<HTMLDivElement>(null);
   const renderer = useRef<StreamRenderer | null>(null);
+  const sourcesFeed = useRef(createSourcesFeed()).current;
 
   useEffect(() => {
     const r = createStreamRenderer(docRef.current!);
@@ -168,6 +171,7 @@ export function RunView(props: RunViewProps) {
     }
 
     function handle(e: SseEvent, replay: boolean) {
+      sourcesFeed.push(e);
       const d = e.data;
       switch (e.type) {
         case "status": {
@@ -376,6 +380,7 @@ export function RunView(props: RunViewProps) {
       ))}
       {note && <p class="notice">{note}</p>}
       <article class="answer md" ref={docRef} aria-busy={active} aria-label="Answer" />
+      <SourcesPanel runId={id} feed={sourcesFeed} answer={docRef} finished={!active} />
       {!following && <button type="button" class="jump-live" onClick={jump}>Jump to live ↓</button>}
       {error && (
         <section class="notice bad error-panel" role="alert">

@@ -275,6 +275,14 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "research",
     ok: { status: "200", type: "text/markdown", description: "Markdown file" },
   },
+  "GET /api/research/{id}/sources": {
+    summary: "A run's sources, its citation numbers and the cited passages",
+    tag: "research",
+  },
+  "GET /api/research/{id}/export.json": {
+    summary: "Question, report, sources and cited passages as one JSON file",
+    tag: "research",
+  },
   "GET /api/search/status": {
     summary:
       "Each source engine's state (SearXNG probed with one JSON search; Library), with the hint when it fails",

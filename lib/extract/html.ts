@@ -121,18 +121,27 @@ function parseDocument(html: string) {
 
 /** Extracts the readable text of `html`; never throws on malformed markup. */
 export function extractHtml(html: string): ExtractedHtml {
+  // One parse for Readability (which mutates it); title and language are read before it runs,
+  // and the article comes back as a DOM element (no second parse of its HTML).
   const document = parseDocument(html);
   const lang = document.documentElement?.getAttribute("lang") || null;
   const pageTitle = (document.querySelector("title")?.textContent ?? "").trim();
-  let article: ReturnType<Readability["parse"]> = null;
+  let article:
+    | { title?: string | null; content?: unknown; byline?: string | null } & {
+      siteName?: string | null;
+      lang?: string | null;
+      excerpt?: string | null;
+    }
+    | null = null;
   try {
-    // Readability mutates the document it reads: give it its own copy.
-    article = new Readability(parseDocument(html) as unknown as Document).parse();
+    article = new Readability(document as unknown as Document, {
+      serializer: (el: Node) => el,
+    }).parse();
   } catch {
     article = null;
   }
   if (article?.content) {
-    const text = blockText(parseDocument(article.content).body as unknown as Node_);
+    const text = blockText(article.content as Node_);
     if (text.length >= MIN_ARTICLE_CHARS) {
       return {
         title: (article.title || pageTitle).trim(),
@@ -145,7 +154,8 @@ export function extractHtml(html: string): ExtractedHtml {
       };
     }
   }
-  const body = document.body;
+  // No article: the body of a fresh parse (Readability changed the first one).
+  const body = parseDocument(html).body;
   if (body) { for (const el of Array.from(body.querySelectorAll(DROP))) el.remove(); }
   return {
     title: pageTitle,

@@ -9,6 +9,7 @@ import type { StepRecord } from "../research/steps/types.ts";
 import type { CancelRequest, OwnerLease } from "../research/lease.ts";
 import type { FrozenSettings } from "../research/frozen.ts";
 import type { Collection, LibraryDocument } from "../library/types.ts";
+import type { CitationSummary, Passage, Source } from "../sources/types.ts";
 
 declare const VALUE: unique symbol;
 
@@ -149,12 +150,39 @@ export function runPrefixes(id: string): Deno.KvKey[] {
     runTextPrefix(id),
     runStepsPrefix(id),
     runStepPartsPrefix(id),
+    runSourcesPrefix(id),
+    runPassagesPrefix(id),
   ];
 }
 
 /** Single keys that belong to one run besides its record and history entry. */
 export function runSideKeys(id: string): Deno.KvKey[] {
-  return [runActiveKey(id), runSettingsKey(id), runCancelKey(id)];
+  return [runActiveKey(id), runSettingsKey(id), runCancelKey(id), runCitationsKey(id)];
+}
+
+/** One source of a run, by its index in the run's source list. */
+export function runSourceKey(id: string, index: number): KvKeyOf<Source> {
+  return key("run_sources", id, index);
+}
+
+/** Prefix of one run's sources. */
+export function runSourcesPrefix(id: string): KvPrefixOf<Source> {
+  return key("run_sources", id);
+}
+
+/** The passages cut from one source of a run. */
+export function runPassagesKey(id: string, index: number): KvKeyOf<Passage[]> {
+  return key("run_passages", id, index);
+}
+
+/** Prefix of one run's passages. */
+export function runPassagesPrefix(id: string): KvPrefixOf<Passage[]> {
+  return key("run_passages", id);
+}
+
+/** A run's citation summary, written when the report is final. */
+export function runCitationsKey(id: string): KvKeyOf<CitationSummary> {
+  return key("run_citations", id);
 }
 
 /** A Library collection's record. */

@@ -42,7 +42,7 @@ export function pinnedClient(target: PinnedTarget, caCerts?: string[]): PinnedCl
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const conns = new Set<Deno.Conn>();
-  const accepting = acceptLoop(listener, token, target, conns);
+  void acceptLoop(listener, token, target, conns);
   const { port } = listener.addr as Deno.NetAddr;
   const client = Deno.createHttpClient({
     caCerts,
@@ -60,7 +60,6 @@ export function pinnedClient(target: PinnedTarget, caCerts?: string[]): PinnedCl
       } catch { /* already closed */ }
       for (const c of conns) closeQuietly(c);
       conns.clear();
-      void accepting;
     },
   };
 }

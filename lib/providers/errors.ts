@@ -231,7 +231,7 @@ export function timeoutError(provider: ResolvedProvider, opts: ErrorContext): Up
       seconds !== undefined ? `${seconds} s` : "too long"
     }`,
     hint:
-      "The server may be loading a model or be overloaded: retry, or raise llm.request_timeout.",
+      "The server may be loading a model or be overloaded: retry, or raise Settings → Request timeout (s) (llm.request_timeout).",
   }, !opts.responded);
 }
 
@@ -271,9 +271,9 @@ export function noModelError(
     message,
     hint: loaded.length === 0
       ? provider.record.local
-        ? `Load a model in ${name}, or set llm.model.`
-        : "Set llm.model to the model to use."
-      : "Choose a model in the settings (llm.model).",
+        ? `Pick a model on the Research page (${name} loads it), or load one in ${name}.`
+        : "Pick the model to use on the Research page or in Settings → Model."
+      : "Pick one of them on the Research page or in Settings → Model.",
   });
 }
 

@@ -17,6 +17,12 @@ function cell(v: unknown): string {
   return String(v ?? "—").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 }
 
+/** The engines a run searched, or "none (model knowledge only)". */
+function sourcesLabel(run: RunRecord): string {
+  const engines = run.sources?.engines.filter((e) => e !== "none") ?? [];
+  return engines.length ? engines.join(", ") : "none (model knowledge only)";
+}
+
 /** The file name offered for download. */
 export function exportFileName(run: RunRecord): string {
   const slug = run.query.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "")
@@ -56,6 +62,7 @@ export function exportMarkdown(run: RunRecord, text: string): string {
         : "—",
     ],
     ["LLM calls", m.steps],
+    ["Sources", sourcesLabel(run)],
   ];
   const lines = [
     `# ${title}`,

@@ -9,6 +9,13 @@ import { planStep } from "./steps/plan.ts";
 import { researchStep } from "./steps/research.ts";
 import { synthesisStep } from "./steps/synthesis.ts";
 import type { Step } from "./steps/types.ts";
+import { type RunSources, usesSources } from "../sources/request.ts";
+import { queriesStep } from "../sources/steps/queries.ts";
+import { searchStep } from "../sources/steps/search.ts";
+import { readStep } from "../sources/steps/read.ts";
+import { sourcedAnswerStep } from "../sources/steps/answer.ts";
+import { sourcedResearchStep } from "../sources/steps/research.ts";
+import { sourcedSynthesisStep } from "../sources/steps/synthesis.ts";
 
 /** The steps per mode. */
 export const PIPELINES: Readonly<Record<RunMode, readonly Step<unknown>[]>> = {
@@ -16,9 +23,24 @@ export const PIPELINES: Readonly<Record<RunMode, readonly Step<unknown>[]>> = {
   detailed: [planStep, researchStep, synthesisStep],
 };
 
+/** The steps of a run that searches sources (lib/sources/steps/). */
+export const SOURCED_PIPELINES: Readonly<Record<RunMode, readonly Step<unknown>[]>> = {
+  quick: [queriesStep, searchStep, readStep, sourcedAnswerStep],
+  detailed: [planStep, searchStep, readStep, sourcedResearchStep, sourcedSynthesisStep],
+};
+
+/** The pipeline of a run: sourced when it searches anything, else model knowledge only. */
+export function pipelineFor(mode: RunMode, sources?: RunSources): readonly Step<unknown>[] {
+  return usesSources(sources) ? SOURCED_PIPELINES[mode] : PIPELINES[mode];
+}
+
 /** The record's view of a fresh run's pipeline: every step pending. */
-export function pendingPipeline(mode: RunMode): PipelineStep[] {
-  return PIPELINES[mode].map((s) => ({ name: s.name, label: s.label, state: "pending" }));
+export function pendingPipeline(mode: RunMode, sources?: RunSources): PipelineStep[] {
+  return pipelineFor(mode, sources).map((s) => ({
+    name: s.name,
+    label: s.label,
+    state: "pending",
+  }));
 }
 
 /** Each step's share of the progress bar as `[from, to]` percentages. */

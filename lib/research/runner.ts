@@ -12,7 +12,8 @@ import type { Settings } from "../settings/schema.ts";
 import { runActiveKey, runCancelKey } from "../kv/keys.ts";
 import { createLlmCaller, type ResearchLlm } from "./llm_call.ts";
 import type { LiveRun } from "./live.ts";
-import { PIPELINES, progressRanges } from "./pipeline.ts";
+import { pipelineFor, progressRanges } from "./pipeline.ts";
+import type { SourcesDeps } from "../sources/deps.ts";
 import { errorReport } from "./report.ts";
 import type { PipelineStep, RunStatus } from "./schema.ts";
 import { loadSteps, saveStep } from "./step_store.ts";
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   /** The provider resolved from the frozen settings. */
   provider: ResolvedProvider;
   inContainer: boolean;
+  /** What the sourced steps use (engines' fetch, the Library, embeddings). */
+  sources: SourcesDeps;
 }
 
 const MESSAGES: Record<RunStatus, string> = {
@@ -52,7 +55,7 @@ export async function runResearch(
   failure?: UpstreamError,
 ): Promise<void> {
   const r = live.record;
-  const steps = PIPELINES[r.mode];
+  const steps = pipelineFor(r.mode, r.sources);
   const ranges = progressRanges(steps);
   live.update({ status: "running", startedAt: r.startedAt ?? deps.now() });
   live.emit("status", { status: "running" });
@@ -196,6 +199,7 @@ export async function runResearch(
       },
       resumed: prev?.checkpoint?.value,
       put: (key, value) => live.put(key, value),
+      sources: deps.sources,
     };
 
     const skip = step.skip?.(ctx) ?? null;

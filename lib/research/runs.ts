@@ -16,6 +16,7 @@ import {
 import { AppError } from "../http/errors.ts";
 import type { FrozenSettings } from "./frozen.ts";
 import { pendingPipeline } from "./pipeline.ts";
+import type { RunSources } from "../sources/request.ts";
 import type { RunRecord, RunSettings } from "./schema.ts";
 
 let counter = 0;
@@ -39,6 +40,7 @@ export function newRunRecord(
     settings: RunSettings;
     createdAt: number;
     owner: string;
+    sources?: RunSources;
   },
 ): RunRecord {
   return {
@@ -54,12 +56,13 @@ export function newRunRecord(
     metrics: { ttftMs: null, tokensPerSecond: null, usage: null, model: null, steps: 0 },
     error: null,
     steps: [],
-    pipeline: pendingPipeline(input.mode),
+    pipeline: pendingPipeline(input.mode, input.sources),
     owner: input.owner,
     resumes: 0,
     lastSeq: 0,
     textLength: 0,
     textChunks: 0,
+    ...(input.sources ? { sources: input.sources } : {}),
   };
 }
 

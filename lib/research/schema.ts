@@ -3,6 +3,8 @@
  * OpenAPI generator both import), the stored record, and the events a run emits.
  */
 import { z } from "zod";
+import { type RunSources, SourcesRequestSchema } from "../sources/request.ts";
+import type { Citation, SourceEventData } from "../sources/types.ts";
 import { PROVIDER_IDS } from "../settings/schema.ts";
 import type { ProviderId, UpstreamError, Usage } from "../providers/types.ts";
 import type { StepState } from "./steps/types.ts";
@@ -34,6 +36,8 @@ export const ResearchRequestSchema = z.strictObject({
     64,
     "followUp is the id of a previous run",
   ).optional(),
+  /** Where to look (lib/sources/request.ts); absent: the `search.engine` setting. */
+  sources: SourcesRequestSchema.optional(),
 });
 
 /** A validated research request. */
@@ -148,6 +152,8 @@ export interface RunRecord {
   textChunks: number;
   /** Set when this run is a follow-up of an earlier one. */
   followUp?: RunFollowUp;
+  /** The engines, collections and limits the run searches (absent on runs made before them). */
+  sources?: RunSources;
 }
 
 /** `progress` event payload. */
@@ -193,6 +199,10 @@ export interface RunEventData {
   };
   error: UpstreamError & { step?: number; fatal: boolean };
   done: { status: RunStatus };
+  /** A source was found, or read (same `index`: an update). */
+  source: SourceEventData;
+  /** The report's citations are final: numbers, sources and cited passages. */
+  citations: { cited: number; removed: number; citations: Citation[] };
 }
 
 /** An event type. */

@@ -52,12 +52,17 @@ import {
 import { resolveTarget } from "./target.ts";
 import { readText } from "./text.ts";
 import { endWaiting, queueJob } from "./launch.ts";
+import { defaultSourcesDeps, type SourcesDeps } from "../sources/deps.ts";
+import { resolveSources } from "../sources/request.ts";
+import { runLibrarySearch } from "../search/engines.ts";
 
 /** Tuning knobs (tests shorten them). */
 export interface ResearchOptions {
   flush?: FlushPolicy;
   /** Longest a cancel or delete waits for the run to wind down before answering. */
   settleMs?: number;
+  /** The sourced steps' dependencies (default: the app's fetch, no Library, keyword ranking). */
+  sources?: SourcesDeps;
   /** This process's lease on its runs (default `config.runLeaseMs`, else 15 s). */
   leaseMs?: number;
   /** How often cancel requests and other processes' runs are re-read. */
@@ -103,6 +108,14 @@ export function createResearchService(
   opts: ResearchOptions = {},
 ): ResearchService {
   const kv = ctx.kv;
+  const sourcesDeps = opts.sources ?? {
+    ...defaultSourcesDeps(
+      ctx.fetch,
+      async (provider, model, input, signal) =>
+        (await providers.embed(provider, { model, input }, signal)).vectors,
+    ),
+    searchLibrary: runLibrarySearch(ctx),
+  };
   const policy = opts.flush ?? DEFAULT_FLUSH;
   const settleMs = opts.settleMs ?? 10_000;
   const leaseMs = opts.leaseMs ?? ctx.config.runLeaseMs ?? DEFAULT_LEASE_MS;
@@ -225,6 +238,7 @@ export function createResearchService(
           settings,
           provider: settings === frozen ? provider : resolveProvider(settings, fresh?.provider),
           inContainer: ctx.config.inContainer,
+          sources: sourcesDeps,
         }, error);
       },
       cleanup: () => cleanups.get(run.id)?.(),
@@ -387,6 +401,7 @@ export function createResearchService(
           settings,
           createdAt,
           owner,
+          sources: resolveSources(req.sources, snapshot),
         });
         if (earlier) record.followUp = capFollowUp(earlier, settings.contextWindow);
         res = await insertRun(kv, record, freezeSettings(snapshot));

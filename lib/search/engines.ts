@@ -5,6 +5,7 @@
 import type { AppContext } from "../context.ts";
 import { hasCollections, librarySearchFnFor } from "../library/engine_fn.ts";
 import type { Settings } from "../settings/schema.ts";
+import { searchError } from "./errors.ts";
 import { libraryEngine, type LibrarySearchFn } from "./library.ts";
 import { noneEngine } from "./none.ts";
 import { searxngEngine } from "./searxng.ts";
@@ -48,5 +49,24 @@ export async function searchDepsFor(ctx: AppContext): Promise<SearchDeps> {
     fetch: ctx.fetch,
     // Without a collection there is nothing to search: the engine reports "not configured".
     searchLibrary: await hasCollections(ctx.kv) ? librarySearchFnFor(ctx) : null,
+  };
+}
+
+/**
+ * The Library's search for research runs: answers "not configured" (a typed search error) while
+ * the Library has no collection, so a run that asked for it says why it found nothing there.
+ */
+export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
+  const search = librarySearchFnFor(ctx);
+  return async (query, opts) => {
+    if (!await hasCollections(ctx.kv)) {
+      throw searchError(
+        "not_configured",
+        "library",
+        "The Library has no collections yet",
+        "Open the Library page, create a collection and add documents.",
+      );
+    }
+    return await search(query, opts);
   };
 }

@@ -358,6 +358,15 @@ export const SETTINGS = {
     min: 16,
     max: 65536,
   }),
+  "search.embedding_model": def({
+    schema: z.string().max(512),
+    default: "",
+    label: "Ranking embedding model",
+    description:
+      "Embedding model (on the run's provider) that ranks passages by meaning, e.g. text-embedding-nomic-embed-text-v1.5. Empty: keyword ranking.",
+    group: "search",
+    ui: "text",
+  }),
   "search.allow_private_urls": def({
     schema: z.boolean({ error: "Must be true or false" }),
     default: false,

@@ -20,12 +20,15 @@ export function stripThink(text: string): string {
   return out.replace(/^\s+/, "");
 }
 
-/** `[3]`, `[1, 2]`, `[1-3]`, `[2; 5]`; not link text `[3](url)` nor footnotes `[^3]`. */
-const MARKER = /([ \t]?)\[(\d{1,4}(?:\s*[,;–-]\s*\d{1,4})*)\](?!\()/g;
+/**
+ * A run of adjacent marker groups (`[3]`, `[1, 2]`, `[1-3]`, `[2; 5]`, `[1][4]`) with the space
+ * before it; not link text `[3](url)` nor footnotes `[^3]`.
+ */
+const MARKER = /([ \t]?)((?:\[\d{1,4}(?:\s*[,;–-]\s*\d{1,4})*\](?!\())+)/g;
 
-/** Adjacent groups may now name the same source ("[2][2]"): keep one. */
-function collapse(text: string): string {
-  return text.replace(/(\[\d+\])(?:[ \t]*\1)+(?!\()/g, "$1");
+/** The numbers of a run of groups, in order. */
+function numbersOfRun(run: string): number[] {
+  return [...run.matchAll(/\[([^\]]+)\]/g)].flatMap((m) => numbersIn(m[1]));
 }
 
 /** The replacement of one marker group: its space kept only when something remains. */
@@ -78,9 +81,9 @@ export class CitationBook {
    */
   resolve(text: string, numbered: readonly Passage[]): { text: string; removed: number } {
     let removed = 0;
-    const out = text.replace(MARKER, (_m, lead: string, group: string) => {
+    const out = text.replace(MARKER, (_m, lead: string, run: string) => {
       const ns: number[] = [];
-      for (const i of numbersIn(group)) {
+      for (const i of numbersOfRun(run)) {
         const p = Number.isInteger(i) && i >= 1 ? numbered[i - 1] : undefined;
         if (!p) {
           removed++;
@@ -92,15 +95,15 @@ export class CitationBook {
       return render(lead, ns);
     });
     this.removed += removed;
-    return { text: collapse(out), removed };
+    return { text: out, removed };
   }
 
   /** Checks markers that already use run numbers (a synthesis of cited sections). */
   verify(text: string): { text: string; removed: number } {
     const valid = new Set(this.list().map((c) => c.n));
     let removed = 0;
-    const out = text.replace(MARKER, (_m, lead: string, group: string) => {
-      const ns = numbersIn(group).filter((n) => {
+    const out = text.replace(MARKER, (_m, lead: string, run: string) => {
+      const ns = numbersOfRun(run).filter((n) => {
         const ok = valid.has(n);
         if (!ok) removed++;
         return ok;
@@ -108,13 +111,13 @@ export class CitationBook {
       return render(lead, [...new Set(ns)]);
     });
     this.removed += removed;
-    return { text: collapse(out), removed };
+    return { text: out, removed };
   }
 }
 
 /** Every marker number in `text` (for checks and tests). */
 export function markersIn(text: string): number[] {
   const out: number[] = [];
-  for (const m of text.matchAll(MARKER)) out.push(...numbersIn(m[2]));
+  for (const m of text.matchAll(MARKER)) out.push(...numbersOfRun(m[2]));
   return out;
 }

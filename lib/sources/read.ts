@@ -6,6 +6,7 @@
  */
 import { safeFetch, SafeFetchError, type SafeFetchOptions } from "../net/safe_fetch.ts";
 import { decodeHtml, extractHtml } from "../extract/html.ts";
+import { extractPdf } from "../extract/pdf.ts";
 import type { FoundHit } from "../search/multi.ts";
 import { cutPassages } from "./passages.ts";
 import type { Passage, Source } from "./types.ts";
@@ -16,7 +17,7 @@ export const MAX_PASSAGES_PER_SOURCE = 16;
 /** What reading needs. */
 export interface ReadOptions {
   fetch: SafeFetchOptions;
-  /** PDF bytes → text (the Library's extractor); without it PDFs count by their snippet. */
+  /** PDF bytes → text; default: the Library's PDF extractor (`lib/extract/pdf.ts`). */
   extractPdf?: (bytes: Uint8Array) => Promise<string>;
   /** False when the run's page budget is spent: the snippet stands in. */
   mayFetch: boolean;
@@ -30,6 +31,12 @@ export interface ReadResult {
 
 function toPassages(index: number, texts: string[]): Passage[] {
   return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
+}
+
+/** A PDF's text layer, one block per paragraph (scanned PDFs without one throw, as a note). */
+async function pdfText(bytes: Uint8Array): Promise<string> {
+  const doc = await extractPdf(bytes, "page.pdf");
+  return doc.blocks.map((b) => b.text).join("\n\n");
 }
 
 /** Reads one hit; never throws (failures are notes). */
@@ -70,8 +77,7 @@ export async function readHit(
       text = ex.text;
       if ((!title || title === hit.url) && ex.title) title = ex.title;
     } else if (page.contentType === "application/pdf") {
-      if (!opts.extractPdf) return snippetOnly("Not read: PDF reading is not available.");
-      text = await opts.extractPdf(page.bytes);
+      text = await (opts.extractPdf ?? pdfText)(page.bytes);
     } else {
       text = decodeHtml(page.bytes, page.charset);
     }

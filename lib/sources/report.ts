@@ -21,10 +21,17 @@ function line(s: Source): string {
   return `${mdText(s.title || where)} — ${where} (${ENGINE_LABELS[s.engine] ?? s.engine})`;
 }
 
-/** Markdown for the Sources and Also consulted sections. */
+/** An engine that failed, as the report names it. */
+export interface FailedEngine {
+  title: string;
+  message: string;
+}
+
+/** Markdown for the Sources and Also consulted sections (and engines that failed). */
 export function sourcesMarkdown(
   citations: readonly Citation[],
   sources: readonly Source[],
+  failed: readonly FailedEngine[] = [],
 ): string {
   const byIndex = new Map(sources.map((s) => [s.index, s]));
   const cited = new Set(citations.map((c) => c.source));
@@ -41,6 +48,10 @@ export function sourcesMarkdown(
     if (out.length) out.push("");
     out.push("## Also consulted", "");
     for (const s of rest) out.push(`- ${line(s)}`);
+  }
+  if (failed.length) {
+    if (out.length) out.push("");
+    out.push(...failed.map((f) => `_Not searched: ${mdText(f.title)}: ${mdText(f.message)}_  `));
   }
   return out.join("\n");
 }

@@ -5,8 +5,8 @@
  */
 import type { DocumentLocation, EngineId } from "../search/types.ts";
 
-/** How much of a source was read. */
-export type SourceState = "read" | "snippet" | "library";
+/** How much of a source was read ("found": not yet, the read step is still to come). */
+export type SourceState = "found" | "read" | "snippet" | "library";
 
 /** One retrieved source. */
 export interface Source {
@@ -62,4 +62,16 @@ export function sourceLocation(s: Pick<Source, "url" | "location" | "title">): s
   if (l.page != null) parts.push(`p. ${l.page}`);
   if (l.heading) parts.push(`§ ${l.heading}`);
   return `${parts.join(", ")}${l.collectionName ? ` (${l.collectionName})` : ""}`;
+}
+
+/** The `source` event: what the Sources panel shows of a source. */
+export interface SourceEventData {
+  index: number;
+  title: string;
+  url: string | null;
+  /** URL, or document with page/heading. */
+  location: string;
+  engine: EngineId;
+  state: SourceState;
+  note?: string;
 }

@@ -14,6 +14,7 @@ const PANEL_KEYS: SettingKey[] = [
   "llm.max_tokens",
   "llm.local_context_window_size",
   "llm.context_window_size",
+  "search.engine",
 ];
 
 /** Props for `ResearchForm`. */

@@ -1,6 +1,8 @@
 /**
  * Regenerates docs/screenshots/ (shown in the README): the Research page in light and dark, a
- * finished run, and the Status page, against the fake LM Studio in headless Chromium.
+ * finished run with its next steps (Retry, Edit and run again, Ask a follow-up), the Status,
+ * Settings and History pages, and the phone layout, against the fake LM Studio in headless
+ * Chromium.
  *
  *     deno task build && deno run -A tests/e2e/screenshots.ts
  */
@@ -58,6 +60,12 @@ async function main() {
       if (scheme === "light") {
         await page.goto(`${stack.url}/status`);
         await page.screenshot({ path: new URL("status.png", OUT).pathname, fullPage: true });
+        await page.goto(`${stack.url}/settings`);
+        await hydrated(page);
+        await page.fill("#setting-llm-temperature", "0.5");
+        await page.screenshot({ path: new URL("settings.png", OUT).pathname });
+        await page.goto(`${stack.url}/history`);
+        await page.screenshot({ path: new URL("history.png", OUT).pathname });
         await page.setViewportSize({ width: 390, height: 844 });
         await page.goto(`${stack.url}/`);
         await hydrated(page);
@@ -66,6 +74,8 @@ async function main() {
           path: new URL("research-phone.png", OUT).pathname,
           fullPage: true,
         });
+        await page.goto(`${stack.url}/history`);
+        await page.screenshot({ path: new URL("history-phone.png", OUT).pathname });
       }
       if (stack.errors.length) console.error(stack.errors);
     } finally {

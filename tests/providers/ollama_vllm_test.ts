@@ -9,6 +9,7 @@ import { probeStatus } from "../../lib/providers/status.ts";
 import { streamChat } from "../../lib/providers/stream.ts";
 import type { StreamEvent } from "../../lib/providers/types.ts";
 import { startFakeOllama, startFakeVllm } from "../fakes/openai_compatible.ts";
+import { startRig } from "../gateway/setup.ts";
 import { collect, httpDeps, last, provider, settingsWith, streamDeps, text } from "./support.ts";
 
 const HI = [{ role: "user" as const, content: "hi" }];
@@ -139,6 +140,40 @@ Deno.test("vLLM: a prompt over max_model_len is a token-limit error with both nu
     assert((end.error.promptTokens ?? 0) > 600, JSON.stringify(end.error));
     assertStringIncludes(end.error.hint, "--max-model-len");
   } finally {
+    await vllm.close();
+  }
+});
+
+Deno.test("Ollama and vLLM behind deepstudio's /v1: streamed bytes as the server sent them, sized by their context", async () => {
+  const ollama = startFakeOllama({ reply: "one two" });
+  const vllm = startFakeVllm({ maxModelLen: 1024, reply: "three four" });
+  const rig = await startRig({
+    env: {
+      LDR_LLM_PROVIDER: "ollama",
+      LDR_LLM_OLLAMA_URL: ollama.url,
+      LDR_LLM_OPENAI_ENDPOINT_URL: vllm.url,
+    },
+  });
+  try {
+    const ask = { model: "llama3.2:latest", messages: HI, stream: true, max_tokens: 50000 };
+    const text1 = await (await rig.post("/v1/chat/completions", ask)).text();
+    const chunks = text1.split("\n\n").filter((e) => e && e !== "data: [DONE]")
+      .map((e) => JSON.parse(e.slice(6)));
+    assertEquals(chunks.map((c) => c.choices[0].delta.content).join(""), "one two");
+    assertEquals(chunks[0].system_fingerprint, "fp_ollama");
+    assert(!text1.includes('"usage"'), "the usage chunk deepstudio asked for is hidden");
+    assertEquals(sentBody(ollama.requests).max_tokens, Math.floor(8192 * 0.8));
+
+    const text2 = await (await rig.post("/v1/chat/completions", {
+      model: "openai_endpoint/Qwen/Qwen2.5-0.5B-Instruct",
+      messages: HI,
+      max_tokens: 50000,
+    })).json();
+    assertEquals(text2.choices[0].message.content, "three four");
+    assertEquals(sentBody(vllm.requests).max_tokens, Math.floor(1024 * 0.8));
+  } finally {
+    await rig.close();
+    await ollama.close();
     await vllm.close();
   }
 });

@@ -8,6 +8,7 @@ import type { Page } from "playwright-core";
 import { assert, assertEquals } from "../assert.ts";
 import { testApp } from "../helpers.ts";
 import { HAVE_CHROMIUM, launchBrowser } from "../e2e/browser.ts";
+import { startFakeLmStudio } from "../fakes/lmstudio.ts";
 import type { Hono } from "hono";
 
 interface Seen {
@@ -62,7 +63,10 @@ const browserTest = (name: string, fn: () => Promise<void>) =>
 browserTest(
   "the settings page hydrates and saves under the strict CSP with no violation",
   async () => {
-    const t = await testApp();
+    // The page asks the provider for its models: a running (fake) LM Studio keeps the console
+    // free of the 502 a missing one would rightly cause, so only CSP trouble shows there.
+    const lm = await startFakeLmStudio();
+    const t = await testApp({ env: { LDR_LLM_LMSTUDIO_URL: lm.url } });
     const s = serveRecording(t.app);
     const browser = await launchBrowser();
     try {
@@ -99,6 +103,7 @@ browserTest(
       await browser.close();
       await s.close();
       t.close();
+      await lm.close();
     }
   },
 );

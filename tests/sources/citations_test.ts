@@ -54,3 +54,10 @@ Deno.test("CitationBook: a second answer keeps the run's numbering (detailed mod
   const again = new CitationBook(book.list(), book.removed);
   assertEquals(again.resolve("New [1].", [p(11)]).text, "New [4].");
 });
+
+Deno.test("CitationBook: removing one of adjacent markers keeps the space before the rest", () => {
+  const book = new CitationBook();
+  book.resolve("x [1]", [p(1)]);
+  assertEquals(book.verify("Other [2][1]. Only bogus [3][4].").text, "Other [1]. Only bogus.");
+  assertEquals(book.resolve("A [1] [1].", [p(1)]).text, "A [1] [1].");
+});

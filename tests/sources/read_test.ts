@@ -2,6 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { readHit } from "../../lib/sources/read.ts";
 import type { FoundHit } from "../../lib/search/multi.ts";
 import { startPageServer } from "../net/page_server.ts";
+import { makePdf } from "../library/files.ts";
 
 const article = Deno.readTextFileSync(new URL("../extract/pages/article.html", import.meta.url));
 
@@ -85,4 +86,24 @@ Deno.test("readHit: Library hits are already text", async () => {
   );
   assertEquals(r.source.state, "library");
   assertEquals(r.passages.map((p) => p.text), ["Full passage from page four of the handbook."]);
+});
+
+Deno.test("readHit: a PDF result is read through the Library's PDF extractor", async () => {
+  const pdf = await makePdf([["Page one says the loaded context limits prompts."]], "A PDF");
+  const srv = startPageServer({
+    "/doc.pdf": () =>
+      new Response(pdf as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "application/pdf" },
+      }),
+  });
+  try {
+    const r = await readHit(webHit(`${srv.url}/doc.pdf`), 0, {
+      fetch: { allowPrivate: true },
+      mayFetch: true,
+    });
+    assertEquals(r.source.state, "read", r.source.note);
+    assertStringIncludes(r.passages.map((p) => p.text).join(" "), "loaded context limits prompts");
+  } finally {
+    await srv.close();
+  }
 });

@@ -9,6 +9,7 @@
 import type { KvKeyOf } from "../../kv/keys.ts";
 import type { ChatMessage, ResolvedProvider, UpstreamError } from "../../providers/types.ts";
 import type { Settings } from "../../settings/schema.ts";
+import type { SourcesDeps } from "../../sources/deps.ts";
 import type { RunEvent, RunEventData, RunEventType, RunRecord, RunSettings } from "../schema.ts";
 
 /** Where a step is: the states its `step` events carry and its stored record holds. */
@@ -95,6 +96,8 @@ export interface StepContext {
   checkpoint(value: unknown): void;
   /** The last checkpoint of an interrupted earlier attempt of this step, if any. */
   readonly resumed: unknown;
+  /** Search engines' fetch, the Library's search, embeddings (the sourced steps). */
+  readonly sources: SourcesDeps;
   /** Stores a value under its own typed key in the run's next flush (sources, passages, …). */
   put<V>(key: KvKeyOf<V>, value: V): void;
 }

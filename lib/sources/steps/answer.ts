@@ -1,0 +1,82 @@
+/**
+ * Quick sourced runs, last step: the answer from the selected passages with `[n]` citations,
+ * then the text rearranged as it is kept: the answer (markers verified and in run numbers, no
+ * reasoning), the Sources list in citation order and "Also consulted". With nothing found (or
+ * every engine failed and fallback allowed) the model answers alone, labelled "no sources".
+ */
+import { runCitationsKey } from "../../kv/keys.ts";
+import { answerBudget, estimatePromptTokens } from "../../research/budget.ts";
+import { quickPrompt } from "../../research/prompts.ts";
+import type { Step, StepContext } from "../../research/steps/types.ts";
+import { CitationBook, stripThink } from "../citations.ts";
+import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
+import type { CitationSummary, Source } from "../types.ts";
+import { citedAnswer } from "./cite.ts";
+import { readStep } from "./read.ts";
+import { searchStep } from "./search.ts";
+
+/** What the answer step kept. */
+export interface SourcedAnswerOutput {
+  cited: number;
+  removed: number;
+}
+
+/** Stores and announces the final citation summary. */
+export function publishCitations(
+  ctx: StepContext,
+  book: CitationBook,
+  sources: readonly Source[],
+): CitationSummary {
+  const citations = book.list();
+  const cited = new Set(citations.map((c) => c.source));
+  const summary: CitationSummary = {
+    citations,
+    removed: book.removed,
+    uncited: sources.filter((s) => !cited.has(s.index)).map((s) => s.index),
+  };
+  ctx.put(runCitationsKey(ctx.run.id), summary);
+  ctx.emit("citations", { cited: citations.length, removed: book.removed, citations });
+  if (book.removed) {
+    ctx.progress(
+      `Removed ${book.removed} citation${book.removed === 1 ? "" : "s"} that pointed at no source`,
+    );
+  }
+  return summary;
+}
+
+/** Model knowledge only, labelled: nothing was found or every engine failed. */
+export async function modelOnly(ctx: StepContext, why: string): Promise<SourcedAnswerOutput> {
+  const messages = quickPrompt(ctx.run.query);
+  const prompt = estimatePromptTokens(messages);
+  const max = answerBudget(prompt, ctx.settings);
+  if (max === null) return ctx.fail(ctx.tooLarge(prompt, "question"));
+  ctx.progress(`${why}; answering from the model's knowledge`, 0.05);
+  const start = ctx.text.length;
+  const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
+  if (res.error) return ctx.fail(res.error);
+  const text = stripThink(ctx.text.slice(start)).trim();
+  ctx.compose([[0, start], `_${NO_SOURCES_LABEL} ${why}._\n\n`, text, "\n"]);
+  ctx.emit("citations", { cited: 0, removed: 0, citations: [] });
+  return { cited: 0, removed: 0 };
+}
+
+/** Answers the question from the passages. */
+export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
+  name: "answer",
+  label: "Answer with citations",
+  weight: 67,
+  async run(ctx) {
+    const search = ctx.input(searchStep);
+    const read = ctx.input(readStep);
+    if (search.fallback) return await modelOnly(ctx, "Every source failed");
+    if (!read.passages.length) return await modelOnly(ctx, "No sources were found");
+    const book = new CitationBook();
+    ctx.progress(`Asking ${ctx.settings.model} with ${read.sources.length} sources`, 0.05);
+    const a = await citedAnswer(ctx, ctx.run.query, read, book, { cache: new Map() });
+    if (a.error) return ctx.fail(a.error);
+    const summary = publishCitations(ctx, book, read.sources);
+    const md = sourcesMarkdown(summary.citations, read.sources, search.failures);
+    ctx.compose([[0, a.start], a.text, md ? `\n\n${md}` : "", "\n"]);
+    return { cited: summary.citations.length, removed: summary.removed };
+  },
+};

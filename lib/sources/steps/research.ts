@@ -1,0 +1,144 @@
+/**
+ * Detailed sourced runs: each sub-question answered from the passages chosen for it, streamed
+ * under its own heading, citing passages by number; every answer's markers are resolved into
+ * one numbering for the whole run (the book travels in the checkpoint, so a resumed run keeps
+ * it). As the step ends the notes are rewritten with the resolved answers.
+ */
+import type { UpstreamError } from "../../providers/types.ts";
+import { MIN_ANSWER_TOKENS } from "../../research/budget.ts";
+import type { Finding } from "../../research/prompts.ts";
+import { stepFailureNote } from "../../research/report.ts";
+import type { RunStep } from "../../research/schema.ts";
+import { FATAL_KINDS } from "../../research/steps/research.ts";
+import { planStep } from "../../research/steps/plan.ts";
+import type { Step } from "../../research/steps/types.ts";
+import { CitationBook } from "../citations.ts";
+import type { Citation } from "../types.ts";
+import { citedAnswer } from "./cite.ts";
+import { readStep } from "./read.ts";
+import { searchStep } from "./search.ts";
+
+/** A resolved answer replacing the raw one at `[start, end)` of the text. */
+interface Replacement {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Findings (with run-numbered citations), where the notes sit, and the citation book. */
+export interface SourcedResearchOutput {
+  findings: Finding[];
+  notes: { start: number; end: number };
+  citations: Citation[];
+  removed: number;
+}
+
+interface Checkpoint {
+  findings: Finding[];
+  done: number;
+  notesStart: number;
+  lastError: UpstreamError | null;
+  replacements: Replacement[];
+  citations: Citation[];
+  removed: number;
+}
+
+/** Answers the sub-questions from the sources. */
+export const sourcedResearchStep: Step<SourcedResearchOutput> = {
+  name: "research",
+  label: "Answer the sub-questions from the sources",
+  weight: 45,
+  async run(ctx) {
+    const { questions } = ctx.input(planStep);
+    const read = ctx.input(readStep);
+    const { fallback } = ctx.input(searchStep);
+    const saved = ctx.resumed as Checkpoint | undefined;
+    const book = new CitationBook(saved?.citations ?? [], saved?.removed ?? 0);
+    const findings: Finding[] = saved ? [...saved.findings] : [];
+    const replacements: Replacement[] = saved ? [...saved.replacements] : [];
+    let lastError = saved?.lastError ?? null;
+    let done = saved?.done ?? 0;
+    const notesStart = saved?.notesStart ?? ctx.text.length;
+    if (!saved) ctx.write("## Research notes\n\n");
+    if (fallback || !read.passages.length) {
+      ctx.progress(
+        fallback
+          ? "Every source failed; the report uses the model's knowledge"
+          : "No sources found",
+      );
+    }
+    const cache = new Map<string, number[]>();
+    const steps: RunStep[] = ctx.record.steps.map((st) => ({ ...st }));
+    const cap = Math.max(MIN_ANSWER_TOKENS, Math.floor(ctx.settings.contextWindow / 4));
+    for (const [i, q] of questions.entries()) {
+      if (i < done) continue;
+      const n = i + 1;
+      const step = steps[i];
+      if (lastError && FATAL_KINDS.has(lastError.kind)) {
+        step.status = "skipped";
+        done++;
+        continue;
+      }
+      step.status = "running";
+      ctx.update({ steps });
+      ctx.progress(`Sub-question ${n} of ${questions.length}: ${q}`, i / questions.length, {
+        step: n,
+      });
+      ctx.write(`### ${n}. ${q}\n\n`);
+      const a = await citedAnswer(ctx, q, read, book, {
+        cache,
+        part: n,
+        cap,
+        mainQuestion: ctx.run.query,
+      });
+      if (ctx.signal.aborted) break;
+      replacements.push({ start: a.start, end: a.end, text: a.text });
+      if (a.error) {
+        lastError = a.error;
+        step.status = "failed";
+        step.error = a.error;
+        ctx.write(`${a.end > a.start ? "\n\n" : ""}${stepFailureNote(a.error)}\n\n`);
+        ctx.update({ steps, error: ctx.record.error ?? a.error });
+        ctx.emit("error", { ...a.error, step: n, fatal: false });
+        findings.push({ question: q, answer: a.text, failed: a.text.trim() === "" });
+      } else {
+        step.status = "done";
+        ctx.update({ steps });
+        ctx.write("\n\n");
+        findings.push({ question: q, answer: a.text });
+      }
+      done++;
+      ctx.checkpoint(
+        {
+          findings,
+          done,
+          notesStart,
+          lastError,
+          replacements,
+          citations: book.list(),
+          removed: book.removed,
+        } satisfies Checkpoint,
+      );
+    }
+    ctx.update({ steps });
+    if (!findings.some((f) => !f.failed) || (lastError && FATAL_KINDS.has(lastError.kind))) {
+      return ctx.fail(lastError ?? ctx.tooLarge(0, "research"));
+    }
+    // The kept notes: raw answers replaced by their resolved text.
+    const parts: (string | [number, number])[] = [];
+    let at = 0;
+    for (const r of replacements) {
+      parts.push([at, r.start], r.text);
+      at = r.end;
+    }
+    parts.push([at, ctx.text.length]);
+    const resolvedLength = replacements.reduce((n, r) => n + r.text.length - (r.end - r.start), 0);
+    ctx.compose(parts);
+    return {
+      findings,
+      notes: { start: notesStart, end: ctx.text.length + resolvedLength },
+      citations: book.list(),
+      removed: book.removed,
+    };
+  },
+};
