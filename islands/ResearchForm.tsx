@@ -250,7 +250,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
       <div class="field" key={key}>
         <label for={id}>
           {label}
-          {note && <span class="muted">{note}</span>}
+          {note && <span class="muted">{` ${note}`}</span>}
         </label>
         {input(id)}
         {f?.locked && <p class="lock">Locked: set by {f.env}</p>}

@@ -116,6 +116,8 @@ export function RunView(props: RunViewProps) {
   const [stall, setStall] = useState("");
   const [hasText, setHasText] = useState(false);
   const docRef = useRef<HTMLDivElement>(null);
+  // The plan streams as `aside` deltas: shown as it forms, outside Preact state like the answer.
+  const planRef = useRef<HTMLPreElement>(null);
   const renderer = useRef<StreamRenderer | null>(null);
   const sourcesFeed = useRef(createSourcesFeed()).current;
 
@@ -209,6 +211,7 @@ export function RunView(props: RunViewProps) {
           setHasText(r.text.trim() !== "");
           break;
         case "delta": {
+          if (d.aside && planRef.current) planRef.current.textContent += String(d.text ?? "");
           // The text comes from the server's events alone (headings and notes are `text`).
           if (!applyRunEvent(r, e)) break;
           setHasText(true);
@@ -364,6 +367,12 @@ export function RunView(props: RunViewProps) {
           </dd>
         </div>
       </dl>
+      <pre
+        class="plan-live"
+        ref={planRef}
+        aria-label="The plan as it forms"
+        hidden={!(active && mode === "detailed" && !steps.some((x) => x.key !== "plan"))}
+      />
       {steps.length > 0 && (
         <ol class="steps" aria-label="Progress steps">
           {steps.map((s) => (

@@ -39,13 +39,9 @@ async function pdfText(bytes: Uint8Array): Promise<string> {
   return doc.blocks.map((b) => b.text).join("\n\n");
 }
 
-/** Reads one hit; never throws (failures are notes). */
-export async function readHit(
-  hit: FoundHit,
-  index: number,
-  opts: ReadOptions,
-): Promise<ReadResult> {
-  const base: Source = {
+/** The source a hit becomes (before it is read). */
+export function sourceOfHit(hit: FoundHit, index: number, state: Source["state"]): Source {
+  return {
     index,
     title: hit.title,
     url: hit.url,
@@ -54,8 +50,17 @@ export async function readHit(
     query: hit.query,
     snippet: hit.snippet,
     ...(hit.via ? { via: hit.via } : {}),
-    state: "snippet",
+    state,
   };
+}
+
+/** Reads one hit; never throws (failures are notes). */
+export async function readHit(
+  hit: FoundHit,
+  index: number,
+  opts: ReadOptions,
+): Promise<ReadResult> {
+  const base = sourceOfHit(hit, index, "snippet");
   const snippetOnly = (note?: string): ReadResult => ({
     source: { ...base, ...(note ? { note } : {}) },
     passages: toPassages(index, hit.snippet ? [hit.snippet] : []),

@@ -138,3 +138,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name: "a detailed run shows its plan as it forms instead of an empty box",
+  async fn() {
+    const plan = "1. What causes tides?\n2. Why two a day?\n3. What are spring tides?\n";
+    const stack = await startStack({ lm: { tokenDelayMs: 250, reply: plan } });
+    try {
+      const page = await stack.page();
+      await page.goto(`${stack.url}/`);
+      await hydrated(page);
+      await page.check("input[name=mode][value=detailed]");
+      await page.fill("#query", "Explain tides");
+      await page.click("button[type=submit]");
+      await page.click(".preflight-anyway");
+      await page.waitForURL(/\/research\/[^/]+$/);
+      await hydrated(page);
+      await page.waitForFunction(() => {
+        const pre = document.querySelector(".plan-live") as HTMLElement | null;
+        return !!pre && !pre.hidden && (pre.textContent ?? "").includes("causes");
+      });
+      await page.click("button.stop");
+      await page.waitForSelector(".run-status .badge.cancelled");
+    } finally {
+      await stack.close();
+    }
+  },
+});

@@ -89,14 +89,29 @@ Deno.test("Server-Timing entries are rounded and described", () => {
 });
 
 Deno.test("the idle watcher fires once after silence, never while touched, and leaves no timer", async () => {
-  const watcher = createIdleWatcher(() => performance.now(), 10);
+  // A clock the test moves, so a loaded machine cannot make "busy" look silent.
+  let clock = 0;
+  const watcher = createIdleWatcher(() => clock, 10);
   let idleFired = 0;
-  const quiet = watcher.watch(40, () => idleFired++);
+  let fired!: () => void;
+  const firedOnce = new Promise<void>((r) => fired = r);
+  const quiet = watcher.watch(40, () => {
+    idleFired++;
+    fired();
+  });
   let busyFired = 0;
   const busy = watcher.watch(40, () => busyFired++);
-  const keepBusy = setInterval(() => busy.touch(), 5);
-  await new Promise((r) => setTimeout(r, 150));
-  clearInterval(keepBusy);
+  for (let step = 0; step < 5; step++) {
+    clock += 30; // "quiet" has been silent longer than 40 after the second step
+    busy.touch();
+    await new Promise((r) => setTimeout(r, 15)); // at least one sweep of the 10 ms interval
+  }
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    firedOnce,
+    new Promise((r) => guard = setTimeout(r, 2000)), // a broken watcher fails below, never hangs
+  ]);
+  clearTimeout(guard);
   assertEquals(idleFired, 1);
   assertEquals(busyFired, 0);
   assertEquals(watcher.size, 1);

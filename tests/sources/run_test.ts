@@ -9,6 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { markersIn } from "../../lib/sources/citations.ts";
 import type { CitationSummary, Source } from "../../lib/sources/types.ts";
 import { startFakeSearxng } from "../fakes/searxng.ts";
+import { DEFAULT_MODELS } from "../fakes/lmstudio.ts";
 import { startPageServer } from "../net/page_server.ts";
 import { harness, readSse } from "../research/support.ts";
 
@@ -290,5 +291,38 @@ Deno.test("sources request: bad engines are a 400 in the error shape; delete rem
     assertEquals((await t.h.kv.get(["run_citations", run.id])).versionstamp, null);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("sourced run: when not one passage fits the loaded context, the run says both sizes", async () => {
+  const srv = pages();
+  const long = "A long snippet about loaded context windows and prompts. ".repeat(25);
+  const searx = startFakeSearxng({
+    results: results(srv.url).map((r) => ({ ...r, content: long })),
+  });
+  const tiny = {
+    ...DEFAULT_MODELS[0],
+    loaded_instances: [{
+      ...DEFAULT_MODELS[0].loaded_instances[0],
+      config: { ...DEFAULT_MODELS[0].loaded_instances[0].config, context_length: 700 },
+    }],
+  };
+  const h = await harness({
+    fake: { reply: REPLY, models: [tiny] },
+    env: { LDR_SEARCH_SEARXNG_URL: searx.url },
+  });
+  try {
+    const { status, json } = await h.post({ query: "context", sources: { engines: ["searxng"] } });
+    assertEquals(status, 202, JSON.stringify(json));
+    const run = await h.waitRun(json.id as string);
+    assertEquals(run.status, "failed", run.text);
+    assertEquals(run.error?.kind, "token_limit");
+    assertEquals(run.error?.contextLength, 700);
+    assert((run.error?.promptTokens ?? 0) > 700, JSON.stringify(run.error));
+    assertStringIncludes(run.error?.message ?? "", "700");
+  } finally {
+    await h.close();
+    await searx.close();
+    await srv.close();
   }
 });

@@ -11,6 +11,7 @@ import type { Step, StepContext } from "../../research/steps/types.ts";
 import { buildEngine } from "../../search/engines.ts";
 import type { SearchFailure } from "../../search/errors.ts";
 import { type FoundHit, searchAll } from "../../search/multi.ts";
+import { sourceOfHit } from "../read.ts";
 import { usesSources } from "../request.ts";
 import { type Source, sourceLocation } from "../types.ts";
 import { queriesStep } from "./queries.ts";
@@ -88,17 +89,7 @@ export const searchStep: Step<SearchOutput> = {
       concurrency: SEARCH_CONCURRENCY,
       signal: ctx.signal,
       onHit(hit) {
-        const s: Source = {
-          index: index++,
-          title: hit.title,
-          url: hit.url,
-          location: hit.location,
-          engine: hit.engine,
-          query: hit.query,
-          snippet: hit.snippet,
-          ...(hit.via ? { via: hit.via } : {}),
-          state: hit.text !== undefined ? "library" : "found",
-        };
+        const s = sourceOfHit(hit, index++, hit.text !== undefined ? "library" : "found");
         ctx.put(runSourceKey(ctx.run.id, s.index), s);
         ctx.emit("source", sourceEvent(s));
       },
