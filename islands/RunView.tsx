@@ -181,6 +181,7 @@ export function RunView(props: RunViewProps) {
           setStatus(s);
           if (finished && ACTIVE.includes(s)) { // resumed after an earlier ending: stream again
             finished = false;
+            setError(null); // the earlier attempt's error is not this attempt's
             const kept = r.text;
             r.reset();
             r.append(kept);

@@ -260,10 +260,10 @@ const OPERATIONS: Record<string, OperationInfo> = {
   },
   "POST /api/research/{id}/resume": {
     summary:
-      "Continue a failed, interrupted or cancelled run at the step it stopped in (finished steps are reused; the step re-runs, the text cut back to its start). 409 for a run that is running or completed",
+      "Continue a failed, interrupted or cancelled run at the step it stopped in (202), keeping its text: finished steps are reused, the stopped step re-runs. With {reload: {model, contextLength}} LM Studio 0.4+ first loads the run's model with that context (the one-click fix a token_limit error's action offers). 409 for a run that is running or completed",
     tag: "research",
     body: jsonSchema(ResumeRequestSchema),
-    ok: { status: "202", type: "application/json", description: "Queued or started again" },
+    ok: { status: "202", type: "application/json", description: "Queued again" },
   },
   "GET /api/research/{id}/events": {
     summary: "Follow a run as server-sent events; resumes after Last-Event-ID",

@@ -28,6 +28,13 @@ interface Entry extends IdleEntry {
   onIdle: () => void;
 }
 
+/**
+ * Silence tolerated while a server is known to be loading a model (LM Studio's JIT load before a
+ * `/v1` answer, or its native chat's `model_load.*` phase): a slow disk can take minutes, and a
+ * load is not a hang. `llm.request_timeout` applies again from the first byte after it.
+ */
+export const LOAD_IDLE_MS = 10 * 60_000;
+
 /** How often the interval looks (a timeout fires at most this late). */
 export const IDLE_TICK_MS = 250;
 

@@ -25,7 +25,7 @@ import {
   toUpstreamError,
 } from "./errors.ts";
 import { MAX_SMALL_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
-import { type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
+import { type IdleWatcher, LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
 import { authHeaders } from "./resolve.ts";
 import { createSseParser, type SseEvent } from "./sse.ts";
 import type { ChatBody } from "./stream.ts";
@@ -36,9 +36,6 @@ import type {
   UpstreamError,
   Usage,
 } from "./types.ts";
-
-/** Silence tolerated while LM Studio reports a model load in progress. */
-export const LOAD_IDLE_MS = 10 * 60_000;
 
 /** The request body of `/api/v1/chat`. */
 export interface NativeChatBody {

@@ -27,7 +27,7 @@ import {
 } from "./errors.ts";
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
 import { MAX_SMALL_BYTES } from "./http.ts";
-import { sharedIdleWatcher } from "./idle.ts";
+import { LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
 import { authHeaders } from "./resolve.ts";
 import { readSse } from "./sse.ts";
@@ -110,11 +110,18 @@ export async function* streamChat(
   let completed = false;
   const onAbort = () => upstream.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const idle = (deps.idle ?? sharedIdleWatcher()).watch(timeoutMs, () => {
+  const onIdle = () => {
     if (completed || upstream.signal.aborted) return;
     idleFired = true;
     upstream.abort();
-  });
+  };
+  const watcher = deps.idle ?? sharedIdleWatcher();
+  let idle = watcher.watch(timeoutMs, onIdle);
+  /** Re-arms the idle timeout with another allowance (a JIT load before the first byte). */
+  const allow = (ms: number) => {
+    idle.stop();
+    idle = watcher.watch(ms, onIdle);
+  };
   const touch = () => idle.touch();
   const stopped = (): UpstreamError | null =>
     idleFired
@@ -165,7 +172,11 @@ export async function* streamChat(
     requested = prepared.body.model;
     metrics.requestedModel = requested;
     // JIT: LM Studio loads a listed but unloaded model before it answers (silently, on /v1).
-    if (prepared.model?.state === "not-loaded") phase = "loading";
+    // It sends nothing meanwhile, so the wait for headers gets the load allowance.
+    if (prepared.model?.state === "not-loaded") {
+      phase = "loading";
+      allow(Math.max(timeoutMs, LOAD_IDLE_MS));
+    }
     touch();
     const res = yield* waitFor(deps.fetch(url, {
       method: "POST",
@@ -178,6 +189,7 @@ export async function* streamChat(
       body: JSON.stringify(prepared.body),
       signal: upstream.signal,
     }));
+    if (phase === "loading") allow(timeoutMs);
     touch();
     phase = "prompt";
     ectx.responded = true;

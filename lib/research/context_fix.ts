@@ -132,7 +132,7 @@ export async function withReloadAction(
   const fix = contextAction(provider, info, model, needed, await canLoadOn(providers, provider));
   const advice = fix.fits
     ? `It needs about ${needed} tokens: a context of ${fix.contextLength} fits. ${fix.hint}`
-    : `It needs about ${needed} tokens, more than ${model}'s maximum of ${fix.contextLength}: shorten the input or run a quick research instead.`;
+    : `It needs about ${needed} tokens, more than ${model}'s maximum of ${fix.contextLength}, so no larger context length can hold it: shorten the input or run a quick research instead.`;
   return { ...error, hint: advice, ...(fix.action ? { action: fix.action } : {}) };
 }
 

@@ -2,13 +2,14 @@
  * The model side of "reload and continue": before a run resumes at the step that overflowed, make
  * sure its model is loaded with at least the asked context (through the one load-job manager, so
  * a reload the browser already started is joined, not repeated), and say which context window the
- * resumed steps are budgeted against. Also the error advice every LLM call of a run gets: a
+ * resumed steps are budgeted against. Also the advice on the error a run ends with: a
  * `token_limit` (or a model unloaded mid-run) carries the one-click action.
  */
 import { AppError } from "../http/errors.ts";
 import type { ModelAdmin } from "../providers/model_admin.ts";
 import type { ProviderService } from "../providers/service.ts";
-import type { ChatRequest, StreamEvent } from "../providers/types.ts";
+import { contextLabel, recommendedContext } from "../providers/context_advice.ts";
+import type { UpstreamError } from "../providers/types.ts";
 import { canLoadOn, withReloadAction } from "./context_fix.ts";
 import type { RunSettings } from "./schema.ts";
 
@@ -61,47 +62,35 @@ export async function reloadForResume(
 }
 
 /**
- * A run's completion stream with context advice: a `token_limit` error gets the sized reload
- * action (LM Studio 0.4+) and a hint naming the size; a model that vanished mid-run
- * (`model_not_found`) gets the Load action with the run's context. Other events pass unchanged.
+ * The error a run ends with, plus its one-click fix: a `token_limit` gets the sized reload action
+ * (LM Studio 0.4+) and a hint naming the size; a model that vanished mid-run (`model_not_found`)
+ * gets the Load action with the size a research run needs. Other errors are returned as they are.
  */
-export async function* withContextAdvice(
+export async function adviseRunError(
   providers: ProviderService,
-  events: AsyncIterable<StreamEvent>,
-  request: ChatRequest,
-  contextWindow: number,
-): AsyncGenerator<StreamEvent, void, undefined> {
-  for await (const ev of events) {
-    if (ev.type !== "error" || !request.model) {
-      yield ev;
-      continue;
-    }
-    if (ev.error.kind === "token_limit") {
-      const error = await withReloadAction(
-        providers,
-        ev.error,
-        request.model,
-        request.maxTokens ?? 2048,
-      ).catch(() => ev.error);
-      yield { ...ev, error };
-    } else if (ev.error.kind === "model_not_found" && contextWindow > 0) {
-      const provider = await providers.resolve(ev.error.provider).catch(() => null);
-      const can = provider ? await canLoadOn(providers, provider) : false;
-      yield can
-        ? {
-          ...ev,
-          error: {
-            ...ev.error,
-            action: {
-              type: "load",
-              model: request.model,
-              contextLength: contextWindow,
-              label:
-                `Load ${request.model} again with ${contextWindow} tokens of context and continue`,
-            },
-          },
-        }
-        : ev;
-    } else yield ev;
+  error: UpstreamError,
+  settings: Pick<RunSettings, "model" | "maxTokens">,
+): Promise<UpstreamError> {
+  if (error.kind === "token_limit") {
+    return await withReloadAction(providers, error, settings.model, settings.maxTokens);
   }
+  if (error.kind !== "model_not_found") return error;
+  const provider = await providers.resolve(error.provider);
+  if (!(await canLoadOn(providers, provider))) return error;
+  const info = (await providers.models(provider.record.id)).models.find((m) =>
+    m.id === settings.model
+  );
+  if (!info) return error;
+  const contextLength = recommendedContext(info.maxContextLength);
+  return {
+    ...error,
+    action: {
+      type: "load",
+      model: settings.model,
+      contextLength,
+      label: `Load ${settings.model} with ${
+        contextLabel(contextLength)
+      } tokens of context and continue`,
+    },
+  };
 }

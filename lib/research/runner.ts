@@ -31,6 +31,8 @@ export interface RunnerDeps {
   /** The provider resolved from the frozen settings. */
   provider: ResolvedProvider;
   inContainer: boolean;
+  /** Adds the one-click fix to the error a run ends with (lib/research/reload.ts). */
+  advise?(error: UpstreamError): Promise<UpstreamError>;
   /** What the sourced steps use (engines' fetch, the Library, embeddings). */
   sources: SourcesDeps;
 }
@@ -116,7 +118,8 @@ export async function runResearch(
   }
 
   /** Ends the run as failed: the error report after the text so far. */
-  async function fail(error: UpstreamError, step?: string) {
+  async function fail(failure: UpstreamError, step?: string) {
+    const error = deps.advise ? await deps.advise(failure).catch(() => failure) : failure;
     const had = live.text.text.trim() !== "";
     const report = errorReport(error, { hadText: had });
     live.edit({ op: "append", text: `${had ? "\n\n---\n\n" : ""}${report}\n` }, step);

@@ -39,6 +39,8 @@ import {
   requestCancel,
   waitTerminal,
 } from "./remote.ts";
+import { modelAdminFor } from "../providers/model_admin.ts";
+import { adviseRunError } from "./reload.ts";
 import { planResume, RESUMABLE, type ResumeRequest } from "./resume.ts";
 import { type ResearchLlm, runResearch } from "./runner.ts";
 import { deleteRunEntries, getRun, insertRun, listRuns, newRunId, newRunRecord } from "./runs.ts";
@@ -238,6 +240,7 @@ export function createResearchService(
           settings,
           provider: settings === frozen ? provider : resolveProvider(settings, fresh?.provider),
           inContainer: ctx.config.inContainer,
+          advise: (e) => adviseRunError(providers, e, run.record.settings),
           sources: sourcesDeps,
         }, error);
       },
@@ -431,7 +434,11 @@ export function createResearchService(
           { status: r.status },
         );
       }
-      const plan = await planResume(r, req, { providers, signal: ctx.shutdown });
+      const plan = await planResume(r, req, {
+        providers,
+        admin: modelAdminFor(ctx),
+        signal: ctx.shutdown,
+      });
       const patch: Partial<RunRecord> = { error: null };
       if (plan.settings) patch.settings = { ...r.settings, ...plan.settings };
       const run = await continueRun(

@@ -139,3 +139,32 @@ Deno.test("on /v1 a JIT load of a listed, unloaded model says 'Loading <model>' 
     await h.close();
   }
 });
+
+Deno.test("on /v1 a JIT load longer than the idle timeout does not fail the run either", async () => {
+  const h = await harness({
+    env: { LDR_LLM_REQUEST_TIMEOUT: "1" },
+    fake: { models: nothingLoaded(), jitLoadMs: 2500, reply: "loaded on /v1" },
+  });
+  try {
+    const { json } = await h.post({ query: "JIT slowly", mode: "quick", model: GEMMA });
+    const run = await h.waitRun(json.id as string);
+    assertEquals([run.status, run.text], ["completed", "loaded on /v1"]);
+    assertEquals(h.lm.chatRequests().filter((r) => r.aborted).length, 0);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("on /v1 the idle timeout still applies to a loaded model's silence", async () => {
+  const h = await harness({
+    env: { LDR_LLM_REQUEST_TIMEOUT: "1" },
+    fake: { headerDelayMs: 2500, reply: "too late" },
+  });
+  try {
+    const { json } = await h.post({ query: "Silent", mode: "quick" });
+    const run = await h.waitRun(json.id as string);
+    assertEquals([run.status, run.error?.kind], ["failed", "timeout"]);
+  } finally {
+    await h.close();
+  }
+});
