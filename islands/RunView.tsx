@@ -13,6 +13,7 @@ import { api } from "./api.ts";
 import { ContextFix } from "./ContextFix.tsx";
 import { type RetryRequest, RunActions } from "./RunActions.tsx";
 import { answerPercent, settleSteps, stallNote, stepLabel, type ViewStep } from "./run_progress.ts";
+import { ResumeRun } from "./ResumeRun.tsx";
 import { applyRunEvent } from "./run_text.ts";
 import { useFollow } from "./use_follow.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
@@ -401,6 +402,7 @@ export function RunView(props: RunViewProps) {
           )}
         </section>
       )}
+      {!active && !error?.action && <ResumeRun id={id} status={status} />}
       {!active && <RunActions id={id} status={status} request={props.retry} focus={stopping} />}
     </div>
   );

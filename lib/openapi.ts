@@ -261,10 +261,13 @@ const OPERATIONS: Record<string, OperationInfo> = {
   },
   "GET /api/research/{id}": { summary: "One run with its text, events and usage", tag: "research" },
   "DELETE /api/research/{id}": { summary: "Delete a run", tag: "research" },
-  "POST /api/research/{id}/cancel": { summary: "Stop a run", tag: "research" },
+  "POST /api/research/{id}/cancel": {
+    summary: "Stop a run, whichever deepstudio process on the same data file runs it",
+    tag: "research",
+  },
   "POST /api/research/{id}/resume": {
     summary:
-      "Continue a failed, interrupted or cancelled run at the step it stopped in (202), keeping its text. With {reload: {model, contextLength}} LM Studio 0.4+ first loads the run's model with that context (the one-click fix a token_limit error's action offers)",
+      "Continue a failed, interrupted or cancelled run at the step it stopped in (202), keeping its text: finished steps are reused, the stopped step re-runs. With {reload: {model, contextLength}} LM Studio 0.4+ first loads the run's model with that context (the one-click fix a token_limit error's action offers). 409 for a run that is running or completed",
     tag: "research",
     body: jsonSchema(ResumeRequestSchema),
     ok: { status: "202", type: "application/json", description: "Queued again" },

@@ -8,6 +8,7 @@ import type { RunEvent, RunRecord } from "../research/schema.ts";
 import type { StepRecord } from "../research/steps/types.ts";
 import type { CancelRequest, OwnerLease } from "../research/lease.ts";
 import type { FrozenSettings } from "../research/frozen.ts";
+import type { Collection, LibraryDocument } from "../library/types.ts";
 import type { CitationSummary, Passage, Source } from "../sources/types.ts";
 
 declare const VALUE: unique symbol;
@@ -185,29 +186,29 @@ export function runCitationsKey(id: string): KvKeyOf<CitationSummary> {
 }
 
 /** A Library collection's record. */
-export function collectionKey(id: string): Deno.KvKey {
-  return ["library_collections", id];
+export function collectionKey(id: string): KvKeyOf<Collection> {
+  return key("library_collections", id);
 }
 
 /** Prefix of all collections. */
-export const COLLECTIONS_PREFIX: Deno.KvKey = ["library_collections"];
+export const COLLECTIONS_PREFIX: KvPrefixOf<Collection> = key("library_collections");
 
 /** A document of a collection. */
-export function libraryDocKey(collectionId: string, docId: string): Deno.KvKey {
-  return ["library_docs", collectionId, docId];
+export function libraryDocKey(collectionId: string, docId: string): KvKeyOf<LibraryDocument> {
+  return key("library_docs", collectionId, docId);
 }
 
 /** Prefix of one collection's documents. */
-export function libraryDocsPrefix(collectionId: string): Deno.KvKey {
-  return ["library_docs", collectionId];
+export function libraryDocsPrefix(collectionId: string): KvPrefixOf<LibraryDocument> {
+  return key("library_docs", collectionId);
 }
 
 /** Content hash → document id within a collection (uploads are deduplicated by it). */
-export function libraryHashKey(collectionId: string, hash: string): Deno.KvKey {
-  return ["library_doc_hash", collectionId, hash];
+export function libraryHashKey(collectionId: string, hash: string): KvKeyOf<string> {
+  return key("library_doc_hash", collectionId, hash);
 }
 
 /** Prefix of one collection's hash index. */
-export function libraryHashPrefix(collectionId: string): Deno.KvKey {
-  return ["library_doc_hash", collectionId];
+export function libraryHashPrefix(collectionId: string): KvPrefixOf<string> {
+  return key("library_doc_hash", collectionId);
 }

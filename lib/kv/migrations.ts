@@ -2,6 +2,7 @@
  * Ordered KV migrations run at start-up. Each step is guarded by an atomic check on the schema
  * version, so two processes starting on one file cannot both apply a step.
  */
+import { upgradeLegacyRuns } from "../research/legacy.ts";
 import { SCHEMA_VERSION_KEY } from "./keys.ts";
 
 /** One migration: moves data from version `index` to `index + 1`. */
@@ -11,6 +12,8 @@ export type Migration = (kv: Deno.Kv) => Promise<void>;
 export const MIGRATIONS: Migration[] = [
   // 1: the initial layout (settings, runs, events). Nothing to move.
   async () => {},
+  // 2: runs have owners, a pipeline and step records (lib/research/legacy.ts).
+  (kv) => upgradeLegacyRuns(kv),
 ];
 
 /** Brings the store up to date; returns the version it ends at. */

@@ -108,6 +108,9 @@ Deno.test("resume refuses what it cannot do with a clear error", async () => {
     assertStringIncludes(done.json.error.message, "completed");
     const unknown = await post(`/api/research/zzz/resume`);
     assertEquals([unknown.status, unknown.json.error.kind], [404, "not_found"]);
+    // No body at all is the same as `{}`.
+    const bare = await fetch(`${h.url}/api/research/${id}/resume`, { method: "POST" });
+    assertEquals([bare.status, (await bare.json()).error.kind], [409, "conflict"]);
     const bad = await post(`/api/research/${id}/resume`, '{"bogus":1}');
     assertEquals([bad.status, bad.json.error.kind], [400, "validation"]);
   } finally {
@@ -148,5 +151,36 @@ Deno.test("a step output larger than one KV value is stored in parts and read ba
     await live.close();
   } finally {
     kv.close();
+  }
+});
+
+Deno.test("resuming a detailed run whose sub-questions failed asks them again and keeps the plan", async () => {
+  const h = await harness({ fake: { reply: PLAN, tokenDelayMs: 5 } });
+  try {
+    // Every call after the plan fails until the fault is lifted.
+    const faulted = h.lm.waitForRequest(
+      (r) => r.path === "/v1/chat/completions" && h.lm.chatRequests().indexOf(r) === 1,
+      10_000,
+    ).then(() => h.lm.set({ fault: { kind: "server-error", message: "out of memory" } }));
+    const id = (await h.post({ query: "abc", mode: "detailed" })).json.id as string;
+    await faulted;
+    const failed = await h.waitRun(id);
+    assertEquals(failed.status, "failed");
+    h.lm.set({ fault: null });
+    const before = h.lm.chatRequests().length;
+    const res = await fetch(`${h.url}/api/research/${id}/resume`, { method: "POST" });
+    assertEquals(res.status, 202);
+    const run = await h.waitRun(id, (r) => r.status === "completed" || r.status === "failed");
+    assertEquals(run.status, "completed", JSON.stringify(run.error));
+    assertEquals(run.steps.map((s) => s.status), ["done", "done", "done"]);
+    const again = failed.steps.filter((s) => s.status === "failed").length;
+    const asked = h.lm.chatRequests().slice(before);
+    assertEquals(asked.length, again + 1, "the failed sub-questions and the report; no new plan");
+    for (const n of [1, 2, 3]) assertEquals(count(run.text, `### ${n}. `), 1, run.text);
+    assertEquals(run.text.includes("⚠"), false, "no failure note or report left");
+    const { events } = await readSse(`${h.url}/api/research/${id}/events`);
+    assertEquals(foldEvents(events), run.text);
+  } finally {
+    await h.close();
   }
 });

@@ -2,7 +2,8 @@
  * Detailed mode: each sub-question of the plan answered in turn, streamed into the run's text
  * under its own heading. A failed sub-question becomes a note and the run carries on; a failure
  * every further call would repeat (connection, key, model) skips the rest. After each
- * sub-question the findings so far are checkpointed, so a resumed run continues with the next.
+ * successfully answered sub-question (while none failed) the findings are checkpointed, so a
+ * resumed run continues with the next one and retries every one that failed.
  */
 import { answerBudget, estimatePromptTokens, MIN_ANSWER_TOKENS } from "../budget.ts";
 import { type Finding, subquestionPrompt } from "../prompts.ts";
@@ -28,10 +29,9 @@ export interface ResearchOutput {
 
 interface Checkpoint {
   findings: Finding[];
-  /** Sub-questions handled (answered, failed or skipped). */
+  /** Sub-questions answered, all of them successfully. */
   done: number;
   notesStart: number;
-  lastError: UpstreamError | null;
 }
 
 /** Answers the plan's sub-questions. */
@@ -44,7 +44,7 @@ export const researchStep: Step<ResearchOutput> = {
     const s = ctx.settings;
     const saved = ctx.resumed as Checkpoint | undefined;
     const findings: Finding[] = saved ? [...saved.findings] : [];
-    let lastError: UpstreamError | null = saved?.lastError ?? null;
+    let lastError: UpstreamError | null = null;
     let done = saved?.done ?? 0;
     const notesStart = saved?.notesStart ?? ctx.text.length;
     if (!saved) ctx.write("## Research notes\n\n");
@@ -94,7 +94,8 @@ export const researchStep: Step<ResearchOutput> = {
         findings.push({ question: q, answer: res.text });
       }
       done++;
-      ctx.checkpoint({ findings, done, notesStart, lastError } satisfies Checkpoint);
+      // Checkpoints cover the answered prefix only: a re-run retries every failed sub-question.
+      if (!lastError) ctx.checkpoint({ findings, done, notesStart } satisfies Checkpoint);
     }
     ctx.update({ steps });
     // No material, or a failure that every further call would repeat: end with what we have.
