@@ -6,16 +6,10 @@
  * range of the document's extracted text (blocks joined by a blank line) it was cut from.
  */
 import type { Block } from "../extract/types.ts";
+import type { ChunkText } from "./index/types.ts";
 
 /** One chunk, before embedding. */
-export interface Chunk {
-  ord: number;
-  text: string;
-  page: number | null;
-  /** Heading path joined by " > ", or null. */
-  heading: string | null;
-  start: number;
-  end: number;
+export interface Chunk extends ChunkText {
   tokens: number;
 }
 

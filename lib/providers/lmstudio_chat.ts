@@ -26,6 +26,7 @@ import {
 } from "./errors.ts";
 import { MAX_SMALL_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
 import { type IdleWatcher, LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
+import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
 import { createSseParser, type SseEvent } from "./sse.ts";
 import type { ChatBody } from "./stream.ts";
@@ -94,10 +95,6 @@ function num(v: unknown): number | null {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
-
 const TICK = Symbol("tick");
 
 /**
@@ -119,16 +116,7 @@ export async function* streamNativeChat(
   };
   const interval = deps.waitingIntervalMs ?? 2000;
   const started = deps.now();
-  const metrics: StreamMetrics = {
-    ttftMs: null,
-    tokensPerSecond: null,
-    usage: null,
-    model: null,
-    requestedModel: body.model,
-    durationMs: 0,
-    loadTimeMs: null,
-    api: "native",
-  };
+  const metrics = startMetrics(body.model, { loadTimeMs: null, api: "native" });
   let counted = 0;
   let firstAt: number | null = null;
   const finish = (): StreamMetrics => {

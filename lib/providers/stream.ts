@@ -29,6 +29,7 @@ import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./cha
 import { MAX_SMALL_BYTES } from "./http.ts";
 import { LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
+import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
 import { readSse } from "./sse.ts";
 import type {
@@ -63,14 +64,7 @@ export async function* streamChat(
   const ectx: ErrorContext = { url, inContainer: deps.inContainer, timeoutSeconds };
   const interval = deps.waitingIntervalMs ?? 2000;
   const started = deps.now();
-  const metrics: StreamMetrics = {
-    ttftMs: null,
-    tokensPerSecond: null,
-    usage: null,
-    model: null,
-    requestedModel: null,
-    durationMs: 0,
-  };
+  const metrics = startMetrics(null);
   let firstTokenAt: number | null = null;
   let lastTokenAt: number | null = null;
   let counted = 0;
@@ -285,8 +279,4 @@ export async function* streamChat(
     signal.removeEventListener("abort", onAbort);
     if (!completed) upstream.abort();
   }
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }

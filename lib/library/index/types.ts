@@ -9,22 +9,26 @@
  * one is complete, so spaces are named by the caller (collection id + generation).
  */
 
-/** One chunk as stored: where it comes from, its text, and its vector. */
-export interface ChunkRecord {
-  /** `<documentId>:<ord>`: deterministic, so re-adding after a crash is detectable. */
-  id: string;
-  collectionId: string;
-  documentId: string;
+/** A chunk's text and where in its document it stands (the chunker's output and the index's). */
+export interface ChunkText {
   /** Position of the chunk in its document, from 0. */
   ord: number;
   text: string;
   /** Page number from 1 (PDF), or null. */
   page: number | null;
-  /** Heading path ("Intro > Setup"), or null. */
+  /** Heading path ("Intro > Setup") joined by " > ", or null. */
   heading: string | null;
   /** Character range in the document's extracted text, end exclusive. */
   start: number;
   end: number;
+}
+
+/** One chunk as stored: where it comes from, its text, and its vector. */
+export interface ChunkRecord extends ChunkText {
+  /** `<documentId>:<ord>`: deterministic, so re-adding after a crash is detectable. */
+  id: string;
+  collectionId: string;
+  documentId: string;
   vector: Float32Array;
 }
 

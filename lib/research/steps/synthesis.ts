@@ -4,9 +4,10 @@
  * first with the research notes behind it, as one `compose` edit of slices (no text copied).
  */
 import { answerBudget, estimatePromptTokens, fitFindings, MIN_ANSWER_TOKENS } from "../budget.ts";
-import { synthesisPrompt } from "../prompts.ts";
+import type { ChatMessage } from "../../providers/types.ts";
+import { type Finding, synthesisPrompt } from "../prompts.ts";
 import { researchStep } from "./research.ts";
-import type { Step } from "./types.ts";
+import type { Step, StepContext } from "./types.ts";
 
 /** Where the report sits in the final text. */
 export interface SynthesisOutput {
@@ -20,6 +21,42 @@ export function trimmedRange(text: string, start: number, end: number): [number,
   return [start, end];
 }
 
+/**
+ * Fits `findings` into the report prompt `build` makes (the longest trimmed, with a note), then
+ * streams the report under its heading. Returns where the report starts in the text; every
+ * failure ends the run.
+ */
+export async function writeReport(
+  ctx: StepContext,
+  findings: Finding[],
+  build: (findings: Finding[]) => ChatMessage[],
+): Promise<number> {
+  const s = ctx.settings;
+  const reserve = Math.min(
+    s.maxTokens,
+    Math.max(MIN_ANSWER_TOKENS, Math.floor(s.contextWindow * 0.4)),
+  );
+  const fitted = fitFindings(findings, s.contextWindow - reserve, build);
+  if (!fitted) return ctx.fail(ctx.tooLarge(estimatePromptTokens(build([])), "report prompt"));
+  if (fitted.trimmed) {
+    ctx.progress(
+      `The findings are longer than ${s.model}'s ${s.contextWindow}-token context allows; trimmed the longest ones to fit`,
+      0,
+      { trimmed: true },
+    );
+  }
+  ctx.progress("Writing the report", 0.05);
+  const messages = build(fitted.findings);
+  const prompt = estimatePromptTokens(messages);
+  const max = answerBudget(prompt, s);
+  if (max === null) return ctx.fail(ctx.tooLarge(prompt, "report prompt"));
+  ctx.write("---\n\n## Report\n\n");
+  const start = ctx.text.length;
+  const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
+  if (res.error) return ctx.fail(res.error);
+  return start;
+}
+
 /** Writes the report. */
 export const synthesisStep: Step<SynthesisOutput> = {
   name: "synthesis",
@@ -27,37 +64,7 @@ export const synthesisStep: Step<SynthesisOutput> = {
   weight: 30,
   async run(ctx) {
     const { findings, notes } = ctx.input(researchStep);
-    const s = ctx.settings;
-    const reserve = Math.min(
-      s.maxTokens,
-      Math.max(MIN_ANSWER_TOKENS, Math.floor(s.contextWindow * 0.4)),
-    );
-    const fitted = fitFindings(
-      findings,
-      s.contextWindow - reserve,
-      (f) => synthesisPrompt(ctx.run.query, f),
-    );
-    if (!fitted) {
-      return ctx.fail(
-        ctx.tooLarge(estimatePromptTokens(synthesisPrompt(ctx.run.query, [])), "report prompt"),
-      );
-    }
-    if (fitted.trimmed) {
-      ctx.progress(
-        `The findings are longer than ${s.model}'s ${s.contextWindow}-token context allows; trimmed the longest ones to fit`,
-        0,
-        { trimmed: true },
-      );
-    }
-    ctx.progress("Writing the report", 0.05);
-    const messages = synthesisPrompt(ctx.run.query, fitted.findings);
-    const prompt = estimatePromptTokens(messages);
-    const max = answerBudget(prompt, s);
-    if (max === null) return ctx.fail(ctx.tooLarge(prompt, "report prompt"));
-    ctx.write("---\n\n## Report\n\n");
-    const start = ctx.text.length;
-    const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
-    if (res.error) return ctx.fail(res.error);
+    const start = await writeReport(ctx, findings, (f) => synthesisPrompt(ctx.run.query, f));
     // Success: the report first, the notes behind it as an appendix (applied as the step ends).
     const report = trimmedRange(ctx.text, start, ctx.text.length);
     const kept = trimmedRange(ctx.text, notes.start, notes.end);

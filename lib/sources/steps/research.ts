@@ -7,9 +7,7 @@
 import type { UpstreamError } from "../../providers/types.ts";
 import { MIN_ANSWER_TOKENS } from "../../research/budget.ts";
 import type { Finding } from "../../research/prompts.ts";
-import { stepFailureNote } from "../../research/report.ts";
-import type { RunStep } from "../../research/schema.ts";
-import { FATAL_KINDS } from "../../research/steps/research.ts";
+import { answerSubquestions, loopFailure } from "../../research/steps/subquestions.ts";
 import { planStep } from "../../research/steps/plan.ts";
 import type { Step } from "../../research/steps/types.ts";
 import { CitationBook } from "../citations.ts";
@@ -56,8 +54,6 @@ export const sourcedResearchStep: Step<SourcedResearchOutput> = {
     const book = new CitationBook(saved?.citations ?? [], saved?.removed ?? 0);
     const findings: Finding[] = saved ? [...saved.findings] : [];
     const replacements: Replacement[] = saved ? [...saved.replacements] : [];
-    let lastError = saved?.lastError ?? null;
-    let done = saved?.done ?? 0;
     const notesStart = saved?.notesStart ?? ctx.text.length;
     if (!saved) ctx.write("## Research notes\n\n");
     if (fallback || !read.passages.length) {
@@ -68,62 +64,39 @@ export const sourcedResearchStep: Step<SourcedResearchOutput> = {
       );
     }
     const cache = new Map<string, number[]>();
-    const steps: RunStep[] = ctx.record.steps.map((st) => ({ ...st }));
     const cap = Math.max(MIN_ANSWER_TOKENS, Math.floor(ctx.settings.contextWindow / 4));
-    for (const [i, q] of questions.entries()) {
-      if (i < done) continue;
-      const n = i + 1;
-      const step = steps[i];
-      if (lastError && FATAL_KINDS.has(lastError.kind)) {
-        step.status = "skipped";
-        done++;
-        continue;
-      }
-      step.status = "running";
-      ctx.update({ steps });
-      ctx.progress(`Sub-question ${n} of ${questions.length}: ${q}`, i / questions.length, {
-        step: n,
-      });
-      ctx.write(`### ${n}. ${q}\n\n`);
-      const a = await citedAnswer(ctx, q, read, book, {
-        cache,
-        part: n,
-        cap,
-        mainQuestion: ctx.run.query,
-      });
-      if (ctx.signal.aborted) break;
-      replacements.push({ start: a.start, end: a.end, text: a.text });
-      if (a.error) {
-        lastError = a.error;
-        step.status = "failed";
-        step.error = a.error;
-        ctx.write(`${a.end > a.start ? "\n\n" : ""}${stepFailureNote(a.error)}\n\n`);
-        ctx.update({ steps, error: ctx.record.error ?? a.error });
-        ctx.emit("error", { ...a.error, step: n, fatal: false });
-        findings.push({ question: q, answer: a.text, failed: a.text.trim() === "" });
-      } else {
-        step.status = "done";
-        ctx.update({ steps });
-        ctx.write("\n\n");
-        findings.push({ question: q, answer: a.text });
-      }
-      done++;
-      ctx.checkpoint(
-        {
-          findings,
-          done,
-          notesStart,
-          lastError,
-          replacements,
-          citations: book.list(),
-          removed: book.removed,
-        } satisfies Checkpoint,
-      );
-    }
-    ctx.update({ steps });
-    if (!findings.some((f) => !f.failed) || (lastError && FATAL_KINDS.has(lastError.kind))) {
-      return ctx.fail(lastError ?? ctx.tooLarge(0, "research"));
-    }
+    const end = await answerSubquestions(ctx, {
+      questions,
+      findings,
+      done: saved?.done ?? 0,
+      lastError: saved?.lastError ?? null,
+      async answer(q, n) {
+        const a = await citedAnswer(ctx, q, read, book, {
+          cache,
+          part: n,
+          cap,
+          mainQuestion: ctx.run.query,
+        });
+        if (!ctx.signal.aborted) replacements.push({ start: a.start, end: a.end, text: a.text });
+        return { text: a.text, error: a.error, wrote: a.end > a.start };
+      },
+      handled({ done, lastError }) {
+        ctx.checkpoint(
+          {
+            findings,
+            done,
+            notesStart,
+            lastError,
+            replacements,
+            citations: book.list(),
+            removed: book.removed,
+          } satisfies Checkpoint,
+        );
+      },
+    });
+    if (end.aborted) ctx.update({ steps: end.steps });
+    const failure = loopFailure(ctx, findings, end.lastError);
+    if (failure) return ctx.fail(failure);
     // The kept notes: raw answers replaced by their resolved text.
     const parts: (string | [number, number])[] = [];
     let at = 0;

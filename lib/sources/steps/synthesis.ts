@@ -3,14 +3,8 @@
  * `[n]` numbers (checked afterwards: numbers naming no source are removed and counted), then the
  * text arranged as kept: report, the research notes, and the Sources list in citation order.
  */
-import {
-  answerBudget,
-  estimatePromptTokens,
-  fitFindings,
-  MIN_ANSWER_TOKENS,
-} from "../../research/budget.ts";
 import { synthesisPrompt } from "../../research/prompts.ts";
-import { trimmedRange } from "../../research/steps/synthesis.ts";
+import { trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
 import type { Step } from "../../research/steps/types.ts";
 import type { ChatMessage } from "../../providers/types.ts";
 import type { Finding } from "../../research/prompts.ts";
@@ -46,32 +40,8 @@ export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
     const research = ctx.input(sourcedResearchStep);
     const read = ctx.input(readStep);
     const { failures } = ctx.input(searchStep);
-    const s = ctx.settings;
-    const reserve = Math.min(
-      s.maxTokens,
-      Math.max(MIN_ANSWER_TOKENS, Math.floor(s.contextWindow * 0.4)),
-    );
     const build = (f: Finding[]) => citedSynthesisPrompt(ctx.run.query, f);
-    const fitted = fitFindings(research.findings, s.contextWindow - reserve, build);
-    if (!fitted) {
-      return ctx.fail(ctx.tooLarge(estimatePromptTokens(build([])), "report prompt"));
-    }
-    if (fitted.trimmed) {
-      ctx.progress(
-        `The findings are longer than ${s.model}'s ${s.contextWindow}-token context allows; trimmed the longest ones to fit`,
-        0,
-        { trimmed: true },
-      );
-    }
-    ctx.progress("Writing the report", 0.05);
-    const messages = build(fitted.findings);
-    const prompt = estimatePromptTokens(messages);
-    const max = answerBudget(prompt, s);
-    if (max === null) return ctx.fail(ctx.tooLarge(prompt, "report prompt"));
-    ctx.write("---\n\n## Report\n\n");
-    const start = ctx.text.length;
-    const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
-    if (res.error) return ctx.fail(res.error);
+    const start = await writeReport(ctx, research.findings, build);
     const book = new CitationBook(research.citations, research.removed);
     const report = book.verify(stripThink(ctx.text.slice(start)).trim()).text;
     const summary = publishCitations(ctx, book, read.sources);
