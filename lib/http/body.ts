@@ -6,6 +6,7 @@
  */
 import { AppError } from "./errors.ts";
 import { DepthScanner, tooDeepMessage } from "./json_guard.ts";
+import { readStreamCapped } from "../net/read_capped.ts";
 
 /** Time a request body has to arrive whole (a client trickling bytes holds a socket meanwhile). */
 export const BODY_TIMEOUT_MS = 60_000;
@@ -124,40 +125,22 @@ async function readBytes(
   depth?: DepthScanner,
 ): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let chunk: ReadableStreamReadResult<Uint8Array>;
-    try {
-      chunk = await reader.read();
-    } catch (e) {
-      if (e instanceof BodyTimeoutError) throw bodyTimeout(e);
-      throw new AppError(
-        400,
-        "bad_request",
-        "The request body ended before its declared length (connection closed early?)",
-      );
-    }
-    const { done, value } = chunk;
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(limit);
-    }
-    if (depth && !depth.push(value)) {
-      await reader.cancel().catch(() => {});
-      throw new AppError(400, "bad_request", tooDeepMessage(depth.max));
-    }
-    chunks.push(value);
+  const deep = depth && ((chunk: Uint8Array) => {
+    if (!depth.push(chunk)) throw new AppError(400, "bad_request", tooDeepMessage(depth.max));
+  });
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await readStreamCapped(req.body, limit, deep);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    if (e instanceof BodyTimeoutError) throw bodyTimeout(e);
+    throw new AppError(
+      400,
+      "bad_request",
+      "The request body ended before its declared length (connection closed early?)",
+    );
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
+  if (bytes === null) throw tooLarge(limit);
   return bytes;
 }
 

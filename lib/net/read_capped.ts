@@ -20,25 +20,52 @@ export async function readCapped(
     return null;
   }
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
+  return await readStreamCapped(res.body, max, onChunk);
+}
+
+/**
+ * A byte stream read whole, or null (the stream cancelled) as soon as more than `max` bytes have
+ * come. `onChunk` sees every chunk within the cap as it arrives; when it throws, the stream is
+ * cancelled and the error passes on. Errors of the stream itself pass on as they are. Request
+ * bodies (lib/http/body.ts) and responses share it.
+ */
+export async function readStreamCapped(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+  onChunk?: (chunk: Uint8Array) => void,
+): Promise<Uint8Array | null> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    onChunk?.(value);
     size += value.byteLength;
     if (size > max) {
-      await reader.cancel();
+      await reader.cancel().catch(() => {});
       return null;
+    }
+    try {
+      onChunk?.(value);
+    } catch (e) {
+      await reader.cancel().catch(() => {});
+      throw e;
     }
     chunks.push(value);
   }
+  return concatBytes(chunks);
+}
+
+/** The bytes of `parts` in one array (the part itself when there is only one). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
   const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
   }
   return out;
 }

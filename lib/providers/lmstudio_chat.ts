@@ -21,13 +21,13 @@ import {
   errorFromBody,
   errorFromHttp,
   networkDetail,
-  timeoutError,
   toUpstreamError,
 } from "./errors.ts";
 import { MAX_SMALL_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
 import { type IdleWatcher, LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
 import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
+import { UpstreamGuard } from "./upstream_guard.ts";
 import { createSseParser, type SseEvent } from "./sse.ts";
 import type { ChatBody } from "./stream.ts";
 import type {
@@ -133,26 +133,13 @@ export async function* streamNativeChat(
     return "done";
   }
 
-  const upstream = new AbortController();
-  const watcher = deps.idle ?? sharedIdleWatcher();
-  let idleFired = false;
-  const onIdle = () => {
-    idleFired = true;
-    upstream.abort();
-  };
-  let idle = watcher.watch(timeoutMs, onIdle);
-  const setAllowance = (ms: number) => {
-    idle.stop();
-    idle = watcher.watch(ms, onIdle);
-  };
-  const onAbort = () => upstream.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const stopped = (): UpstreamError | null =>
-    idleFired
-      ? timeoutError(provider, ectx)
-      : signal.aborted || upstream.signal.aborted
-      ? cancelledError(provider, ectx)
-      : null;
+  const guard = new UpstreamGuard(
+    signal,
+    deps.idle ?? sharedIdleWatcher(),
+    timeoutMs,
+    provider,
+    ectx,
+  );
 
   // What a heartbeat says while no text flows.
   let waiting: Extract<StreamEvent, { type: "waiting" }> = {
@@ -177,7 +164,6 @@ export async function* streamNativeChat(
     }
   }
 
-  let completed = false;
   try {
     const res = yield* wait(deps.fetch(url, {
       method: "POST",
@@ -187,20 +173,20 @@ export async function* streamNativeChat(
         ...authHeaders(provider),
       },
       body: JSON.stringify(body),
-      signal: upstream.signal,
+      signal: guard.upstream,
     }));
-    idle.touch();
+    guard.touch();
     const type = res.headers.get("content-type") ?? "";
     if (!type.includes("text/event-stream")) {
       // Capped: an error body of any size costs at most MAX_SMALL_BYTES (docs/security.md).
-      const text = yield* wait(readUpstreamText(res, MAX_SMALL_BYTES, () => idle.touch()));
+      const text = yield* wait(readUpstreamText(res, MAX_SMALL_BYTES, guard.touch));
       const json = parseUpstreamJson(text);
       const message = (json as { error?: unknown } | undefined)?.error;
       const unexpected = typeof message === "string" && /unexpected endpoint/i.test(message);
       if (res.status === 404 && (unexpected || json === undefined) || res.ok && unexpected) {
         return "missing";
       }
-      completed = true;
+      guard.completed = true;
       yield fail(errorFromHttp(res.status, json ?? text, res.headers, provider, ectx));
       return "done";
     }
@@ -230,7 +216,7 @@ export async function* streamNativeChat(
           if (typeof data.model_instance_id === "string") metrics.model = data.model_instance_id;
           break;
         case "model_load.start":
-          setAllowance(Math.max(timeoutMs, LOAD_IDLE_MS));
+          guard.allow(Math.max(timeoutMs, LOAD_IDLE_MS));
           waiting = {
             type: "waiting",
             phase: "loading",
@@ -249,7 +235,7 @@ export async function* streamNativeChat(
           yield beat();
           break;
         case "model_load.end": {
-          setAllowance(timeoutMs);
+          guard.allow(timeoutMs);
           const s = num(data.load_time_seconds);
           if (s !== null) metrics.loadTimeMs = round(s * 1000);
           if (typeof data.model_instance_id === "string") metrics.model = data.model_instance_id;
@@ -312,12 +298,12 @@ export async function* streamNativeChat(
     for (;;) {
       const next = yield* wait(reader.read());
       if (next.done) break;
-      idle.touch();
+      guard.touch();
       for (const ev of splitter.push(next.value)) yield* handle(ev);
       if (ended) break;
     }
     if (!ended) { for (const ev of splitter.flush()) yield* handle(ev); }
-    const halt = stopped();
+    const halt = guard.stopped();
     if (halt) {
       yield fail(halt);
       return "done";
@@ -334,16 +320,14 @@ export async function* streamNativeChat(
       ));
       return "done";
     }
-    completed = true;
+    guard.completed = true;
     yield { type: "done", finishReason: "stop", metrics: finish() };
     return "done";
   } catch (e) {
     const tooLarge = e instanceof BodyTooLargeError ? toUpstreamError(e, provider, ectx) : null;
-    yield fail(stopped() ?? tooLarge ?? connectionError(provider, ectx, networkDetail(e)));
+    yield fail(guard.stopped() ?? tooLarge ?? connectionError(provider, ectx, networkDetail(e)));
     return "done";
   } finally {
-    idle.stop();
-    signal.removeEventListener("abort", onAbort);
-    if (!completed) upstream.abort();
+    guard.close();
   }
 }

@@ -12,6 +12,9 @@
  */
 import { BodyTooLargeError } from "./errors.ts";
 import { MAX_EVENT_BYTES } from "./http.ts";
+import { concatBytes } from "../net/read_capped.ts";
+
+export { concatBytes };
 
 const LF = 10;
 const CR = 13;
@@ -92,20 +95,6 @@ export function parseEvent(frame: Uint8Array): SseEvent | null {
     else if (field === "id") id = value;
   }
   return data.length ? { event, data: data.join("\n"), id } : null;
-}
-
-/** The bytes of `parts` in one array (the part itself when there is only one). */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const p of parts) size += p.byteLength;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
 }
 
 /** An incremental parser: bytes in as they arrive, complete events out. */

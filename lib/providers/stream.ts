@@ -22,7 +22,6 @@ import {
   errorFromHttp,
   notConfiguredError,
   ProviderError,
-  timeoutError,
   toUpstreamError,
 } from "./errors.ts";
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
@@ -31,6 +30,7 @@ import { LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
 import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
+import { UpstreamGuard } from "./upstream_guard.ts";
 import { readSse } from "./sse.ts";
 import type {
   ChatRequest,
@@ -99,30 +99,13 @@ export async function* streamChat(
     return;
   }
 
-  const upstream = new AbortController();
-  let idleFired = false;
-  let completed = false;
-  const onAbort = () => upstream.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const onIdle = () => {
-    if (completed || upstream.signal.aborted) return;
-    idleFired = true;
-    upstream.abort();
-  };
-  const watcher = deps.idle ?? sharedIdleWatcher();
-  let idle = watcher.watch(timeoutMs, onIdle);
-  /** Re-arms the idle timeout with another allowance (a JIT load before the first byte). */
-  const allow = (ms: number) => {
-    idle.stop();
-    idle = watcher.watch(ms, onIdle);
-  };
-  const touch = () => idle.touch();
-  const stopped = (): UpstreamError | null =>
-    idleFired
-      ? timeoutError(provider, ectx)
-      : signal.aborted || upstream.signal.aborted
-      ? cancelledError(provider, ectx)
-      : null;
+  const guard = new UpstreamGuard(
+    signal,
+    deps.idle ?? sharedIdleWatcher(),
+    timeoutMs,
+    provider,
+    ectx,
+  );
   let phase: "connecting" | "loading" | "prompt" = "connecting";
 
   /** Awaits `p`, yielding `waiting` events every interval until the first token. */
@@ -162,16 +145,16 @@ export async function* streamChat(
   };
 
   try {
-    const prepared = yield* waitFor(prepareChat(deps, provider, req, upstream.signal));
+    const prepared = yield* waitFor(prepareChat(deps, provider, req, guard.upstream));
     requested = prepared.body.model;
     metrics.requestedModel = requested;
     // JIT: LM Studio loads a listed but unloaded model before it answers (silently, on /v1).
     // It sends nothing meanwhile, so the wait for headers gets the load allowance.
     if (prepared.model?.state === "not-loaded") {
       phase = "loading";
-      allow(Math.max(timeoutMs, LOAD_IDLE_MS));
+      guard.allow(Math.max(timeoutMs, LOAD_IDLE_MS));
     }
-    touch();
+    guard.touch();
     const res = yield* waitFor(deps.fetch(url, {
       method: "POST",
       headers: {
@@ -181,22 +164,27 @@ export async function* streamChat(
       },
       // top_k / repeat_penalty are LM Studio and llama.cpp extensions; other servers ignore them.
       body: JSON.stringify(prepared.body),
-      signal: upstream.signal,
+      signal: guard.upstream,
     }));
-    if (phase === "loading") allow(timeoutMs);
-    touch();
+    if (phase === "loading") guard.allow(timeoutMs);
+    guard.touch();
     phase = "prompt";
     ectx.responded = true;
     const type = res.headers.get("content-type") ?? "";
     if (!res.ok) {
-      const text = yield* waitFor(readAll(res, touch, MAX_SMALL_BYTES));
+      const text = yield* waitFor(readAll(res, guard.touch, MAX_SMALL_BYTES));
       throw new ProviderError(
         errorFromHttp(res.status, jsonOrUndefined(text) ?? text, res.headers, provider, ectx),
       );
     }
     if (!type.includes("text/event-stream") || !res.body) {
       // One JSON document: a non-streamed answer (or a server that ignored `stream`).
-      const completion = completionOf(yield* waitFor(readAll(res, touch)), res, provider, ectx);
+      const completion = completionOf(
+        yield* waitFor(readAll(res, guard.touch)),
+        res,
+        provider,
+        ectx,
+      );
       const ev = seeModel(completion.model);
       if (ev) yield ev;
       const choice = completion.choices?.[0];
@@ -217,11 +205,11 @@ export async function* streamChat(
         metrics.usage = usage;
         yield { type: "usage", usage };
       }
-      completed = true;
+      guard.completed = true;
       yield { type: "done", finishReason: choice?.finish_reason ?? null, metrics: finishMetrics() };
       return;
     }
-    const events = readSse(res.body, touch);
+    const events = readSse(res.body, guard.touch);
     let finishReason: string | null = null;
     try {
       for (;;) {
@@ -255,7 +243,7 @@ export async function* streamChat(
       // Stops reading (cancels the body) without waiting for a read that an abort will end.
       events.return(undefined).catch(() => {});
     }
-    const halt = stopped();
+    const halt = guard.stopped();
     if (halt) {
       yield fail(halt);
       return;
@@ -270,13 +258,11 @@ export async function* streamChat(
       ));
       return;
     }
-    completed = true;
+    guard.completed = true;
     yield { type: "done", finishReason, metrics: finishMetrics() };
   } catch (e) {
-    yield fail(stopped() ?? toUpstreamError(e, provider, ectx));
+    yield fail(guard.stopped() ?? toUpstreamError(e, provider, ectx));
   } finally {
-    idle.stop();
-    signal.removeEventListener("abort", onAbort);
-    if (!completed) upstream.abort();
+    guard.close();
   }
 }
