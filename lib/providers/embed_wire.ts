@@ -8,16 +8,8 @@
  * `error` body, and answers without vectors.
  */
 import type { EmbedRequest, EmbedResult, SlotContext } from "./adapter.ts";
-import {
-  cancelledError,
-  connectionError,
-  type ErrorContext,
-  errorFromHttp,
-  networkDetail,
-  ProviderError,
-  timeoutError,
-} from "./errors.ts";
-import { isErrorBody } from "./http.ts";
+import { type ErrorContext, errorFromHttp, ProviderError } from "./errors.ts";
+import { isErrorBody, timedCall } from "./http.ts";
 import { authHeaders } from "./resolve.ts";
 import type { UpstreamError } from "./types.ts";
 import { readCapped } from "../net/read_capped.ts";
@@ -89,13 +81,8 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     inContainer: ctx.deps.inContainer,
     timeoutSeconds: EMBED_TIMEOUT_MS / 1000,
   };
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), EMBED_TIMEOUT_MS);
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
-  let status: number;
-  let text: string;
-  let headers: Headers;
-  try {
+  const opts = { signal: ctx.signal, timeoutMs: EMBED_TIMEOUT_MS };
+  const { status, headers, text } = await timedCall(ctx.provider, ectx, opts, async (signal) => {
     const res = await ctx.deps.fetch(url, {
       method: "POST",
       headers: {
@@ -106,8 +93,6 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
       body: JSON.stringify(body),
       signal,
     });
-    status = res.status;
-    headers = res.headers;
     const bytes = await readCapped(res, MAX_EMBED_BODY);
     if (bytes === null) {
       throw new ProviderError({
@@ -117,15 +102,8 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
         hint: "Lower the embedding batch size.",
       });
     }
-    text = new TextDecoder().decode(bytes);
-  } catch (e) {
-    if (e instanceof ProviderError) throw e;
-    if (ctx.signal?.aborted) throw new ProviderError(cancelledError(ctx.provider, ectx));
-    if (timeout.signal.aborted) throw new ProviderError(timeoutError(ctx.provider, ectx));
-    throw new ProviderError(connectionError(ctx.provider, ectx, networkDetail(e)));
-  } finally {
-    clearTimeout(timer);
-  }
+    return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
+  });
   let json: unknown = undefined;
   try {
     json = text.trim() ? JSON.parse(text) : undefined;

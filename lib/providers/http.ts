@@ -96,11 +96,8 @@ export async function getJson(
     inContainer: deps.inContainer,
     timeoutSeconds: opts.timeoutMs / 1000,
   };
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
   const started = deps.now();
-  try {
+  return await timedCall(provider, ctx, opts, async (signal) => {
     const res = await deps.fetch(url, {
       ...(opts.body === undefined ? {} : { method: "POST", body: JSON.stringify(opts.body) }),
       headers: {
@@ -122,11 +119,31 @@ export async function getJson(
       json,
       latencyMs: deps.now() - started,
     };
+  });
+}
+
+/**
+ * Runs one non-streamed upstream call with a signal that fires on the caller's `signal` or after
+ * `timeoutMs`. Whatever it throws leaves as a `ProviderError`: its own as they are, an over-cap
+ * body as "sent more than N MB", then cancel, timeout, or the connection failure.
+ */
+export async function timedCall<T>(
+  provider: ResolvedProvider,
+  ectx: ErrorContext,
+  opts: { signal?: AbortSignal; timeoutMs: number },
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+  try {
+    return await call(signal);
   } catch (e) {
-    if (e instanceof BodyTooLargeError) throw new ProviderError(toUpstreamError(e, provider, ctx));
-    if (opts.signal?.aborted) throw new ProviderError(cancelledError(provider, ctx));
-    if (timeout.signal.aborted) throw new ProviderError(timeoutError(provider, ctx));
-    throw new ProviderError(connectionError(provider, ctx, networkDetail(e)));
+    if (e instanceof ProviderError) throw e;
+    if (e instanceof BodyTooLargeError) throw new ProviderError(toUpstreamError(e, provider, ectx));
+    if (opts.signal?.aborted) throw new ProviderError(cancelledError(provider, ectx));
+    if (timeout.signal.aborted) throw new ProviderError(timeoutError(provider, ectx));
+    throw new ProviderError(connectionError(provider, ectx, networkDetail(e)));
   } finally {
     clearTimeout(timer);
   }

@@ -24,7 +24,7 @@ import {
   toUpstreamError,
 } from "./errors.ts";
 import { MAX_SMALL_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
-import { type IdleWatcher, LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
+import { type IdleWatcher, LOAD_IDLE_MS } from "./idle.ts";
 import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
 import { UpstreamGuard } from "./upstream_guard.ts";
@@ -133,13 +133,7 @@ export async function* streamNativeChat(
     return "done";
   }
 
-  const guard = new UpstreamGuard(
-    signal,
-    deps.idle ?? sharedIdleWatcher(),
-    timeoutMs,
-    provider,
-    ectx,
-  );
+  const guard = new UpstreamGuard(signal, deps.idle, timeoutMs, provider, ectx);
 
   // What a heartbeat says while no text flows.
   let waiting: Extract<StreamEvent, { type: "waiting" }> = {

@@ -26,7 +26,7 @@ import {
 } from "./errors.ts";
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
 import { MAX_SMALL_BYTES } from "./http.ts";
-import { LOAD_IDLE_MS, sharedIdleWatcher } from "./idle.ts";
+import { LOAD_IDLE_MS } from "./idle.ts";
 import { prepareChat, type StreamDeps } from "./prepare.ts";
 import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
@@ -99,13 +99,7 @@ export async function* streamChat(
     return;
   }
 
-  const guard = new UpstreamGuard(
-    signal,
-    deps.idle ?? sharedIdleWatcher(),
-    timeoutMs,
-    provider,
-    ectx,
-  );
+  const guard = new UpstreamGuard(signal, deps.idle, timeoutMs, provider, ectx);
   let phase: "connecting" | "loading" | "prompt" = "connecting";
 
   /** Awaits `p`, yielding `waiting` events every interval until the first token. */

@@ -5,7 +5,7 @@
  * allowance while a model loads; and the one answer to "why did it stop?" (timeout or cancel).
  */
 import { cancelledError, type ErrorContext, timeoutError } from "./errors.ts";
-import type { IdleEntry, IdleWatcher } from "./idle.ts";
+import { type IdleEntry, type IdleWatcher, sharedIdleWatcher } from "./idle.ts";
 import type { ResolvedProvider, UpstreamError } from "./types.ts";
 
 /** One request's abort and idle bookkeeping; `close()` it in a `finally`. */
@@ -16,15 +16,19 @@ export class UpstreamGuard {
   /** Set once the answer is complete: a late idle timer changes nothing, `close` aborts nothing. */
   completed = false;
 
+  readonly #watcher: IdleWatcher;
+
+  /** `watcher` defaults to the process-wide one. */
   constructor(
     private readonly signal: AbortSignal,
-    private readonly watcher: IdleWatcher,
+    watcher: IdleWatcher | undefined,
     timeoutMs: number,
     private readonly provider: ResolvedProvider,
     private readonly ectx: ErrorContext,
   ) {
+    this.#watcher = watcher ?? sharedIdleWatcher();
     signal.addEventListener("abort", this.#onAbort, { once: true });
-    this.#idle = watcher.watch(timeoutMs, this.#onIdle);
+    this.#idle = this.#watcher.watch(timeoutMs, this.#onIdle);
   }
 
   /** The signal to hand to the upstream fetch. */
@@ -43,7 +47,7 @@ export class UpstreamGuard {
   /** Re-arms the idle timeout with another allowance (a model load before the first byte). */
   allow(ms: number): void {
     this.#idle.stop();
-    this.#idle = this.watcher.watch(ms, this.#onIdle);
+    this.#idle = this.#watcher.watch(ms, this.#onIdle);
   }
 
   /** Marks upstream activity now (bound: pass it as a chunk callback). */
