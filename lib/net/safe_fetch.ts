@@ -7,6 +7,7 @@
  * most 5 redirects each checked again, a deadline over the whole exchange, a size cap enforced
  * while the body streams, and an HTML/text/PDF content-type check.
  */
+import { FailureError } from "../failure_error.ts";
 import { ADDRESS_CLASS_LABELS, classifyAddress } from "./ip.ts";
 import { type PinnedClient, pinnedClient } from "./tunnel.ts";
 import { readCapped } from "./read_capped.ts";
@@ -88,11 +89,8 @@ export interface FetchFailure {
 }
 
 /** Thrown by `safeFetch`; `failure` is the typed error. */
-export class SafeFetchError extends Error {
-  constructor(readonly failure: FetchFailure) {
-    super(failure.message);
-    this.name = "SafeFetchError";
-  }
+export class SafeFetchError extends FailureError<FetchFailure> {
+  override name = "SafeFetchError";
 }
 
 function fail(kind: FetchFailureKind, url: string, message: string, hint: string, extra = {}) {

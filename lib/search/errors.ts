@@ -4,6 +4,7 @@
  * the URL used and a hint saying exactly what to change. A run turns it into a note and goes on
  * with the other engines.
  */
+import { FailureError } from "../failure_error.ts";
 import type { EngineId } from "./types.ts";
 
 /** Kinds of search failure. */
@@ -29,11 +30,8 @@ export interface SearchFailure {
 }
 
 /** Thrown by engines; `failure` is the typed error. */
-export class SearchError extends Error {
-  constructor(readonly failure: SearchFailure) {
-    super(failure.message);
-    this.name = "SearchError";
-  }
+export class SearchError extends FailureError<SearchFailure> {
+  override name = "SearchError";
 }
 
 /** Titles per kind. */
