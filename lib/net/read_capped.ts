@@ -5,7 +5,7 @@
  */
 
 /**
- * The body's bytes, or null when it is larger than `max`. `onChunk` sees every chunk as it arrives
+ * The body's bytes, or null when it is larger than `max`. `onChunk` sees each chunk within the cap
  * (an idle timer, say). The one capped reader of deepstudio: fetched pages, search answers and every
  * read from an LLM server (lib/providers/http.ts) go through it.
  */
