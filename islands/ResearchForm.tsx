@@ -7,6 +7,7 @@
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ModelInfo, ProviderStatus, UpstreamError } from "../lib/providers/types.ts";
+import type { FamilyUi } from "../lib/providers/ui_text.ts";
 import { api, type ApiError } from "./api.ts";
 import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
@@ -35,6 +36,10 @@ export interface PanelProvider {
   keyKey: string;
   /** The adapter can load models (LM Studio; it also needs the 0.4 model API at runtime). */
   canLoad?: boolean;
+  /** The server loads a picked, not-loaded model on its first request (the adapter's `jit`). */
+  jit?: boolean;
+  /** The family's status-line texts (the adapter's `hints.ui.line`). */
+  ui: FamilyUi["line"];
 }
 
 /** Props: providers and the LLM settings, all plain JSON. */
@@ -324,7 +329,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
             error={submitErr}
             ready={ready}
             picker={!!models?.length}
-            jit={pid === "lmstudio" ? provider.name : ""}
+            jit={provider.jit ? provider.name : ""}
           />
         )}
       </div>

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import type { SettingView } from "../lib/settings/view.ts";
 import type { ModelInfo, ProviderStatus } from "../lib/providers/types.ts";
+import type { FamilyUi } from "../lib/providers/ui_text.ts";
 import { api } from "./api.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
@@ -17,9 +18,11 @@ export type Draft = Record<string, string | boolean>;
  * person can check an address before saving it. An empty key field means "the saved key".
  */
 export function TestConnection(
-  { id, name, url, secret, draft }: {
+  { id, name, ui, url, secret, draft }: {
     id: string;
     name: string;
+    /** The provider's status-line texts (its adapter's `hints.ui.line`). */
+    ui: FamilyUi["line"];
     url?: string;
     secret: string;
     draft: Draft;
@@ -34,7 +37,7 @@ export function TestConnection(
       apiKey: key === "" ? null : key,
     });
     if (!res.ok) return setResult(["bad", res.error.message]);
-    const p = { id, name, keyLabel: "API key", keySet: key !== "" };
+    const p = { name, ui, keyLabel: "API key", keySet: key !== "" };
     const [cls, text] = statusLine(p, res.data, null);
     const ok = res.data.state === "available";
     setResult([cls, ok ? `${text} (${res.data.latencyMs} ms)` : text]);

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { ModelInfo } from "../lib/providers/types.ts";
+import { type FamilyUi, GENERIC_UI } from "../lib/providers/ui_text.ts";
 import type { SettingsView, SettingView } from "../lib/settings/view.ts";
 import { api } from "./api.ts";
 import { type Draft, Field, TestConnection } from "./SettingsField.tsx";
@@ -12,6 +13,8 @@ import { type Draft, Field, TestConnection } from "./SettingsField.tsx";
 /** Props: the settings document as `GET /api/settings` returns it. */
 export interface SettingsFormProps {
   view: SettingsView;
+  /** Status-line texts by provider id (each adapter's `hints.ui.line`); generic when absent. */
+  statusTexts?: Record<string, FamilyUi["line"]>;
 }
 
 function draftOf(s: SettingView): string | boolean {
@@ -32,7 +35,7 @@ function toValue(s: SettingView, raw: string | boolean): unknown {
 }
 
 /** The settings form island. */
-export function SettingsForm({ view: initial }: SettingsFormProps) {
+export function SettingsForm({ view: initial, statusTexts = {} }: SettingsFormProps) {
   const [view, setView] = useState(initial);
   const [draft, setDraft] = useState<Draft>(() =>
     Object.fromEntries(Object.values(initial.settings).map((s) => [s.key, draftOf(s)]))
@@ -134,6 +137,7 @@ export function SettingsForm({ view: initial }: SettingsFormProps) {
               <TestConnection
                 id={group}
                 name={title}
+                ui={statusTexts[group] ?? GENERIC_UI.line}
                 url={fields.find((s) => s.ui === "url")?.key}
                 secret={fields.find((s) => s.secret)!.key}
                 draft={draft}

@@ -4,11 +4,13 @@
  * the page (model list errors, a refused submit) points here instead of repeating it.
  */
 import type { ModelInfo, ProviderStatus } from "../lib/providers/types.ts";
+import { type FamilyUi, fillText } from "../lib/providers/ui_text.ts";
 
 /** What the line needs to know about the provider and its key field. */
 export interface StatusSubject {
-  id: string;
   name: string;
+  /** The family's status-line texts (its adapter's `hints.ui.line`). */
+  ui: FamilyUi["line"];
   /** The label of the provider's key field, as shown below the line. */
   keyLabel: string;
   /** True when a key or token is stored or typed: a 401 then means "rejected", not "needed". */
@@ -32,7 +34,7 @@ export function statusLine(
 ): [string, string] {
   if (!s) return ["", `Checking ${p.name}…`];
   const url = s.baseUrl || "(no URL set)";
-  const lm = p.id === "lmstudio";
+  const vars = { name: p.name, url };
   switch (s.state) {
     case "available": {
       const chat = chatModels(models);
@@ -40,7 +42,7 @@ export function statusLine(
       const loaded = chat.filter((m) => m.state === "loaded").length;
       const idle = chat.length - loaded;
       const parts = [`${loaded} loaded`];
-      if (idle > 0) parts.push(`${idle} available${lm ? " (JIT: loaded on first use)" : ""}`);
+      if (idle > 0) parts.push(`${idle} available${p.ui.idle}`);
       return [
         "ok",
         `${p.name} is running · ${plural(chat.length, "chat model")}: ${parts.join(", ")}`,
@@ -49,11 +51,7 @@ export function statusLine(
     case "unreachable":
       return [
         "bad",
-        `Not reachable at ${url} — ${
-          lm
-            ? "start the server in LM Studio's Developer tab"
-            : `start ${p.name} or check the URL and port`
-        }`,
+        `Not reachable at ${url} — ${fillText(p.ui.start, vars)}`,
       ];
     case "timeout":
       return [
@@ -66,7 +64,7 @@ export function statusLine(
         `${url} answered, but not as an OpenAI-compatible server — check the URL and port`,
       ];
     case "auth_required": {
-      const where = lm ? " (LM Studio: Developer → Server Settings → Manage Tokens)" : "";
+      const where = fillText(p.ui.keyWhere, vars);
       return [
         "warn",
         p.keySet
@@ -79,9 +77,7 @@ export function statusLine(
     case "no_models":
       return [
         "warn",
-        `${p.name} is running but has no chat models — ${
-          lm ? "load one in LM Studio (or `lms load`)" : "load or pull one"
-        }`,
+        `${p.name} is running but has no chat models — ${fillText(p.ui.load, vars)}`,
       ];
   }
   return ["bad", s.error?.message ?? String(s.state)];

@@ -10,6 +10,7 @@ import { type ProviderService, providerServiceFor } from "../lib/providers/servi
 import { researchServiceFor } from "../lib/research/service.ts";
 import type { RunRecord } from "../lib/research/schema.ts";
 import type { RetryRequest } from "../islands/RunActions.tsx";
+import type { SettingsFormProps } from "../islands/SettingsForm.tsx";
 import { HistoryPage } from "./components/HistoryPage.tsx";
 import { Layout } from "./components/Layout.tsx";
 import { researchFormProps } from "./components/research_props.ts";
@@ -38,6 +39,7 @@ async function statusRows(service: ProviderService): Promise<StatusRow[]> {
       urlSetting: p.urlSetting,
       keySetting: p.apiKeySetting,
       defaultUrl: PROVIDERS[p.id].defaultUrl,
+      ui: p.ui,
       status: null,
       models: null,
     };
@@ -58,6 +60,13 @@ async function statusRows(service: ProviderService): Promise<StatusRow[]> {
     }
     return row;
   }));
+}
+
+/** Each provider's status-line texts, from its adapter (the settings form's "Test connection"). */
+function statusTexts(): SettingsFormProps["statusTexts"] {
+  return Object.fromEntries(
+    Object.values(PROVIDERS).map((r) => [r.id, r.adapter.hints.ui.line]),
+  );
 }
 
 /** True for a browser asking for a page: a GET outside the API that accepts HTML. */
@@ -218,7 +227,7 @@ export function pageRoutes(ctx: AppContext) {
         "Settings",
         <Layout active="/settings">
           <h1>Settings</h1>
-          <Island name="SettingsForm" props={{ view }} />
+          <Island name="SettingsForm" props={{ view, statusTexts: statusTexts() }} />
         </Layout>,
       ));
     });

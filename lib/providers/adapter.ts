@@ -9,6 +9,7 @@
  */
 import type { HttpDeps, JsonAnswer } from "./http.ts";
 import type { StreamDeps } from "./stream.ts";
+import type { FamilyUi } from "./ui_text.ts";
 import type {
   ChatRequest,
   ModelInfo,
@@ -53,6 +54,8 @@ export interface FamilyHints {
   modelNotFound: string;
   /** The server answers but lists no model. */
   noModels: string;
+  /** The Status page's checklist and the Research page's status line (plain JSON, slots). */
+  ui: FamilyUi;
 }
 
 /** An embeddings request (filled by the Library's embedding step). */
@@ -134,6 +137,11 @@ export interface ProviderAdapter {
    * just-in-time loading is on); null when the server cannot tell. Absent: assume it would.
    */
   servesUnloaded?(ctx: SlotContext, model: string): Promise<boolean | null>;
+  /**
+   * True when the server loads a listed-but-not-loaded model on the first request for it (LM
+   * Studio's just-in-time loading): the UI then says a picked model "loads when the run starts".
+   */
+  jit?: boolean;
   /**
    * The family's own completion stream (LM Studio's native chat, which reports loading and
    * prompt progress), with `streamChat`'s event contract; absent: plain `/v1` via `streamChat`.

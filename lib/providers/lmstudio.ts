@@ -14,7 +14,36 @@ import { loadLmStudioModel, unloadLmStudioModel } from "./lmstudio_load.ts";
 import { streamLmStudioChat } from "./lmstudio_stream.ts";
 import { listOpenAiModels } from "./openai_compatible.ts";
 import type { ModelInfo, ResolvedProvider } from "./types.ts";
+import type { FamilyUi } from "./ui_text.ts";
 import { openAiEmbed } from "./embed_wire.ts";
+
+/** LM Studio's own words for the Status checklist and the status line: where each switch is. */
+const LM_STUDIO_UI: FamilyUi = {
+  checklist: {
+    start: {
+      text:
+        'Start LM Studio\'s server: open LM Studio → Developer tab → switch "Status" to Running, or run:',
+      code: "lms server start",
+    },
+    portNote: ' (LM Studio shows "Reachable at http://127.0.0.1:{port}" in the Developer tab)',
+    auth: {
+      text:
+        'LM Studio requires an API token ("Require Authentication" is on). Create one under Developer → Server Settings → Manage Tokens, then enter it on the Settings page as the LM Studio API token, or set:',
+      code: "{env}=<token>",
+    },
+    noModels: {
+      text:
+        'LM Studio is running but has no chat model. Load one: Developer tab → "Select a model to load", or:',
+      code: "lms load <model-key>",
+    },
+  },
+  line: {
+    start: "start the server in LM Studio's Developer tab",
+    keyWhere: " (LM Studio: Developer → Server Settings → Manage Tokens)",
+    load: "load one in LM Studio (or `lms load`)",
+    idle: " (JIT: loaded on first use)",
+  },
+};
 
 /** `GET <origin>/lmstudio-greeting` → `{"lmstudio":true}`: true only for LM Studio. */
 export async function isLmStudio(
@@ -157,7 +186,11 @@ export const lmStudioAdapter: ProviderAdapter = {
       "LM Studio answers but lists no model: load one (Developer tab, or `lms load <model>`), or download one.",
     context: (model, tokens) =>
       `In LM Studio, reload ${model} with Context Length ${tokens} (My Models → the model's settings → Context Length), or run \`lms load ${model} --context-length ${tokens}\`.`,
+    ui: LM_STUDIO_UI,
   },
+  // Just-in-time loading: a listed model is loaded on its first request (servesUnloaded says
+  // whether that is switched on right now).
+  jit: true,
   loadModel: (ctx, req) => loadLmStudioModel(ctx, req),
   unloadModel: (ctx, req) => unloadLmStudioModel(ctx, req),
   streamChat: streamLmStudioChat,

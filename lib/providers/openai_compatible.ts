@@ -10,6 +10,7 @@ import { errorFromHttp, ProviderError } from "./errors.ts";
 import { isErrorBody } from "./http.ts";
 import type { ModelInfo, ModelSource } from "./types.ts";
 import { openAiEmbed } from "./embed_wire.ts";
+import { GENERIC_UI } from "./ui_text.ts";
 
 type Json = Record<string, unknown>;
 
@@ -74,6 +75,7 @@ export const GENERIC_HINTS: ProviderAdapter["hints"] = {
   noModels: "The server answers but lists no model: load or pull one.",
   context: (model, tokens) =>
     `Serve ${model} with a context of at least ${tokens} tokens (llama-server \`-c ${tokens}\`, vLLM \`--max-model-len ${tokens}\`).`,
+  ui: GENERIC_UI,
 };
 
 /** The generic family (also OpenAI's cloud, whose record differs only in URL and key rules). */

@@ -21,6 +21,7 @@ import { createIdleWatcher, type IdleWatcher } from "./idle.ts";
 import { createModelStore, type ModelStore } from "./model_store.ts";
 import { chatModels, DEFAULT_LIST_TIMEOUT_MS, listModels, type ModelList } from "./models.ts";
 import { PROVIDERS } from "./records.ts";
+import type { FamilyUi } from "./ui_text.ts";
 import { resolveProvider, resolveWith, savedKeyFor } from "./resolve.ts";
 import { createStatusProber, probeStatus } from "./status.ts";
 import { streamChat, type StreamDeps } from "./stream.ts";
@@ -46,8 +47,13 @@ export interface ProviderSummary {
   modelsNeedKey: boolean;
   /** The server family (`lmstudio`, `llamacpp`, `ollama`, `openai-compatible`). */
   family: ProviderAdapter["family"];
-  /** Which optional adapter slots this provider has. */
-  can: { embed: boolean; loadModel: boolean; unloadModel: boolean };
+  /**
+   * Which optional adapter slots this provider has; `jit`: a listed model that is not loaded is
+   * loaded on its first request.
+   */
+  can: { embed: boolean; loadModel: boolean; unloadModel: boolean; jit: boolean };
+  /** The family's texts for the Status checklist and the status line (lib/providers/ui_text.ts). */
+  ui: FamilyUi;
 }
 
 /** What the provider service offers. */
@@ -142,7 +148,9 @@ export function createProviderService(
             embed: !!p.record.adapter.embed,
             loadModel: !!p.record.adapter.loadModel,
             unloadModel: !!p.record.adapter.unloadModel,
+            jit: !!p.record.adapter.jit,
           },
+          ui: p.record.adapter.hints.ui,
         };
       });
     },

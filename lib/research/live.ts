@@ -78,6 +78,9 @@ export function createLiveRun(
   let chain: Promise<void> = Promise.resolve();
   let queued: Promise<void> | null = null;
   let lost = false;
+  /** Event bytes staged into the commit in flight: still pending until it lands, but already
+   * on their way, so they must not count towards the next batch's size threshold. */
+  let inFlightBytes = 0;
 
   async function write(): Promise<void> {
     if (lost) return;
@@ -88,6 +91,7 @@ export function createLiveRun(
       set: (key: Deno.KvKey, value: unknown) => (mutations++, op.set(key, value)),
       delete: (key: Deno.KvKey) => (mutations++, op.delete(key)),
     };
+    inFlightBytes = log.pendingBytes;
     const staged = log.stage(counted, record.id);
     const chunks = text.stage(counted, record.id);
     const sideStaged = side;
@@ -105,7 +109,7 @@ export function createLiveRun(
     op.set(runKey(record.id), snapshot);
     recordDirty = false;
     try {
-      const res = await op.commit();
+      const res = await op.commit().finally(() => inFlightBytes = 0);
       opts.stats.commits++;
       opts.stats.mutations += mutations;
       if (res.ok) {
@@ -115,6 +119,9 @@ export function createLiveRun(
         record.lastSeq = snapshot.lastSeq;
         record.textChunks = chunks;
         record.textLength = snapshot.textLength;
+        // Tokens that arrived while this commit was in flight wait for their own full batch
+        // (or the timer) instead of following at once as a small extra commit.
+        if (log.pendingCount > 0) schedule(false);
         return;
       }
       lost = true;
@@ -146,7 +153,7 @@ export function createLiveRun(
   }
 
   function schedule(now: boolean) {
-    if (now || log.pendingBytes >= opts.policy.flushBytes) {
+    if (now || log.pendingBytes - inFlightBytes >= opts.policy.flushBytes) {
       flush();
       return;
     }

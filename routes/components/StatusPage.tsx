@@ -8,6 +8,7 @@ import { FAMILY_NAMES } from "../../lib/providers/names.ts";
 import { listenStep } from "../../lib/hints/docker.ts";
 import { dockerHint } from "../../lib/providers/errors.ts";
 import type { ModelInfo, ProviderStatus } from "../../lib/providers/types.ts";
+import { type FamilyUi, fillStep, fillText } from "../../lib/providers/ui_text.ts";
 
 /** One provider's findings. */
 export interface StatusRow {
@@ -18,6 +19,8 @@ export interface StatusRow {
   urlSetting: string | null;
   keySetting: string;
   defaultUrl: string;
+  /** The family's texts (the provider's adapter, `hints.ui`). */
+  ui: FamilyUi;
   /** Null when not probed (e.g. a cloud provider without a key: nothing leaves the machine). */
   status: ProviderStatus | null;
   skipped?: string;
@@ -48,7 +51,6 @@ function ctx(n: number | null): string {
 export function checklist(row: StatusRow): { text: string; code?: string }[] {
   const s = row.status;
   if (!s || s.state === "available") return [];
-  const lm = row.id === "lmstudio";
   const url = s.baseUrl || "(not set)";
   const port = (() => {
     try {
@@ -60,6 +62,8 @@ export function checklist(row: StatusRow): { text: string; code?: string }[] {
   const setUrl = row.urlSetting
     ? `Change it on the Settings page or with ${envOf(row.urlSetting)}.`
     : "";
+  const vars = { name: row.name, url, port, env: envOf(row.keySetting) };
+  const texts = row.ui.checklist;
   const items: { text: string; code?: string }[] = [];
   if (s.dockerLoopback) {
     items.push({
@@ -80,18 +84,10 @@ export function checklist(row: StatusRow): { text: string; code?: string }[] {
         break;
       }
       items.push(
-        lm
-          ? {
-            text:
-              'Start LM Studio\'s server: open LM Studio → Developer tab → switch "Status" to Running, or run:',
-            code: "lms server start",
-          }
-          : { text: `Start ${row.name} and make sure it listens on ${url}.` },
+        fillStep(texts.start, vars),
         {
           text: `Check the port: the server must listen on ${port || "the port in the URL"}${
-            lm
-              ? ` (LM Studio shows "Reachable at http://127.0.0.1:${port}" in the Developer tab)`
-              : ""
+            fillText(texts.portNote, vars)
           }. ${setUrl}`,
         },
         { text: "Check from this machine that something answers:", code: `curl ${url}/v1/models` },
@@ -121,29 +117,11 @@ export function checklist(row: StatusRow): { text: string; code?: string }[] {
       );
       break;
     case "auth_required":
-      items.push(
-        lm
-          ? {
-            text:
-              'LM Studio requires an API token ("Require Authentication" is on). Create one under Developer → Server Settings → Manage Tokens, then enter it on the Settings page as the LM Studio API token, or set:',
-            code: `${envOf(row.keySetting)}=<token>`,
-          }
-          : {
-            text:
-              `${row.name} refused the request without a valid key. Set it on the Settings page or with:`,
-            code: `${envOf(row.keySetting)}=<key>`,
-          },
-      );
+      items.push(fillStep(texts.auth, vars));
       break;
     case "no_models":
       items.push(
-        lm
-          ? {
-            text:
-              'LM Studio is running but has no chat model. Load one: Developer tab → "Select a model to load", or:',
-            code: "lms load <model-key>",
-          }
-          : { text: `${row.name} is running but lists no models. Load or pull one first.` },
+        fillStep(texts.noModels, vars),
         { text: "Embedding models do not count: research needs a chat model." },
       );
       break;

@@ -28,6 +28,8 @@ export function researchFormProps(view: SettingsView): ResearchFormProps {
       urlKey: r.urlSetting,
       keyKey: r.apiKeySetting,
       canLoad: !!r.adapter.loadModel,
+      jit: !!r.adapter.jit,
+      ui: r.adapter.hints.ui.line,
     };
   });
   const keys = new Set<string>(PANEL_KEYS);
