@@ -128,6 +128,9 @@ export function RunView(props: RunViewProps) {
     let questions: string[] = [];
     let runningAt = 0;
     let firstDelta = 0;
+    // Rendered while the run was already going: its `running` event is history (however the
+    // replay is split into reads), so this view cannot time the first token itself.
+    let joinedRunning = props.status === "running";
     const arrivals: number[] = [];
     let finished = false;
     const stop = new AbortController();
@@ -182,11 +185,12 @@ export function RunView(props: RunViewProps) {
           if (finished && ACTIVE.includes(s)) { // resumed after an earlier ending: stream again
             finished = false;
             setError(null); // the earlier attempt's error is not this attempt's
+            joinedRunning = false; // this attempt starts now: its first token can be timed
             const kept = r.text;
             r.reset();
             r.append(kept);
           }
-          if (s === "running" && !replay) runningAt = performance.now();
+          if (s === "running" && !replay && !joinedRunning) runningAt = performance.now();
           if (s === "queued") setMessage("Waiting for a free slot…");
           break;
         }
