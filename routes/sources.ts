@@ -19,12 +19,14 @@ export function sourcesRoutes(ctx: AppContext) {
       const id = c.req.param("id");
       const view = await service.get(id);
       if (!view) throw notFound(`No research run ${id}`);
+      await service.persisted(id);
       return c.json(await sourcesView(ctx.kv, id));
     })
     .get("/:id/export.json", async (c) => {
       const id = c.req.param("id");
       const view = await service.get(id);
       if (!view) throw notFound(`No research run ${id}`);
+      await service.persisted(id);
       const s = await sourcesView(ctx.kv, id);
       const { run, text } = view;
       return c.json(

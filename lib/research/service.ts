@@ -87,6 +87,12 @@ export interface ResearchService {
   /** Continues a failed, interrupted or cancelled run at the step it stopped in. */
   resume(id: string, req: ResumeRequest): Promise<RunRecord>;
   get(id: string): Promise<RunView | null>;
+  /**
+   * Waits until what a run live in this process has staged (sources, step outputs) is in KV:
+   * `get` shows the live record at once, so a reader of KV-only data (sources, export) calls
+   * this first to see what `get` already says.
+   */
+  persisted(id: string): Promise<void>;
   list(opts: { limit: number; cursor?: string }): Promise<{
     runs: RunRecord[];
     cursor: string | null;
@@ -457,6 +463,9 @@ export function createResearchService(
       const entry = await getRun(kv, id);
       if (!entry.value) return null;
       return { run: entry.value, text: await readText(kv, id, entry.value.textChunks) };
+    },
+    async persisted(id) {
+      await live.get(id)?.flush();
     },
     async list(o) {
       await ready;
