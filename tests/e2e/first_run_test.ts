@@ -8,7 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DEFAULT_MODELS } from "../fakes/lmstudio.ts";
 import { json } from "../helpers.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { deadPort, hydrated, startStack } from "./stack.ts";
+import { deadPort, hydrated, openPage, startStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -79,9 +79,7 @@ Deno.test({
     const models = structuredClone(DEFAULT_MODELS).map((m) => ({ ...m, loaded_instances: [] }));
     const stack = await startStack({ lm: { models, jit: true, reply: "Loaded and answered." } });
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.waitForSelector(".model-list");
       const line = (await page.textContent(".status-text"))!;
       assertStringIncludes(line, "2 chat models: 0 loaded, 2 available");
@@ -110,9 +108,7 @@ Deno.test({
   async fn() {
     const stack = await startStack();
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.waitForSelector(".model-list");
       await page.locator(".model-list li", { hasText: "Qwen2.5" }).locator("input").check();
       await page.fill("#f-llm-max_tokens", "0");

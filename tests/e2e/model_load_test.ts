@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { hydrated, startStack } from "./stack.ts";
+import { openPage, startStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -16,9 +16,7 @@ Deno.test({
   async fn() {
     const stack = await startStack({ lm: { loadMs: 1500 } });
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       const gemma = page.locator(".model-list li", { hasText: "Gemma 4" });
       await gemma.locator("button.load-open").click();
       const options = await gemma.locator("select.load-size option").allTextContents();
@@ -57,9 +55,7 @@ Deno.test({
   async fn() {
     const stack = await startStack();
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       const qwen = page.locator(".model-list li", { hasText: "Qwen2.5 7B Instruct" });
       await qwen.locator("button.load-open", { hasText: "Reload with larger context…" }).click();
       const options = await qwen.locator("select.load-size option").allTextContents();
@@ -91,9 +87,7 @@ Deno.test({
   async fn() {
     const stack = await startStack({ lm: { loadMs: 300, reply: "Tides follow the moon." } });
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.check("input[name=mode][value=detailed]");
       await page.fill("#query", "Explain tides");
       await page.click("button[type=submit]");

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { ask, hydrated, startStack } from "./stack.ts";
+import { ask, hydrated, openPage, startStack } from "./stack.ts";
 import { NAV } from "../../routes/components/Layout.tsx";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
@@ -103,9 +103,7 @@ Deno.test({
   async fn() {
     const stack = await startStack();
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.waitForSelector(".model-list");
       await page.keyboard.press("Tab");
       const skip = await page.locator("a.skip").boundingBox();

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { json } from "../helpers.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { ask, deadPort, hydrated, startStack } from "./stack.ts";
+import { ask, deadPort, hydrated, openPage, startStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -65,9 +65,7 @@ Deno.test({
   async fn() {
     const stack = await startStack();
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.fill("#f-llm-max_tokens", "2048");
       await page.fill("#f-llm-local_context_window_size", "100"); // below the 512 minimum
       await page.waitForSelector("#f-llm-local_context_window_size-err");

@@ -82,6 +82,14 @@ export function deadPort(): number {
   return port;
 }
 
+/** A new page of the stack's browser at `path`, hydrated: how most browser tests begin. */
+export async function openPage(stack: Stack, path = "/"): Promise<Page> {
+  const page = await stack.page();
+  await page.goto(`${stack.url}${path}`);
+  await hydrated(page);
+  return page;
+}
+
 /** Waits until the island on the page has hydrated. */
 export async function hydrated(page: Page): Promise<void> {
   await page.waitForSelector('ds-island[data-hydrated="1"]');
