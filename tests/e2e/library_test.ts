@@ -5,7 +5,7 @@
  * chooser, and remove a document after confirming.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import type { Page } from "playwright-core";
+import type { FileChooser, Page } from "playwright-core";
 import { HAVE_CHROMIUM, launchBrowser } from "./browser.ts";
 import { PDF_PHRASES, startLibrary, writeMixedFolder } from "../library/library_fixture.ts";
 
@@ -31,6 +31,10 @@ Deno.test({
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
+      // Listening now turns on Playwright's file-chooser interception before the key press: a
+      // listener added in the same tick as a fast keyboard press can lose that race, and the
+      // chooser then opens natively (headless: nowhere) with no event.
+      const chooserSeen = new Promise<FileChooser>((resolve) => page.once("filechooser", resolve));
       await page.goto(`${lib.url}/`);
       await page.click("nav >> text=Library");
       await page.waitForSelector('ds-island[data-hydrated="1"]');
@@ -67,10 +71,14 @@ Deno.test({
 
       // The drop zone's button opens the file chooser.
       await tabTo(page, "#choose-files");
-      const [chooser] = await Promise.all([
-        page.waitForEvent("filechooser"),
-        page.keyboard.press("Enter"),
-      ]);
+      await page.keyboard.press("Enter");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const chooser = await Promise.race([
+        chooserSeen,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("no file chooser opened")), 30_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       const otters = `${lib.root}/../otters.txt`;
       await Deno.writeTextFile(otters, "Otters hold hands while they sleep.");
       await chooser.setFiles(otters);
