@@ -1,10 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
-import {
-  pipeline,
-  PIPELINES,
-  progressRanges,
-  SOURCED_PIPELINES,
-} from "../../lib/research/pipeline.ts";
+import { pipeline, PIPELINES, progressRanges } from "../../lib/research/pipeline.ts";
 import { defineStep, type StepContext } from "../../lib/research/steps/types.ts";
 
 const first = defineStep({
