@@ -64,7 +64,6 @@ export function sourceEvent(s: Source) {
 export const searchStep: Step<SearchOutput> = {
   name: "search",
   label: "Search the sources",
-  weight: 10,
   async run(ctx) {
     const sources = ctx.record.sources;
     if (!usesSources(sources)) return { hits: [], failures: [], notes: [], fallback: false };
