@@ -73,7 +73,7 @@ export const FLAGS = [
     env: "DEEPSTUDIO_RUN_LEASE",
     arg: "SECONDS",
     help:
-      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs",
+      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs and Library indexing jobs",
     def: "15",
   },
   {

@@ -33,6 +33,7 @@ export function libraryServiceFor(ctx: AppContext): LibraryService {
       now: ctx.now,
       log: ctx.log,
       shutdown: ctx.shutdown,
+      leaseMs: ctx.config.runLeaseMs,
       async fetchUrl(url, signal) {
         const settings = (await ctx.settings.get()).values;
         const page = await safeFetch(url, {
