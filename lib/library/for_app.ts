@@ -34,6 +34,7 @@ export function libraryServiceFor(ctx: AppContext): LibraryService {
       log: ctx.log,
       shutdown: ctx.shutdown,
       leaseMs: ctx.config.runLeaseMs,
+      resumePollMs: ctx.config.libraryResumePollMs,
       async fetchUrl(url, signal) {
         const settings = (await ctx.settings.get()).values;
         const page = await safeFetch(url, {
