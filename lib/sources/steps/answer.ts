@@ -75,7 +75,12 @@ export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
     const a = await citedAnswer(ctx, ctx.run.query, read, book, { cache: new Map() });
     if (a.error) return ctx.fail(a.error);
     const summary = publishCitations(ctx, book, read.sources);
-    const md = sourcesMarkdown(summary.citations, read.sources, search.failures);
+    const md = sourcesMarkdown(
+      summary.citations,
+      read.sources,
+      search.failures,
+      read.passages,
+    );
     ctx.compose([[0, a.start], a.text, md ? `\n\n${md}` : "", "\n"]);
     return { cited: summary.citations.length, removed: summary.removed };
   },

@@ -45,7 +45,7 @@ export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
     const book = new CitationBook(research.citations, research.removed);
     const report = book.verify(stripThink(ctx.text.slice(start)).trim()).text;
     const summary = publishCitations(ctx, book, read.sources);
-    const md = sourcesMarkdown(summary.citations, read.sources, failures);
+    const md = sourcesMarkdown(summary.citations, read.sources, failures, read.passages);
     const notes = trimmedRange(ctx.text, research.notes.start, research.notes.end);
     ctx.compose([report, "\n\n---\n\n", notes, md ? `\n\n${md}` : "", "\n"]);
     return {
