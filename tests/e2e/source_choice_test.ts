@@ -85,6 +85,13 @@ Deno.test({
       await page.reload();
       await hydrated(page);
       await page.waitForSelector(".no-sources .no-sources-badge");
+      // "Run again" searches where this run searched: the same engine and collection.
+      await page.click("button.retry");
+      await page.waitForURL((u) => u.pathname.startsWith("/research/") && !u.pathname.endsWith(id));
+      const again = new URL(page.url()).pathname.split("/").pop()!;
+      const rerun = await (await req("GET", `/api/research/${again}`)).json();
+      assertEquals(rerun.run.sources.engines, ["library"]);
+      assertEquals(rerun.run.sources.collections, [ids.Bees]);
 
       // A run with no engine at all is labelled from its first render.
       const none = await req("POST", "/api/research", {
