@@ -7,7 +7,7 @@
 import { runCitationsKey } from "../../kv/keys.ts";
 import { answerBudget, estimatePromptTokens } from "../../research/budget.ts";
 import { quickPrompt } from "../../research/prompts.ts";
-import type { Step, StepContext } from "../../research/steps/types.ts";
+import { defineStep, type StepContext } from "../../research/steps/types.ts";
 import { CitationBook, stripThink } from "../citations.ts";
 import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
 import type { CitationSummary, Source } from "../types.ts";
@@ -69,13 +69,11 @@ export async function modelOnly(ctx: StepContext, why: string): Promise<SourcedA
 }
 
 /** Answers the question from the passages. */
-export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
+export const sourcedAnswerStep = defineStep({
   name: "answer",
   label: "Answer with citations",
-  weight: 67,
-  async run(ctx) {
-    const search = ctx.input(searchStep);
-    const read = ctx.input(readStep);
+  needs: { search: searchStep, read: readStep },
+  async run(ctx, { search, read }): Promise<SourcedAnswerOutput> {
     if (search.fallback) return await modelOnly(ctx, "Every source failed");
     if (!read.passages.length) return await modelOnly(ctx, "No sources were found");
     const book = new CitationBook();
@@ -92,4 +90,4 @@ export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
     ctx.compose([[0, a.start], a.text, md ? `\n\n${md}` : "", "\n"]);
     return { cited: summary.citations.length, removed: summary.removed };
   },
-};
+});

@@ -6,7 +6,7 @@
  * stored under their own keys; the panel hears about each through a `source` event.
  */
 import { runPassagesKey, runPassagesPrefix, runSourceKey } from "../../kv/keys.ts";
-import type { Step } from "../../research/steps/types.ts";
+import { defineStep } from "../../research/steps/types.ts";
 import { mapBounded } from "../../search/multi.ts";
 import { readHit } from "../read.ts";
 import type { Passage, Source } from "../types.ts";
@@ -22,13 +22,12 @@ export interface ReadOutput {
 }
 
 /** Reads the sources. */
-export const readStep: Step<ReadOutput> = {
+export const readStep = defineStep({
   name: "read",
   label: "Read the sources",
-  weight: 15,
+  needs: { search: searchStep },
   owns: (id) => [runPassagesPrefix(id)],
-  async run(ctx) {
-    const { hits } = ctx.input(searchStep);
+  async run(ctx, { search: { hits } }): Promise<ReadOutput> {
     if (!hits.length) return { sources: [], passages: [] };
     const c = ctx.config;
     let budget = c["search.max_pages"];
@@ -71,4 +70,4 @@ export const readStep: Step<ReadOutput> = {
       passages: results.flatMap((r) => r.passages),
     };
   },
-};
+});

@@ -64,7 +64,6 @@ export function sourceEvent(s: Source, passages: readonly Passage[] = []) {
 export const searchStep: Step<SearchOutput> = {
   name: "search",
   label: "Search the sources",
-  weight: 10,
   owns: (id) => [runSourcesPrefix(id), runPassagesPrefix(id)],
   async run(ctx) {
     const sources = ctx.record.sources;

@@ -5,7 +5,7 @@
  */
 import { synthesisPrompt } from "../../research/prompts.ts";
 import { trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
-import type { Step } from "../../research/steps/types.ts";
+import { defineStep } from "../../research/steps/types.ts";
 import type { ChatMessage } from "../../providers/types.ts";
 import type { Finding } from "../../research/prompts.ts";
 import { CitationBook, stripThink } from "../citations.ts";
@@ -32,14 +32,14 @@ export interface SourcedSynthesisOutput {
 }
 
 /** Writes the report. */
-export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
+export const sourcedSynthesisStep = defineStep({
   name: "synthesis",
   label: "Write the report with citations",
-  weight: 22,
-  async run(ctx) {
-    const research = ctx.input(sourcedResearchStep);
-    const read = ctx.input(readStep);
-    const { failures, fallback } = ctx.input(searchStep);
+  needs: { research: sourcedResearchStep, read: readStep, search: searchStep },
+  async run(
+    ctx,
+    { research, read, search: { failures, fallback } },
+  ): Promise<SourcedSynthesisOutput> {
     const build = (f: Finding[]) => citedSynthesisPrompt(ctx.run.query, f);
     const start = await writeReport(ctx, research.findings, build);
     const book = new CitationBook(research.citations, research.removed);
@@ -60,4 +60,4 @@ export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
       removed: summary.removed,
     };
   },
-};
+});
