@@ -287,7 +287,8 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "research",
   },
   "GET /api/research/{id}/export.json": {
-    summary: "Question, report, sources and cited passages as one JSON file",
+    summary:
+      "Question, report, sources and cited passages as one JSON file; noSources says why a run answered from model knowledge alone (null when it has sources)",
     tag: "research",
   },
   "GET /api/collections": {
