@@ -40,7 +40,7 @@ export interface ResolvedProvider {
   keySet: boolean;
 }
 
-/** Spec §6 error kinds. */
+/** The kinds of upstream failure (docs/providers.md, "Errors", lists each with its title). */
 export type UpstreamErrorKind =
   | "connection"
   | "timeout"
