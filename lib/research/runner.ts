@@ -223,6 +223,7 @@ export async function runResearch(
       setState(i, rec, oldParts);
       continue;
     }
+    if (prev && step.owns) await clearOwned(live, deps.kv, step.owns(r.id));
     setState(i, rec, oldParts);
     progress(step.name, step.label, from);
     let failure: UpstreamError | null = null;
@@ -254,4 +255,12 @@ export async function runResearch(
     setState(i, rec, oldParts);
   }
   await finish("completed", null);
+}
+
+/** Stages deletes of every key under `prefixes` (an earlier attempt's outputs) into the next
+ * flush; a key the re-run writes again is set instead (the later staged write wins). */
+async function clearOwned(live: LiveRun, kv: Deno.Kv, prefixes: Deno.KvKey[]): Promise<void> {
+  for (const prefix of prefixes) {
+    for await (const e of kv.list({ prefix }, { consistency: "strong" })) live.del(e.key);
+  }
 }

@@ -129,6 +129,12 @@ export interface Step<O, N extends StepNeeds = Record<never, never>> {
   readonly needs?: N;
   /** A reason to skip this step and the output it then has, or null to run it. */
   skip?(ctx: StepContext, inputs: StepInputs<N>): { reason: string; output: O } | null;
+  /**
+   * KV prefixes this step writes under (besides its record): when the step re-runs (resume,
+   * retry), whatever an earlier attempt left there is deleted in the same atomic write that
+   * marks the step running again, so a re-run with fewer results leaves no stale entries.
+   */
+  owns?(runId: string): Deno.KvKey[];
   run(ctx: StepContext, inputs: StepInputs<N>): Promise<O>;
 }
 

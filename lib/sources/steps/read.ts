@@ -5,7 +5,7 @@
  * fails is a note on its source and its snippet still counts. Each source and its passages are
  * stored under their own keys; the panel hears about each through a `source` event.
  */
-import { runPassagesKey, runSourceKey } from "../../kv/keys.ts";
+import { runPassagesKey, runPassagesPrefix, runSourceKey } from "../../kv/keys.ts";
 import { defineStep } from "../../research/steps/types.ts";
 import { mapBounded } from "../../search/multi.ts";
 import { readHit } from "../read.ts";
@@ -26,6 +26,7 @@ export const readStep = defineStep({
   name: "read",
   label: "Read the sources",
   needs: { search: searchStep },
+  owns: (id) => [runPassagesPrefix(id)],
   async run(ctx, { search: { hits } }): Promise<ReadOutput> {
     if (!hits.length) return { sources: [], passages: [] };
     const c = ctx.config;
@@ -52,7 +53,7 @@ export const readStep = defineStep({
       }
       ctx.put(runSourceKey(ctx.run.id, i), r.source);
       ctx.put(runPassagesKey(ctx.run.id, i), r.passages);
-      ctx.emit("source", sourceEvent(r.source));
+      ctx.emit("source", sourceEvent(r.source, r.passages));
       return r;
     });
     const unread = results.filter((r, i) => mayFetch[i] && r.source.state !== "read");
