@@ -11,6 +11,7 @@ import {
   askDetailed,
   deadPort,
   hydrated,
+  openPage,
   stackTest,
   startStack,
 } from "./stack.ts";
@@ -29,9 +30,7 @@ Deno.test({
     const reply = `${words(60)}\n\n**bold end**`;
     const stack = await startStack({ lm: { tokenDelayMs: 15, reply } });
     try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+      const page = await openPage(stack);
       await page.waitForSelector(".status-line .dot.ok");
       assertEquals(
         (await page.textContent(".status-text"))?.trim(),
@@ -164,9 +163,7 @@ stackTest(
   {},
   async (stack) => {
     const dead = `http://127.0.0.1:${deadPort()}`;
-    const page = await stack.page();
-    await page.goto(`${stack.url}/`);
-    await hydrated(page);
+    const page = await openPage(stack);
     await page.waitForSelector(".status-line .dot.ok");
     await page.fill("#f-llm-lmstudio-url", dead);
     await page.waitForSelector(".status-line .dot.bad");
