@@ -5,7 +5,6 @@
  * be read becomes a note on the source, and its search snippet stays a citable passage.
  */
 import { safeFetch, SafeFetchError, type SafeFetchOptions } from "../net/safe_fetch.ts";
-import { decodeHtml, extractHtml } from "../extract/html.ts";
 import { extractPdf } from "../extract/pdf.ts";
 import type { FoundHit } from "../search/multi.ts";
 import { cutPassages } from "./passages.ts";
@@ -32,6 +31,14 @@ export interface ReadResult {
 function toPassages(index: number, texts: string[]): Passage[] {
   return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
 }
+
+/**
+ * The HTML extractor, loaded when the first web page is read: Readability and linkedom hold
+ * ~30 MB once imported, which a deepstudio that never reads the web should not carry (idle RSS,
+ * docs/benchmarks.md).
+ */
+let html: Promise<typeof import("../extract/html.ts")> | undefined;
+const htmlExtractor = () => html ??= import("../extract/html.ts");
 
 /** A PDF's text layer, one block per paragraph (scanned PDFs without one throw, as a note). */
 async function pdfText(bytes: Uint8Array): Promise<string> {
@@ -77,6 +84,7 @@ export async function readHit(
     const page = await safeFetch(hit.url, opts.fetch);
     let text = "";
     let title = base.title;
+    const { decodeHtml, extractHtml } = await htmlExtractor();
     if (page.contentType === "text/html" || page.contentType === "application/xhtml+xml") {
       const ex = extractHtml(decodeHtml(page.bytes, page.charset));
       text = ex.text;
