@@ -1,6 +1,6 @@
 /**
- * Where a run looks, chosen on the Research form: the web (SearXNG), the Library and which of
- * its collections, or neither (model knowledge, "no sources"). Starts from the `search.engine`
+ * Where a run looks, chosen on the Research form: the web (SearXNG), Wikipedia, the Library and
+ * which of its collections, or neither (model knowledge, "no sources"). Starts from the `search.engine`
  * and `search.library.collections` settings; the choice goes with the run as `sources` and does
  * not change the settings. Plain checkboxes, so Tab and Space are all a keyboard needs.
  */
@@ -11,6 +11,7 @@ import { api } from "./api.ts";
 export const PICKABLE = [
   { id: "searxng", label: "Web (SearXNG)" },
   { id: "library", label: "Library" },
+  { id: "wikipedia", label: "Wikipedia (online)" },
 ] as const;
 
 /** A collection as the picker lists it. */
