@@ -35,6 +35,18 @@ export interface JobDeps {
   maxDocumentBytes: number;
   now: () => number;
   log: (m: string) => void;
+  /** False once another process has taken the job over (this one's lease lapsed). */
+  owns?: (collectionId: string) => Promise<boolean>;
+}
+
+/**
+ * Whether the job should stop before its next document: the collection is gone, its target
+ * generation changed (a re-index asked for by any process), or another process owns the job.
+ */
+async function superseded(deps: JobDeps, collectionId: string, generation: number) {
+  const c = await deps.store.collection(collectionId);
+  if (!c || (c.building ?? c.index).generation !== generation) return true;
+  return deps.owns ? !await deps.owns(collectionId) : false;
 }
 
 /** The index space of a collection's generation. */
@@ -133,7 +145,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     emit();
     const embedder = deps.embedder(target);
     for (const doc of todo) {
-      if (signal.aborted) return;
+      if (signal.aborted || await superseded(deps, collectionId, target.generation)) return;
       progress.currentFile = doc.name;
       const updateDoc = async (change: Partial<LibraryDocument>) => {
         const d = await deps.store.updateDocument(
@@ -234,6 +246,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       emit();
     }
     // Done: a finished re-index becomes the searchable index and the old space goes.
+    if (await superseded(deps, collectionId, target.generation)) return;
     collection = await deps.store.collection(collectionId);
     if (collection?.building) {
       const old = collection.index.generation;

@@ -123,8 +123,13 @@ class SqliteSpace implements IndexSpace {
         );
       }
     }
-    const rowids = transaction(this.db, () =>
-      chunks.map((c) => {
+    const rowids = transaction(this.db, () => {
+      // Dropped meanwhile (its collection deleted, perhaps by another process): adding would
+      // leave orphan chunks of a space nobody lists.
+      if (!this.db.prepare(`SELECT 1 FROM spaces WHERE name = ?`).get(this.name)) {
+        throw new IndexError("unavailable", `Index ${this.name} was deleted`);
+      }
+      return chunks.map((c) => {
         const r = this.#insert.run(
           this.name,
           c.id,
@@ -139,7 +144,8 @@ class SqliteSpace implements IndexSpace {
           new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
         );
         return Number(r.changes) > 0 ? Number(r.lastInsertRowid) : null;
-      }));
+      });
+    });
     chunks.forEach((c, i) => {
       const rowid = rowids[i];
       if (rowid !== null) this.#matrix?.append(rowid, c.documentId, c.vector);
