@@ -82,6 +82,24 @@ export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
   };
 }
 
+/** Every collection's id and name (one KV list; the Research form offers them). */
+export async function collectionChoices(kv: Deno.Kv): Promise<{ id: string; name: string }[]> {
+  const all = await Array.fromAsync(kvList(kv, COLLECTIONS_PREFIX));
+  return all.map((e) => ({ id: e.value.id, name: e.value.name }));
+}
+
+/** The collections `wanted` names (by id, or by name ignoring case); all when it names none. */
+export function pickCollections(
+  list: readonly { id: string; name: string }[],
+  wanted: readonly string[],
+): string[] {
+  const w = wanted.map((x) => x.toLowerCase());
+  const picked = list.filter((c) =>
+    w.includes(c.id.toLowerCase()) || w.includes(c.name.toLowerCase())
+  );
+  return (picked.length ? picked : list).map((c) => c.id);
+}
+
 /**
  * The ids of the collections `wanted` names (by id, or by name ignoring case: the setting holds
  * what people type). Naming none that exists is a typed error, not a silently empty search.

@@ -55,7 +55,7 @@ stackTest(
       await page.waitForSelector("#collection-picker [role=alert]");
       assertStringIncludes(
         (await page.textContent("#collection-picker"))!,
-        "Choose at least one collection",
+        "Tick a collection",
       );
       assert(await page.isDisabled("button[type=submit]"));
       await tabTo(page, box("Bees"));
