@@ -79,7 +79,20 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
   const events = new LibraryEvents();
   const files = new FileStore(join(deps.dir, "files"));
   let indexPromise: Promise<LibraryIndex> | null = null;
-  const index = () => indexPromise ??= openSqliteIndex(deps.dir);
+  let closed = false;
+  // The searchable spaces' vectors load in the background once the Library is first used, so
+  // the first search does not wait for them (and a process that never uses it loads nothing).
+  const warm = async (idx: LibraryIndex) => {
+    for (const c of await store.collections()) {
+      if (closed) return;
+      await (await idx.existing(spaceName(c.id, c.index.generation)))?.warm();
+    }
+  };
+  const index = () =>
+    indexPromise ??= openSqliteIndex(deps.dir).then((idx) => {
+      warm(idx).catch((e) => closed || deps.log(`library: could not preload vectors: ${e}`));
+      return idx;
+    });
   const jobs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const pollers = new Map<string, ReturnType<typeof setInterval>>();
   /** Collections whose job another live process runs: checked until it is free. */
@@ -307,6 +320,7 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
       while (jobs.has(id)) await jobs.get(id)!.done;
     },
     async close() {
+      closed = true;
       for (const id of [...pollers.keys()]) stopPolling(id);
       for (const id of [...claimWatchers.keys()]) stopWatchingClaim(id);
       for (const id of [...jobs.keys()]) await stopJob(id);

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { DEFAULT_MODELS } from "../fakes/lmstudio.ts";
 import { json } from "../helpers.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { deadPort, hydrated, openPage, stackTest, startStack } from "./stack.ts";
+import { deadPort, hydrated, openPage, stackTest, withStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -70,8 +70,7 @@ Deno.test({
   name: "no model loaded: the refusal says to pick one below, and a picked model runs (JIT)",
   async fn() {
     const models = structuredClone(DEFAULT_MODELS).map((m) => ({ ...m, loaded_instances: [] }));
-    const stack = await startStack({ lm: { models, jit: true, reply: "Loaded and answered." } });
-    try {
+    await withStack({ lm: { models, jit: true, reply: "Loaded and answered." } }, async (stack) => {
       const page = await openPage(stack);
       await page.waitForSelector(".model-list");
       const line = (await page.textContent(".status-text"))!;
@@ -89,9 +88,7 @@ Deno.test({
       await hydrated(page);
       await page.waitForSelector(".run-status .badge.completed");
       assertStringIncludes((await page.textContent(".answer"))!, "Loaded and answered.");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 

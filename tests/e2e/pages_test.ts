@@ -13,9 +13,7 @@ stackTest(
   "settings: Test connection probes unsaved values, saving works, bad temperature is refused",
   {},
   async (stack) => {
-    const page = await stack.page();
-    await page.goto(`${stack.url}/settings`);
-    await hydrated(page);
+    const page = await openPage(stack, "/settings");
     const group = page.locator("#group-lmstudio");
     const dead = `http://127.0.0.1:${deadPort()}`;
     await page.fill("#setting-llm-lmstudio-url", dead);

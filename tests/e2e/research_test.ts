@@ -11,8 +11,9 @@ import {
   askDetailed,
   deadPort,
   hydrated,
+  openPage,
   stackTest,
-  startStack,
+  withStack,
 } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
@@ -27,11 +28,8 @@ Deno.test({
   name: "the research page shows LM Studio running, lists chat models only, and streams an answer",
   async fn() {
     const reply = `${words(60)}\n\n**bold end**`;
-    const stack = await startStack({ lm: { tokenDelayMs: 15, reply } });
-    try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+    await withStack({ lm: { tokenDelayMs: 15, reply } }, async (stack) => {
+      const page = await openPage(stack);
       await page.waitForSelector(".status-line .dot.ok");
       assertEquals(
         (await page.textContent(".status-text"))?.trim(),
@@ -87,9 +85,7 @@ Deno.test({
       const chat = stack.lm.chatRequests().at(-1)!;
       assertStringIncludes(JSON.stringify(chat.body), "Briefly.");
       assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
@@ -124,8 +120,7 @@ Deno.test({
   name: "reloading the run view mid-run resumes the stream without duplicated text",
   async fn() {
     const reply = words(150);
-    const stack = await startStack({ lm: { tokenDelayMs: 25, reply } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 25, reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "Count for me");
       await page.waitForFunction(() =>
@@ -153,9 +148,7 @@ Deno.test({
       assertEquals(await answerText(page), reply);
       assertEquals(stack.lm.chatRequests().length, 1, "the reload did not start a second request");
       assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
@@ -164,9 +157,7 @@ stackTest(
   {},
   async (stack) => {
     const dead = `http://127.0.0.1:${deadPort()}`;
-    const page = await stack.page();
-    await page.goto(`${stack.url}/`);
-    await hydrated(page);
+    const page = await openPage(stack);
     await page.waitForSelector(".status-line .dot.ok");
     await page.fill("#f-llm-lmstudio-url", dead);
     await page.waitForSelector(".status-line .dot.bad");
@@ -229,8 +220,7 @@ Deno.test({
       `Hi <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>\n\n` +
       `[click](javascript:window.__pwned=3) <a href="#" onclick="window.__pwned=4">x</a>\n\n` +
       `<svg onload="window.__pwned=5"></svg> **safe**`;
-    const stack = await startStack({ lm: { reply } });
-    try {
+    await withStack({ lm: { reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "Say something nasty");
       await page.waitForSelector(".run-status .badge.completed");
@@ -256,9 +246,7 @@ Deno.test({
       );
       assertStringIncludes(found.text!, "<img src=x onerror=", "raw HTML is shown as text");
       assertEquals(stack.errors, [], "nothing even tried to run (no CSP violations)");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 

@@ -4,7 +4,7 @@
  * the two runs link to each other), question drafts kept per tab, and the keyboard around Stop.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { answerText, ask, hydrated, stackTest } from "./stack.ts";
+import { answerText, ask, hydrated, openPage, stackTest } from "./stack.ts";
 
 function words(n: number): string {
   return Array.from({ length: n }, (_, i) => `w${i + 1}`).join(" ");
@@ -41,9 +41,7 @@ stackTest("a stopped run offers Retry (same settings), focuses it, and Retry sta
 stackTest("Edit and run again prefills the question; the draft survives navigation in the tab", {
   lm: { tokenDelayMs: 1, reply: "Short." },
 }, async (stack) => {
-  const page = await stack.page();
-  await page.goto(`${stack.url}/`);
-  await hydrated(page);
+  const page = await openPage(stack);
   await page.fill("#query", "Half-typed question");
   await page.click("nav >> text=Settings");
   await page.waitForURL(/\/settings$/);

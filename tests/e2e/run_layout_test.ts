@@ -5,7 +5,7 @@
  * re-runs the failed step and the report of the failure goes.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { hydrated, stackTest } from "./stack.ts";
+import { hydrated, openPage, stackTest } from "./stack.ts";
 
 const PLAN = "1. What is alpha?\n2. How does beta work?\n3. Why gamma?";
 
@@ -24,9 +24,7 @@ stackTest("a failed detailed run shows its step notes and error report live, wit
   });
   assertEquals(res.status, 202);
   const { id } = await res.json();
-  const page = await stack.page();
-  await page.goto(`${stack.url}/research/${id}`);
-  await hydrated(page);
+  const page = await openPage(stack, `/research/${id}`);
   await page.evaluate(() => ((window as unknown as { __same: number }).__same = 1));
   await faulted;
   await page.waitForSelector(".run-status .badge.failed", { timeout: 30_000 });

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { json } from "../helpers.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { ask, askDetailed, stackTest, startStack } from "./stack.ts";
+import { ask, askDetailed, stackTest, withStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -79,8 +79,7 @@ Deno.test({
     const reply = Array.from({ length: 300 }, (_, i) => `Line ${i + 1} of the answer.\n\n`).join(
       "",
     );
-    const stack = await startStack({ lm: { tokenDelayMs: 8, reply } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 8, reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "A very long answer");
       const bottomGap = () =>
@@ -102,9 +101,7 @@ Deno.test({
       await page.waitForFunction(() => !document.querySelector("button.jump-live"));
       assert((await bottomGap()) < 120, "back at the live end");
       await page.click("button.stop");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
@@ -113,8 +110,7 @@ Deno.test({
   name: "a detailed run shows its plan as it forms instead of an empty box",
   async fn() {
     const plan = "1. What causes tides?\n2. Why two a day?\n3. What are spring tides?\n";
-    const stack = await startStack({ lm: { tokenDelayMs: 250, reply: plan } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 250, reply: plan } }, async (stack) => {
       const page = await stack.page();
       await askDetailed(page, stack.url, "Explain tides");
       await page.waitForFunction(() => {
@@ -123,8 +119,6 @@ Deno.test({
       });
       await page.click("button.stop");
       await page.waitForSelector(".run-status .badge.cancelled");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });

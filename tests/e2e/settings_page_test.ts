@@ -4,15 +4,13 @@
  * as the Research page, labels (not setting keys) in messages, and locked fields that look locked.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { hydrated, stackTest } from "./stack.ts";
+import { openPage, stackTest } from "./stack.ts";
 
 stackTest(
   "settings: sticky Save bar, unsaved-changes guard, the model picker, labels in messages",
   {},
   async (stack) => {
-    const page = await stack.page();
-    await page.goto(`${stack.url}/settings`);
-    await hydrated(page);
+    const page = await openPage(stack, "/settings");
     assert((await page.locator("nav.sections a").count()) >= 3, "a section index");
     await page.fill("#setting-llm-temperature", "0.4");
     assertEquals((await page.textContent(".save-bar .unsaved"))?.trim(), "1 unsaved change");
