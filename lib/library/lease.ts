@@ -8,7 +8,6 @@
  */
 import { kvGet, kvSet, libraryJobKey } from "../kv/keys.ts";
 import { holdLease, type Lease, leaseAlive } from "../research/lease.ts";
-import { retryLocked } from "../kv/locked.ts";
 
 /** This process's claims on collection jobs. */
 export interface JobClaims {
@@ -62,12 +61,9 @@ export function createJobClaims(
           releaseLease();
           return false;
         }
-        const commit = () => {
-          const op = kv.atomic().check(entry);
-          kvSet(op, libraryJobKey(id), { owner, at: opts.now() });
-          return op.commit();
-        };
-        if ((await retryLocked(commit)).ok) {
+        const op = kv.atomic().check(entry);
+        kvSet(op, libraryJobKey(id), { owner, at: opts.now() });
+        if ((await op.commit()).ok) {
           held.add(id);
           return true;
         }
@@ -84,8 +80,7 @@ export function createJobClaims(
       held.delete(id);
       const entry = await kvGet(kv, libraryJobKey(id));
       if (entry.value?.owner === owner) {
-        await retryLocked(() => kv.atomic().check(entry).delete(libraryJobKey(id)).commit())
-          .catch(() => {});
+        await kv.atomic().check(entry).delete(libraryJobKey(id)).commit().catch(() => {});
       }
       releaseLease();
     },

@@ -1,8 +1,7 @@
 /**
  * Collections and documents in Deno KV. Adds are atomic with their content-hash entry, so two
  * uploads of the same bytes at once produce one document; deletes remove the record and its
- * hash entry together. Every write is retried while another process holds the KV file's lock
- * (`lib/kv/locked.ts`).
+ * hash entry together.
  */
 import {
   collectionKey,
@@ -13,7 +12,6 @@ import {
   libraryHashPrefix,
 } from "../kv/keys.ts";
 import type { Collection, CollectionView, LibraryDocument } from "./types.ts";
-import { retryLocked } from "../kv/locked.ts";
 
 /** Documents per atomic commit of `insertDocuments` (well under KV's limits on checks). */
 const INSERT_GROUP = 20;
@@ -35,7 +33,7 @@ export class LibraryStore {
   }
 
   async putCollection(c: Collection): Promise<void> {
-    await retryLocked(() => this.kv.set(collectionKey(c.id), c));
+    await this.kv.set(collectionKey(c.id), c);
   }
 
   /** Applies `change` to the stored collection (retrying on concurrent writes). */
@@ -47,9 +45,7 @@ export class LibraryStore {
       const entry = await this.kv.get<Collection>(collectionKey(id));
       if (!entry.value) return null;
       const next = change(entry.value);
-      const res = await retryLocked(() =>
-        this.kv.atomic().check(entry).set(collectionKey(id), next).commit()
-      );
+      const res = await this.kv.atomic().check(entry).set(collectionKey(id), next).commit();
       if (res.ok) return next;
     }
   }
@@ -76,13 +72,11 @@ export class LibraryStore {
     doc: LibraryDocument,
   ): Promise<{ doc: LibraryDocument; duplicate: boolean }> {
     const hashKey = libraryHashKey(doc.collectionId, doc.hash);
-    const res = await retryLocked(() =>
-      this.kv.atomic()
-        .check({ key: hashKey, versionstamp: null })
-        .set(hashKey, doc.id)
-        .set(libraryDocKey(doc.collectionId, doc.id), doc)
-        .commit()
-    );
+    const res = await this.kv.atomic()
+      .check({ key: hashKey, versionstamp: null })
+      .set(hashKey, doc.id)
+      .set(libraryDocKey(doc.collectionId, doc.id), doc)
+      .commit();
     if (res.ok) return { doc, duplicate: false };
     const existing = await this.byHash(doc.collectionId, doc.hash);
     return existing ? { doc: existing, duplicate: true } : this.insertDocument(doc);
@@ -99,32 +93,26 @@ export class LibraryStore {
     const out: { doc: LibraryDocument; duplicate: boolean }[] = [];
     for (let at = 0; at < docs.length; at += INSERT_GROUP) {
       const group = docs.slice(at, at + INSERT_GROUP);
-      const commit = () => {
-        const op = this.kv.atomic();
-        for (const d of group) {
-          const hashKey = libraryHashKey(d.collectionId, d.hash);
-          op.check({ key: hashKey, versionstamp: null }).set(hashKey, d.id)
-            .set(libraryDocKey(d.collectionId, d.id), d);
-        }
-        return op.commit();
-      };
-      if ((await retryLocked(commit)).ok) {
-        out.push(...group.map((doc) => ({ doc, duplicate: false })));
-      } else for (const d of group) out.push(await this.insertDocument(d));
+      const op = this.kv.atomic();
+      for (const d of group) {
+        const hashKey = libraryHashKey(d.collectionId, d.hash);
+        op.check({ key: hashKey, versionstamp: null }).set(hashKey, d.id)
+          .set(libraryDocKey(d.collectionId, d.id), d);
+      }
+      if ((await op.commit()).ok) out.push(...group.map((doc) => ({ doc, duplicate: false })));
+      else for (const d of group) out.push(await this.insertDocument(d));
     }
     return out;
   }
 
   /** Replaces a document record (its hash entry follows a changed hash). */
   async putDocument(doc: LibraryDocument, previousHash?: string): Promise<void> {
-    await retryLocked(() => {
-      const op = this.kv.atomic().set(libraryDocKey(doc.collectionId, doc.id), doc);
-      if (previousHash && previousHash !== doc.hash) {
-        op.delete(libraryHashKey(doc.collectionId, previousHash));
-        op.set(libraryHashKey(doc.collectionId, doc.hash), doc.id);
-      }
-      return op.commit();
-    });
+    const op = this.kv.atomic().set(libraryDocKey(doc.collectionId, doc.id), doc);
+    if (previousHash && previousHash !== doc.hash) {
+      op.delete(libraryHashKey(doc.collectionId, previousHash));
+      op.set(libraryHashKey(doc.collectionId, doc.hash), doc.id);
+    }
+    await op.commit();
   }
 
   async updateDocument(
@@ -136,30 +124,24 @@ export class LibraryStore {
       const entry = await this.kv.get<LibraryDocument>(libraryDocKey(collectionId, docId));
       if (!entry.value) return null;
       const next = change(entry.value);
-      const res = await retryLocked(() =>
-        this.kv.atomic().check(entry).set(entry.key, next).commit()
-      );
+      const res = await this.kv.atomic().check(entry).set(entry.key, next).commit();
       if (res.ok) return next;
     }
   }
 
   async deleteDocument(doc: LibraryDocument): Promise<void> {
-    await retryLocked(() =>
-      this.kv.atomic()
-        .delete(libraryDocKey(doc.collectionId, doc.id))
-        .delete(libraryHashKey(doc.collectionId, doc.hash))
-        .commit()
-    );
+    await this.kv.atomic()
+      .delete(libraryDocKey(doc.collectionId, doc.id))
+      .delete(libraryHashKey(doc.collectionId, doc.hash))
+      .commit();
   }
 
   /** Removes the collection and every document record of it. */
   async deleteCollection(id: string): Promise<void> {
     for (const prefix of [libraryDocsPrefix(id), libraryHashPrefix(id)]) {
-      for await (const e of this.kv.list({ prefix })) {
-        await retryLocked(() => this.kv.delete(e.key));
-      }
+      for await (const e of this.kv.list({ prefix })) await this.kv.delete(e.key);
     }
-    await retryLocked(() => this.kv.delete(collectionKey(id)));
+    await this.kv.delete(collectionKey(id));
   }
 
   /** The collection with its document and chunk counts. */
