@@ -1,7 +1,8 @@
 /**
  * Auto-follow for a growing answer: while the person is at the bottom of the page, new text keeps
  * the newest line in view; once they scroll up, the page stays where they put it and a "Jump to
- * live" button appears. Checked on scroll and after each render of the stream.
+ * live" button appears. Checked on scroll and after each render of the stream. `hold()` stops
+ * following without a scroll (the text was rearranged and the reader is kept at their block).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 
@@ -17,7 +18,7 @@ function atBottom(): boolean {
 export function useFollow(
   target: { current: HTMLElement | null },
   active: boolean,
-): { following: boolean; jump(): void } {
+): { following: boolean; jump(): void; hold(): void } {
   const [following, setFollowing] = useState(true);
   const follow = useRef(true);
   const programmatic = useRef(false);
@@ -48,6 +49,9 @@ export function useFollow(
 
   return {
     following: following || !active,
+    hold() {
+      follow.current = false;
+    },
     jump() {
       follow.current = true;
       setFollowing(true);

@@ -4,7 +4,7 @@
  * text arranged as kept: report, the research notes, and the Sources list in citation order.
  */
 import { synthesisPrompt } from "../../research/prompts.ts";
-import { trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
+import { REPORT_HEADING, trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
 import type { Step } from "../../research/steps/types.ts";
 import type { ChatMessage } from "../../providers/types.ts";
 import type { Finding } from "../../research/prompts.ts";
@@ -47,7 +47,7 @@ export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
     const summary = publishCitations(ctx, book, read.sources);
     const md = sourcesMarkdown(summary.citations, read.sources, failures);
     const notes = trimmedRange(ctx.text, research.notes.start, research.notes.end);
-    ctx.compose([report, "\n\n---\n\n", notes, md ? `\n\n${md}` : "", "\n"]);
+    ctx.compose([REPORT_HEADING, report, "\n\n---\n\n", notes, md ? `\n\n${md}` : "", "\n"]);
     return {
       reportChars: report.length,
       cited: summary.citations.length,
