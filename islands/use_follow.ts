@@ -21,22 +21,23 @@ export function useFollow(
 ): { following: boolean; jump(): void; hold(): void } {
   const [following, setFollowing] = useState(true);
   const follow = useRef(true);
-  const programmatic = useRef(false);
 
   useEffect(() => {
     if (!active) return;
+    const doc = document.scrollingElement ?? document.documentElement;
+    let lastTop = doc.scrollTop;
+    // Only the person scrolls up (the view's own scrolls go down to the newest line, and the
+    // browser's scroll anchoring moves down as text grows): that, and only that, stops following.
     const onScroll = () => {
-      if (programmatic.current) {
-        programmatic.current = false;
-        return;
-      }
-      follow.current = atBottom();
+      const top = doc.scrollTop;
+      if (atBottom()) follow.current = true;
+      else if (top < lastTop - 1) follow.current = false;
+      lastTop = top;
       setFollowing(follow.current);
     };
     const el = target.current;
     const grow = new ResizeObserver(() => {
       if (!follow.current || atBottom()) return;
-      programmatic.current = true;
       scrollTo({ top: document.documentElement.scrollHeight });
     });
     if (el) grow.observe(el);
@@ -55,7 +56,6 @@ export function useFollow(
     jump() {
       follow.current = true;
       setFollowing(true);
-      programmatic.current = true;
       scrollTo({ top: document.documentElement.scrollHeight });
     },
   };
