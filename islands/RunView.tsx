@@ -139,7 +139,10 @@ export function RunView(props: RunViewProps) {
   const planRef = useRef<HTMLPreElement>(null);
   // Reasoning streams the same way, into a collapsed block under the answer.
   const reasonRef = useRef<HTMLPreElement>(null);
-  const follower = useRef({ hold() {} });
+  const follower = useRef<{ hold(): void; tracking(): boolean }>({
+    hold() {},
+    tracking: () => false,
+  });
   const renderer = useRef<StreamRenderer | null>(null);
   const sourcesFeed = useRef(createSourcesFeed()).current;
 
@@ -299,7 +302,9 @@ export function RunView(props: RunViewProps) {
           clearInterval(ticker);
           setEnded(s);
           setWaited(null);
-          keepInView(docRef.current, () => r.finish());
+          // The final full render: a reader following the end stays there by itself.
+          if (follower.current.tracking()) r.finish();
+          else keepInView(docRef.current, () => r.finish());
           break;
         }
       }
@@ -380,8 +385,8 @@ export function RunView(props: RunViewProps) {
   }
 
   const active = ACTIVE.includes(status);
-  const { following, jump, hold } = useFollow(docRef, active);
-  follower.current.hold = hold;
+  const { following, jump, hold, tracking } = useFollow(docRef, active);
+  follower.current = { hold, tracking };
   const shown = ended ? settleSteps(viewSteps(pipe, sub, props.query), ended) : viewSteps(
     pipe,
     sub,

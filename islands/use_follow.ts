@@ -18,7 +18,7 @@ function atBottom(): boolean {
 export function useFollow(
   target: { current: HTMLElement | null },
   active: boolean,
-): { following: boolean; jump(): void; hold(): void } {
+): { following: boolean; jump(): void; hold(): void; tracking(): boolean } {
   const [following, setFollowing] = useState(true);
   const follow = useRef(true);
 
@@ -53,6 +53,8 @@ export function useFollow(
     hold() {
       follow.current = false;
     },
+    /** Whether the view is keeping the newest line in view right now. */
+    tracking: () => active && follow.current,
     jump() {
       follow.current = true;
       setFollowing(true);
