@@ -12,7 +12,7 @@ import { api, type ApiError } from "./api.ts";
 import { clearDraft, readDraft, writeDraft } from "./draft.ts";
 import { chatModels, statusLine } from "./llm_status.ts";
 import { ModelPicker } from "./ModelPicker.tsx";
-import { SourcePicker } from "./SourcePicker.tsx";
+import { SourcePicker, sourcesBody } from "./SourcePicker.tsx";
 import { PreflightNote, type PreflightNoteProps } from "./PreflightNote.tsx";
 
 /** One setting as the panel needs it (a slice of the settings view). */
@@ -73,6 +73,8 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState("quick");
   const [engines, setEngines] = useState([String(fields["search.engine"]?.value ?? "none")]);
+  const [collections, setCollections] = useState<string[] | null>(null);
+  const sources = sourcesBody(engines, collections);
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
   const [source, setSource] = useState("");
@@ -198,7 +200,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
 
   /** Starts the run; unless `checked`, asks the pre-flight first and warns when it won't fit. */
   async function start(checked: boolean, opts: { quick?: boolean } = {}) {
-    if (busy) return;
+    if (busy || !sources) return;
     setBusy(true);
     setSubmitErr(null);
     setPreflight(null);
@@ -208,7 +210,7 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
       query,
       mode: opts.quick ? "quick" : mode,
       provider: pid,
-      sources: { engines },
+      sources,
     };
     if (vals["llm.model"].trim()) body.model = vals["llm.model"].trim();
     for (const [k, name] of [["llm.temperature", "temperature"], ["llm.max_tokens", "maxTokens"]]) {
@@ -312,11 +314,17 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
               </label>
             ))}
           </fieldset>
-          <button type="submit" disabled={busy || !query.trim()}>
+          <button type="submit" disabled={busy || !query.trim() || !sources}>
             {busy ? "Starting…" : "Start research"}
           </button>
         </div>
-        <SourcePicker value={engines} onChange={setEngines} />
+        <SourcePicker
+          value={engines}
+          onChange={setEngines}
+          collections={collections}
+          onCollections={setCollections}
+          defaults={String(fields["search.library.collections"]?.value ?? "")}
+        />
         {preflight && (
           <PreflightNote
             {...preflight}

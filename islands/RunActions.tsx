@@ -16,6 +16,8 @@ export interface RetryRequest {
   model?: string;
   temperature: number;
   maxTokens: number;
+  /** The run's engines, collections and limit (a retry searches the same way). */
+  sources?: { engines: string[]; collections?: string[]; maxSources?: number };
 }
 
 /** Props: the ended run and whether to move focus here (after Stop). */

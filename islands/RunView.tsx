@@ -32,6 +32,7 @@ import { applyRunEvent } from "./run_text.ts";
 import { useFollow } from "./use_follow.ts";
 import { createStreamRenderer, type MarkdownFn, type StreamRenderer } from "./stream_render.ts";
 import { SourcesPanel } from "./SourcesPanel.tsx";
+import { NoSourcesBadge } from "./NoSourcesBadge.tsx";
 import { createSourcesFeed } from "./sources_feed.ts";
 
 /** Props: the run as the server knows it at page load, plus where the Markdown chunk lives. */
@@ -51,6 +52,8 @@ export interface RunViewProps {
   idleLimitS: number | null;
   /** The run's pipeline as stored when the page was rendered (`step` events update it). */
   pipeline?: PipelineStep[];
+  /** Why the run has no sources (model knowledge only), or null. */
+  noSources?: string | null;
 }
 
 interface Metrics {
@@ -401,6 +404,7 @@ export function RunView(props: RunViewProps) {
         <p class="run-status" role="status" aria-live="polite">
           <span class={`badge ${status}`}>{status}</span> {stall || message}
         </p>
+        <NoSourcesBadge feed={sourcesFeed} initial={props.noSources ?? null} />
         <div class="row">
           {active && (
             <button type="button" class="stop" onClick={cancel} disabled={stopping}>

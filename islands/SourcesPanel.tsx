@@ -9,7 +9,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { RefObject } from "preact";
 import { api } from "./api.ts";
-import type { FeedEvent, SourcesFeed } from "./sources_feed.ts";
+import { type FeedEvent, type SourcesFeed, startsSearch } from "./sources_feed.ts";
 
 /** A source as the panel shows it. */
 export interface PanelSource {
@@ -112,6 +112,8 @@ export function SourcesPanel({ runId, feed, answer, finished }: SourcesPanelProp
           copy[i] = { ...copy[i], ...s };
           return copy;
         });
+      } else if (startsSearch(e)) {
+        setSources([]);
       } else if (e.type === "done") {
         setEnded(true);
       } else if (e.type === "citations") {

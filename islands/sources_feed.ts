@@ -10,6 +10,14 @@ export interface FeedEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * True for the event that starts a search (again): a resumed run's search re-runs, and the
+ * sources replayed from its earlier attempt no longer hold.
+ */
+export function startsSearch(e: FeedEvent): boolean {
+  return e.type === "step" && e.data.name === "search" && e.data.state === "running";
+}
+
 /** A push/subscribe pair. */
 export interface SourcesFeed {
   push(e: FeedEvent): void;
@@ -22,7 +30,9 @@ export function createSourcesFeed(): SourcesFeed {
   const subs = new Set<(e: FeedEvent) => void>();
   return {
     push(e) {
-      if (e.type !== "source" && e.type !== "citations" && e.type !== "done") return;
+      if (e.type !== "source" && e.type !== "citations" && e.type !== "done" && !startsSearch(e)) {
+        return;
+      }
       seen.push(e);
       for (const fn of subs) fn(e);
     },

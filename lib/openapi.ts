@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ERROR_TITLES } from "./providers/errors.ts";
+import { PROVIDER_STATES } from "./providers/types.ts";
 import { LoadRequestSchema, UnloadRequestSchema } from "./providers/model_admin.ts";
 import { ResumeRequestSchema } from "./research/resume.ts";
 import { ResearchListQuerySchema, ResearchRequestSchema } from "./research/schema.ts";
@@ -207,8 +208,9 @@ const OPERATIONS: Record<string, OperationInfo> = {
     queryFlags: [{ name: "status", description: "Probe each provider", values: ["1", "true"] }],
   },
   "GET /api/providers/{id}/status": {
-    summary:
-      "Availability: available, unreachable, timeout, wrong_path, auth_required or no_models",
+    summary: `Availability: ${PROVIDER_STATES.slice(0, -1).join(", ")} or ${
+      PROVIDER_STATES.at(-1)
+    }`,
     tag: "providers",
     params: { id: PROVIDER_ID },
     queryFlags: [{ name: "fresh", description: "Bypass the short cache", values: ["1"] }],
@@ -287,7 +289,8 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "research",
   },
   "GET /api/research/{id}/export.json": {
-    summary: "Question, report, sources and cited passages as one JSON file",
+    summary:
+      "Question, report, sources and cited passages as one JSON file; noSources says why a run answered from model knowledge alone (null when it has sources)",
     tag: "research",
   },
   "GET /api/collections": {

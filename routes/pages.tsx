@@ -17,6 +17,7 @@ import { researchFormProps } from "./components/research_props.ts";
 import { StatusPage, type StatusRow } from "./components/StatusPage.tsx";
 import { SearchStatus } from "./components/SearchStatus.tsx";
 import { engineStatuses, searchDepsFor } from "../lib/search/engines.ts";
+import { noSourcesReason } from "../lib/sources/no_sources.ts";
 
 const HISTORY_PAGE = 25;
 
@@ -99,6 +100,8 @@ function retryRequest(run: RunRecord): RetryRequest {
     ...(run.settings.modelChosen ? { model: run.settings.model } : {}),
     temperature: run.settings.temperature,
     maxTokens: run.settings.maxTokens,
+    // A retry or follow-up searches where the run searched (engines, collections, limit).
+    ...(run.sources ? { sources: run.sources } : {}),
   };
 }
 
@@ -170,6 +173,7 @@ export function pageRoutes(ctx: AppContext) {
               providerName: run.settings.providerName,
               markdownUrl: MARKDOWN_JS.path,
               retry: retryRequest(run),
+              noSources: noSourcesReason(run),
               answerBudget: Math.min(
                 run.settings.maxTokens,
                 Math.floor(run.settings.contextWindow * 0.8),

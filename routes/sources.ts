@@ -9,6 +9,7 @@ import { notFound } from "../lib/http/errors.ts";
 import { providerServiceFor } from "../lib/providers/service.ts";
 import { exportFileName } from "../lib/research/export.ts";
 import { researchServiceFor } from "../lib/research/service.ts";
+import { noSourcesReason } from "../lib/sources/no_sources.ts";
 import { sourcesView } from "../lib/sources/store.ts";
 
 /** The routes, mounted next to the research routes under /api/research. */
@@ -42,6 +43,7 @@ export function sourcesRoutes(ctx: AppContext) {
           sources: s.sources,
           citations: s.citations?.citations ?? [],
           removedCitations: s.citations?.removed ?? 0,
+          noSources: noSourcesReason(run),
           passages: s.passages,
         },
         200,

@@ -6,8 +6,10 @@
  * index's, in a temporary directory removed afterwards.
  *
  * Vectors are random unit-ish vectors (a fixed seed); texts draw from a small vocabulary so the
- * keyword side has real postings. Queries are a stored chunk's vector plus noise and two of its
- * words, i.e. hybrid queries that hit.
+ * keyword side has real postings. Queries are fresh random vectors (the hardest case for
+ * quantised candidates: their nearest neighbours are barely nearer than the rest) plus one
+ * common word and one word of a single chunk. After the timed searches, the vector-only top 10
+ * of a few queries is compared with an exact float32 scan (recall).
  */
 import { median, percentile, ROOT } from "./bench_util.ts";
 
@@ -26,6 +28,8 @@ export interface LibraryBench {
   searches: number;
   /** RSS of the child process with the index open and searched, MB. */
   rssMb: number;
+  /** Share of the exact top 10 (float32 cosine over every chunk) that vector search returned. */
+  recallAt10?: number;
 }
 
 const INDEX_MODULE = "lib/library/index/sqlite.ts";
@@ -46,12 +50,50 @@ function rng(seed: number): () => number {
   };
 }
 
+/**
+ * Vector recall@10 of `space` against an exact scan: the stored vectors are regenerated from
+ * their seed one by one (never all held, so the RSS above stays the index's).
+ */
+async function recall(
+  space: import("../lib/library/index/types.ts").IndexSpace,
+  queryVector: () => Float32Array,
+  restart: () => () => Float32Array,
+  chunks: number,
+): Promise<number> {
+  const queries = Array.from({ length: 8 }, queryVector);
+  const got = await Promise.all(queries.map((q) => space.search({ vector: q, k: 10 })));
+  const norms = queries.map((q) => Math.hypot(...q));
+  const best = queries.map(() => [] as { i: number; s: number }[]);
+  const next = restart();
+  for (let i = 0; i < chunks; i++) {
+    const v = next();
+    const vn = Math.hypot(...v);
+    queries.forEach((q, k) => {
+      let dot = 0;
+      for (let j = 0; j < v.length; j++) dot += v[j] * q[j];
+      const s = dot / (vn * norms[k]);
+      const top = best[k];
+      if (top.length < 10 || s > top[9].s) {
+        top.push({ i, s });
+        top.sort((a, b) => b.s - a.s);
+        if (top.length > 10) top.pop();
+      }
+    });
+  }
+  let found = 0;
+  best.forEach((top, k) => {
+    const ids = new Set(got[k].map((h) => h.chunk.id));
+    found += top.filter(({ i }) => ids.has(`doc${Math.floor(i / 100)}:${i % 100}`)).length;
+  });
+  return found / (queries.length * 10);
+}
+
 async function child(chunks: number, dims: number): Promise<LibraryBench> {
   const { openSqliteIndex } = await import(new URL(INDEX_MODULE, ROOT).href) as {
     openSqliteIndex: (dir: string) => Promise<import("../lib/library/index/types.ts").LibraryIndex>;
   };
   const dir = await Deno.makeTempDir({ prefix: "deepstudio-bench-library-" });
-  const rand = rng(42);
+  let rand = rng(42);
   const vectorOf = () => {
     const v = new Float32Array(dims);
     for (let j = 0; j < dims; j++) v[j] = rand() - 0.5;
@@ -87,8 +129,10 @@ async function child(chunks: number, dims: number): Promise<LibraryBench> {
     const o0 = performance.now();
     await space.optimize();
     const optimizeMs = performance.now() - o0;
+    const queryRand = rng(7);
+    const queryVector = () => Float32Array.from({ length: dims }, () => queryRand() - 0.5);
     const query = (i: number) => {
-      const v = vectorOf();
+      const v = queryVector();
       return { vector: v, text: `${WORDS[i % WORDS.length]} item${(i * 997) % chunks}`, k: 10 };
     };
     const f0 = performance.now();
@@ -103,6 +147,7 @@ async function child(chunks: number, dims: number): Promise<LibraryBench> {
     const rssMb = Number(
       /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))![1],
     ) / 1024;
+    const recallAt10 = await recall(space, queryVector, () => (rand = rng(42), vectorOf), chunks);
     await index.close();
     return {
       chunks,
@@ -114,6 +159,7 @@ async function child(chunks: number, dims: number): Promise<LibraryBench> {
       searchP99Ms: percentile(times, 99),
       searches: times.length,
       rssMb,
+      recallAt10,
     };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

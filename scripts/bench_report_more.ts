@@ -76,15 +76,15 @@ export function libraryRow(l: LibraryBench): string {
     "process, synthetic chunks (no embedding server: indexing is the index's own cost on top of",
     `the embedding calls), hybrid queries (vector + two words), ${l.searches} searches after the first.`,
     "",
-    "| chunks × dims | indexing (batches of 1000) | optimize | first search (loads vectors) | search p50 / p99 | target p50 / p99 | RSS |",
-    "|---|---|---|---|---|---|---|",
+    "| chunks × dims | indexing (batches of 1000) | optimize | first search (loads vectors) | search p50 / p99 | target p50 / p99 | vector recall@10 vs exact | RSS |",
+    "|---|---|---|---|---|---|---|---|",
     `| ${l.chunks} × ${l.dims} | ${fmt(l.indexChunksPerS, 0)} chunks/s | ${
       fmt(l.optimizeMs, 0)
     } ms | ${fmt(l.firstSearchMs, 0)} ms | ${fmt(l.searchP50Ms)} / ${
       fmt(l.searchP99Ms)
     } ms | ≤ 20 / ≤ 50 ms ${mark(l.searchP50Ms <= 20 && l.searchP99Ms <= 50)} | ${
-      fmt(l.rssMb, 1)
-    } MB |`,
+      l.recallAt10 === undefined ? "—" : fmt(l.recallAt10, 3)
+    } | ${fmt(l.rssMb, 1)} MB |`,
   ].join("\n");
 }
 

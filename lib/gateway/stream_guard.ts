@@ -7,16 +7,15 @@
  *   errors. Every other event keeps its exact bytes, handed on in the chunk it arrived in.
  * - One event larger than `maxEvent` stops the stream (`BodyTooLargeError`): an SSE event is a few
  *   hundred bytes, and an endless one would otherwise be held in memory by whoever parses it.
+ * - Where an event ends is the provider module's one SSE rule (`createEventScanner` of
+ *   lib/providers/sse.ts), the same every other reader of a stream uses; a chunk in which no event
+ *   ends costs that scan and nothing more.
  * - A stream that ends without `data: [DONE]` and without an error event was cut or malformed
  *   (`data: {not json` and then the end): `end()` gives the error event to close it with, so the
  *   client hears about it instead of a silent stop.
  */
-import { BodyTooLargeError } from "../providers/errors.ts";
-import { MAX_EVENT_BYTES } from "../providers/http.ts";
-import { concat } from "./sse.ts";
+import { concatBytes as concat, createEventScanner } from "../providers/sse.ts";
 
-const LF = 10;
-const CR = 13;
 /** Bytes of an event's start needed to tell what it is. */
 const HEAD = 16;
 const encoder = new TextEncoder();
@@ -59,25 +58,12 @@ export function createStreamGuard(opts: {
   cutEvent: () => Uint8Array;
   maxEvent?: number;
 }): StreamGuard {
-  const max = opts.maxEvent ?? MAX_EVENT_BYTES;
+  const scanner = createEventScanner(opts.maxEvent);
   let kind: Kind = "unknown";
   let head = "";
   let held: Uint8Array[] = [];
-  let size = 0; // bytes of the event in progress
-  let last = -1;
-  let beforeLast = -1;
   let sawDone = false;
   let sawError = false;
-
-  /** Index just past the blank line ending the event that continues at `from`, or -1. */
-  function eventEnd(chunk: Uint8Array, from: number): number {
-    const at = (j: number) => (j >= 0 ? chunk[j] : j === -1 ? last : beforeLast);
-    for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) {
-      const b1 = at(i - 1);
-      if (b1 === LF || (b1 === CR && at(i - 2) === LF)) return i + 1;
-    }
-    return -1;
-  }
 
   function finishEvent(out: Uint8Array[]) {
     if (kind === "error") {
@@ -87,7 +73,6 @@ export function createStreamGuard(opts: {
     if (kind === "done") sawDone = true;
     held = [];
     head = "";
-    size = 0;
     kind = "unknown";
   }
 
@@ -97,11 +82,9 @@ export function createStreamGuard(opts: {
       let untouched = true; // every byte of `chunk` passes as is, in order
       let pos = 0;
       while (pos < chunk.length) {
-        const end = eventEnd(chunk, pos);
+        const end = scanner.next(chunk, pos);
         const stop = end === -1 ? chunk.length : end;
         const seg = chunk.subarray(pos, stop);
-        size += seg.length;
-        if (size > max) throw new BodyTooLargeError(max, "event");
         if (kind === "unknown") {
           if (head === "" && isPlainChunk(seg)) kind = "plain";
           else {
@@ -123,15 +106,12 @@ export function createStreamGuard(opts: {
         if (end !== -1) finishEvent(out);
         pos = stop;
       }
-      const n = chunk.length;
-      if (n >= 2) [beforeLast, last] = [chunk[n - 2], chunk[n - 1]];
-      else if (n === 1) [beforeLast, last] = [last, chunk[0]];
-      if (untouched) return n ? chunk : null;
+      if (untouched) return chunk.length ? chunk : null;
       return out.length ? concat(out) : null;
     },
     end() {
       const out: Uint8Array[] = [];
-      const midEvent = size > 0;
+      const midEvent = scanner.pending > 0;
       if (held.length) {
         if (kind === "error") sawError = true;
         out.push(...held);

@@ -23,6 +23,14 @@ function key<V>(...parts: Deno.KvKeyPart[]): KvKeyOf<V> {
   return parts as KvKeyOf<V>;
 }
 
+/**
+ * The key `parts` inside `prefix`, typed as the prefix's values: every key that a list reads is
+ * built from that list's prefix, so the two cannot drift apart.
+ */
+function under<V>(prefix: KvPrefixOf<V>, ...parts: Deno.KvKeyPart[]): KvKeyOf<V> {
+  return [...prefix, ...parts] as KvKeyOf<V>;
+}
+
 /** Reads `k` as the type its builder declares. */
 export function kvGet<V>(kv: Deno.Kv, k: KvKeyOf<V>): Promise<Deno.KvEntryMaybe<V>> {
   return kv.get<V>(k);
@@ -49,7 +57,7 @@ export function kvSet<V>(
 
 /** A setting's stored value (validated by the settings schema on every load). */
 export function settingKey(name: string): KvKeyOf<unknown> {
-  return key(SETTINGS_PREFIX[0], name);
+  return under(SETTINGS_PREFIX, name);
 }
 
 /** Prefix of all stored settings. */
@@ -63,7 +71,7 @@ export const SCHEMA_VERSION_KEY: KvKeyOf<number> = key("meta", "schema_version")
 
 /** A research run's record. */
 export function runKey(id: string): KvKeyOf<RunRecord> {
-  return key("runs", id);
+  return under(RUNS_PREFIX, id);
 }
 
 /** Prefix of all run records. */
@@ -71,7 +79,7 @@ export const RUNS_PREFIX: KvPrefixOf<RunRecord> = key("runs");
 
 /** A page of a run's events, keyed by the page's first `seq`. */
 export function runEventKey(id: string, seq: number): KvKeyOf<RunEvent[]> {
-  return key("run_events", id, seq);
+  return under(runEventsPrefix(id), seq);
 }
 
 /** Prefix of one run's event pages. */
@@ -81,7 +89,7 @@ export function runEventsPrefix(id: string): KvPrefixOf<RunEvent[]> {
 
 /** A chunk of a run's text (values are capped at 64 KiB, so long text is split). */
 export function runTextKey(id: string, chunk: number): KvKeyOf<string> {
-  return key("run_text", id, chunk);
+  return under(runTextPrefix(id), chunk);
 }
 
 /** Prefix of one run's text chunks. */
@@ -91,7 +99,7 @@ export function runTextPrefix(id: string): KvPrefixOf<string> {
 
 /** History index: newest first by listing in reverse; the value is the run id. */
 export function runByTimeKey(createdAt: number, id: string): KvKeyOf<string> {
-  return key("runs_by_time", createdAt, id);
+  return under(RUNS_BY_TIME_PREFIX, createdAt, id);
 }
 
 /** Prefix of the history index. */
@@ -102,7 +110,7 @@ export const RUNS_BY_TIME_PREFIX: KvPrefixOf<string> = key("runs_by_time");
  * Recovery lists this instead of every run ever made.
  */
 export function runActiveKey(id: string): KvKeyOf<string> {
-  return key("runs_active", id);
+  return under(RUNS_ACTIVE_PREFIX, id);
 }
 
 /** Prefix of the unfinished-runs index. */
@@ -110,7 +118,7 @@ export const RUNS_ACTIVE_PREFIX: KvPrefixOf<string> = key("runs_active");
 
 /** One pipeline step's state and output (its output may continue in `runStepPartKey`s). */
 export function runStepKey<O>(id: string, step: string): KvKeyOf<StepRecord<O>> {
-  return key("run_steps", id, step);
+  return under(runStepsPrefix(id), step) as KvKeyOf<StepRecord<O>>;
 }
 
 /** Prefix of one run's step records. */
@@ -120,7 +128,7 @@ export function runStepsPrefix(id: string): KvPrefixOf<StepRecord<unknown>> {
 
 /** Part `n` of a step output too large for one value (JSON text, in order). */
 export function runStepPartKey(id: string, step: string, n: number): KvKeyOf<string> {
-  return key("run_step_parts", id, step, n);
+  return under(runStepPartsPrefix(id), step, n);
 }
 
 /** Prefix of one run's step output parts. */
@@ -162,7 +170,7 @@ export function runSideKeys(id: string): Deno.KvKey[] {
 
 /** One source of a run, by its index in the run's source list. */
 export function runSourceKey(id: string, index: number): KvKeyOf<Source> {
-  return key("run_sources", id, index);
+  return under(runSourcesPrefix(id), index);
 }
 
 /** Prefix of one run's sources. */
@@ -172,7 +180,7 @@ export function runSourcesPrefix(id: string): KvPrefixOf<Source> {
 
 /** The passages cut from one source of a run. */
 export function runPassagesKey(id: string, index: number): KvKeyOf<Passage[]> {
-  return key("run_passages", id, index);
+  return under(runPassagesPrefix(id), index);
 }
 
 /** Prefix of one run's passages. */
@@ -187,7 +195,7 @@ export function runCitationsKey(id: string): KvKeyOf<CitationSummary> {
 
 /** A Library collection's record. */
 export function collectionKey(id: string): KvKeyOf<Collection> {
-  return key("library_collections", id);
+  return under(COLLECTIONS_PREFIX, id);
 }
 
 /** Prefix of all collections. */
@@ -195,7 +203,7 @@ export const COLLECTIONS_PREFIX: KvPrefixOf<Collection> = key("library_collectio
 
 /** A document of a collection. */
 export function libraryDocKey(collectionId: string, docId: string): KvKeyOf<LibraryDocument> {
-  return key("library_docs", collectionId, docId);
+  return under(libraryDocsPrefix(collectionId), docId);
 }
 
 /** Prefix of one collection's documents. */
@@ -205,7 +213,7 @@ export function libraryDocsPrefix(collectionId: string): KvPrefixOf<LibraryDocum
 
 /** Content hash → document id within a collection (uploads are deduplicated by it). */
 export function libraryHashKey(collectionId: string, hash: string): KvKeyOf<string> {
-  return key("library_doc_hash", collectionId, hash);
+  return under(libraryHashPrefix(collectionId), hash);
 }
 
 /** Prefix of one collection's hash index. */

@@ -25,6 +25,17 @@ export interface PinnedClient {
 
 const MAX_HEAD = 8192;
 
+/** One client's CONNECT proxy: who may use it, the one authority it opens, what to close. */
+interface Tunnel {
+  target: PinnedTarget;
+  /** `Proxy-Authorization` a request must carry (lowercased `basic …` of the random token). */
+  auth: string;
+  /** The only CONNECT authority served (`host:port`, IPv6 in brackets), lowercased. */
+  authority: string;
+  /** Open connections, both sides: closed with the client. */
+  conns: Set<Deno.Conn>;
+}
+
 /** Builds a client whose every connection goes to `target.address`, and only there. */
 export function pinnedClient(target: PinnedTarget, caCerts?: string[]): PinnedClient {
   if (!target.https) {
@@ -42,7 +53,13 @@ export function pinnedClient(target: PinnedTarget, caCerts?: string[]): PinnedCl
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = crypto.randomUUID();
   const conns = new Set<Deno.Conn>();
-  void acceptLoop(listener, token, target, conns);
+  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+  void acceptLoop(listener, {
+    target,
+    auth: `basic ${btoa(`${token}:x`)}`.toLowerCase(),
+    authority: `${host}:${target.port}`.toLowerCase(),
+    conns,
+  });
   const { port } = listener.addr as Deno.NetAddr;
   const client = Deno.createHttpClient({
     caCerts,
@@ -64,36 +81,26 @@ export function pinnedClient(target: PinnedTarget, caCerts?: string[]): PinnedCl
   };
 }
 
-async function acceptLoop(
-  listener: Deno.Listener,
-  token: string,
-  target: PinnedTarget,
-  conns: Set<Deno.Conn>,
-): Promise<void> {
+async function acceptLoop(listener: Deno.Listener, t: Tunnel): Promise<void> {
   try {
     for await (const conn of listener) {
-      conns.add(conn);
-      void tunnel(conn, token, target, conns);
+      t.conns.add(conn);
+      void serveConnect(conn, t);
     }
   } catch { /* listener closed */ }
 }
 
-async function tunnel(
-  conn: Deno.Conn,
-  token: string,
-  target: PinnedTarget,
-  conns: Set<Deno.Conn>,
-): Promise<void> {
+/** Serves one CONNECT: to the pinned address for the client's own request, else 403. */
+async function serveConnect(conn: Deno.Conn, t: Tunnel): Promise<void> {
+  const { target, conns } = t;
   try {
     const head = await readHead(conn);
-    const expectedAuth = `basic ${btoa(`${token}:x`)}`.toLowerCase();
     const lines = head.split("\r\n");
     const [method, authority] = lines[0].split(" ");
     const auth = lines.find((l) => l.toLowerCase().startsWith("proxy-authorization:"));
     const authOk = auth !== undefined &&
-      auth.slice(auth.indexOf(":") + 1).trim().toLowerCase() === expectedAuth;
-    const wanted = `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`;
-    if (method !== "CONNECT" || !authOk || authority?.toLowerCase() !== wanted.toLowerCase()) {
+      auth.slice(auth.indexOf(":") + 1).trim().toLowerCase() === t.auth;
+    if (method !== "CONNECT" || !authOk || authority?.toLowerCase() !== t.authority) {
       await conn.write(new TextEncoder().encode("HTTP/1.1 403 Forbidden\r\n\r\n"));
       closeQuietly(conn);
       return;

@@ -8,15 +8,9 @@
  * adapters", shows how to plug into the optional slots.
  */
 import type { HttpDeps, JsonAnswer } from "./http.ts";
-import type { StreamDeps } from "./stream.ts";
+import type { ChatStream } from "./prepare.ts";
 import type { FamilyUi } from "./ui_text.ts";
-import type {
-  ChatRequest,
-  ModelInfo,
-  ModelSource,
-  ResolvedProvider,
-  StreamEvent,
-} from "./types.ts";
+import type { ModelInfo, ModelSource, ResolvedProvider } from "./types.ts";
 
 /** The server families deepstudio knows; also what the status probe reports as `server`. */
 export type Family = "lmstudio" | "llamacpp" | "ollama" | "openai-compatible";
@@ -146,10 +140,5 @@ export interface ProviderAdapter {
    * The family's own completion stream (LM Studio's native chat, which reports loading and
    * prompt progress), with `streamChat`'s event contract; absent: plain `/v1` via `streamChat`.
    */
-  streamChat?(
-    deps: StreamDeps,
-    provider: ResolvedProvider,
-    req: ChatRequest,
-    signal: AbortSignal,
-  ): AsyncGenerator<StreamEvent, void, undefined>;
+  streamChat?: ChatStream;
 }

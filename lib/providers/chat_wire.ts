@@ -11,6 +11,7 @@ import {
   toUpstreamError,
 } from "./errors.ts";
 import { isErrorBody, MAX_ANSWER_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
+import type { SseEvent } from "./sse.ts";
 import type { ResolvedProvider, Usage } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -56,19 +57,14 @@ export function completionOf(
 }
 
 /** One event's data as a chunk, or the typed error the server sent inside the stream. */
-export function chunkOf(
-  data: string,
-  event: string | null,
-  provider: ResolvedProvider,
-  ectx: ErrorContext,
-): Json {
+export function chunkOf(ev: SseEvent, provider: ResolvedProvider, ectx: ErrorContext): Json {
   let chunk: Json;
   try {
-    chunk = JSON.parse(data);
+    chunk = JSON.parse(ev.data);
   } catch {
     throw new SyntaxError("an event of the stream is not JSON");
   }
-  if (event === "error" || (chunk && typeof chunk === "object" && chunk.error)) {
+  if (ev.event === "error" || (chunk && typeof chunk === "object" && chunk.error)) {
     // No status: the error arrived inside a stream.
     const body = chunk && typeof chunk === "object" && chunk.error !== undefined
       ? { error: chunk.error }

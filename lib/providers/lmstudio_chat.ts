@@ -220,14 +220,6 @@ export async function* streamNativeChat(
           };
           yield beat();
           break;
-        case "model_load.progress":
-          waiting = {
-            ...waiting,
-            phase: "loading",
-            progress: num(data.progress) ?? waiting.progress,
-          };
-          yield beat();
-          break;
         case "model_load.end": {
           guard.allow(timeoutMs);
           const s = num(data.load_time_seconds);
@@ -241,10 +233,12 @@ export async function* streamNativeChat(
           waiting = { type: "waiting", phase: "prompt", elapsedMs: 0, progress: 0 };
           yield beat();
           break;
+        // Both progress events report a fraction of their phase (docs/lmstudio_native_api.md).
+        case "model_load.progress":
         case "prompt_processing.progress":
           waiting = {
             ...waiting,
-            phase: "prompt",
+            phase: name === "model_load.progress" ? "loading" : "prompt",
             progress: num(data.progress) ?? waiting.progress,
           };
           yield beat();

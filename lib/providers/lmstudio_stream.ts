@@ -8,8 +8,7 @@
  */
 import { nativeBody, streamNativeChat } from "./lmstudio_chat.ts";
 import { listModels } from "./models.ts";
-import { prepareChat, streamChat, type StreamDeps } from "./stream.ts";
-import type { ChatRequest, ResolvedProvider, StreamEvent } from "./types.ts";
+import { type ChatStream, prepareChat, streamChat } from "./stream.ts";
 
 /** How long "this server has no /api/v1/chat" is believed. */
 export const MISSING_ROUTE_TTL_MS = 5 * 60_000;
@@ -34,12 +33,7 @@ export function nativeRouteMissing(baseUrl: string, now: number): boolean {
  * A completion on LM Studio (the adapter's `streamChat` slot): native stream when it can, `/v1`
  * otherwise; the same event contract as `streamChat` either way.
  */
-export async function* streamLmStudioChat(
-  deps: StreamDeps,
-  provider: ResolvedProvider,
-  req: ChatRequest,
-  signal: AbortSignal,
-): AsyncGenerator<StreamEvent, void, undefined> {
+export const streamLmStudioChat: ChatStream = async function* (deps, provider, req, signal) {
   const s = deps.settings;
   const streaming = req.stream ?? s["llm.streaming"];
   const useNative = provider.baseUrl !== "" && streaming &&
@@ -70,4 +64,4 @@ export async function* streamLmStudioChat(
     }
   }
   yield* streamChat(deps, provider, req, signal);
-}
+};

@@ -15,7 +15,7 @@ import {
   modelFor,
   type ModelList,
 } from "./models.ts";
-import type { ChatRequest, ModelInfo, ResolvedProvider } from "./types.ts";
+import type { ChatRequest, ModelInfo, ResolvedProvider, StreamEvent } from "./types.ts";
 
 /** What `streamChat` needs from the app context. */
 export interface StreamDeps {
@@ -30,6 +30,17 @@ export interface StreamDeps {
   /** How often `waiting` events come while the first token has not arrived (default 2000 ms). */
   waitingIntervalMs?: number;
 }
+
+/**
+ * One completion as a stream of events, the contract `streamChat` documents (`stream.ts`): the
+ * generic `/v1` stream and a family's own (the adapter's `streamChat` slot) both have this type.
+ */
+export type ChatStream = (
+  deps: StreamDeps,
+  provider: ResolvedProvider,
+  req: ChatRequest,
+  signal: AbortSignal,
+) => AsyncGenerator<StreamEvent, void, undefined>;
 
 /** The request body deepstudio sends (exported for tests and the gateway). */
 export interface ChatBody {

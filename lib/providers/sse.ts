@@ -1,14 +1,16 @@
 /**
  * The one SSE reader of the provider module: completions (`stream.ts`), the /v1 relay's usage
- * stripper (`lib/gateway/sse.ts`) and any native streaming API read events with these functions,
- * so every path agrees on where an event ends. The rule (the WHATWG event-stream format, as every
+ * stripper (`lib/gateway/sse.ts`) and stream guard (`lib/gateway/stream_guard.ts`) and any native
+ * streaming API read events with these functions, so every path agrees on where an event ends. The rule (the WHATWG event-stream format, as every
  * server in tests/fixtures/transcripts sends it): lines end with LF or CRLF, an event ends at a
  * blank line, `data:` lines join with "\n", lines starting with `:` are comments, and an event
  * without data is not dispatched. (A bare CR as the only line ending is not supported; no server
  * we know sends it.)
  *
  * Frames are found on bytes with native `indexOf` scans, so the relay can hand on untouched
- * events as the exact bytes that arrived; only events someone needs are decoded.
+ * events as the exact bytes that arrived; only events someone needs are decoded. A stream read in
+ * chunks goes through one `EventScanner`, which finds event ends inside each chunk without copying
+ * it, a blank line split over two reads included, and refuses an event larger than the cap.
  */
 import { BodyTooLargeError } from "./errors.ts";
 import { MAX_EVENT_BYTES } from "./http.ts";
@@ -97,6 +99,56 @@ export function parseEvent(frame: Uint8Array): SseEvent | null {
   return data.length ? { event, data: data.join("\n"), id } : null;
 }
 
+/** Event ends in a stream read in chunks (see `createEventScanner`). */
+export interface EventScanner {
+  /**
+   * Offset just past the first event end in `chunk` at or after `from`, or -1 when the event
+   * going on at `from` does not end in this chunk (scan the next chunk from 0). Call it on each
+   * chunk in order, from 0 and then from each offset it returned.
+   */
+  next(chunk: Uint8Array, from: number): number;
+  /** Bytes of the event in progress that arrived in earlier chunks (0 at an event boundary). */
+  readonly pending: number;
+}
+
+/**
+ * The scanner of one stream: the rule of `nextEventEnd`, carried across chunks by remembering the
+ * last two bytes of the unfinished event (`…\n` | `\n…` and `…\r\n\r` | `\n` end an event too).
+ * A chunk with no event end costs one native scan for LF per line in it, and nothing is copied.
+ * An event larger than `maxEvent` throws `BodyTooLargeError`, however it was split (a chat chunk
+ * is a few hundred bytes; an endless one would otherwise be held whole by whoever reads it).
+ */
+export function createEventScanner(maxEvent = MAX_EVENT_BYTES): EventScanner {
+  let pending = 0;
+  let b1 = -1; // the unfinished event's last byte, -1 for none
+  let b2 = -1; // and the one before it
+  return {
+    get pending() {
+      return pending;
+    },
+    next(chunk, from) {
+      for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) {
+        const p1 = i > from ? chunk[i - 1] : b1;
+        const p2 = i - 2 >= from ? chunk[i - 2] : i - 1 === from ? b1 : b2;
+        // As in `endsEvent`: `\r\n\r\n` counts only with a byte of the event before it.
+        if (p1 === LF || (p1 === CR && p2 === LF && pending + i - from >= 3)) {
+          const size = pending + i + 1 - from;
+          pending = 0;
+          b1 = b2 = -1;
+          if (size > maxEvent) throw new BodyTooLargeError(maxEvent, "event");
+          return i + 1;
+        }
+      }
+      const n = chunk.length - from;
+      pending += n;
+      if (pending > maxEvent) throw new BodyTooLargeError(maxEvent, "event");
+      if (n >= 2) [b2, b1] = [chunk[chunk.length - 2], chunk[chunk.length - 1]];
+      else if (n === 1) [b2, b1] = [b1, chunk[from]];
+      return -1;
+    },
+  };
+}
+
 /** An incremental parser: bytes in as they arrive, complete events out. */
 export interface SseParser {
   push(chunk: Uint8Array): SseEvent[];
@@ -104,30 +156,28 @@ export interface SseParser {
   flush(): SseEvent[];
 }
 
-/**
- * A parser for one stream. An unfinished event larger than `maxEvent` throws `BodyTooLargeError`
- * (a chat chunk is a few hundred bytes; an endless one would otherwise be held here whole).
- */
+/** A parser for one stream; an event larger than `maxEvent` throws `BodyTooLargeError`. */
 export function createSseParser(maxEvent = MAX_EVENT_BYTES): SseParser {
-  let pending: Uint8Array | null = null;
+  const scanner = createEventScanner(maxEvent);
+  let parts: Uint8Array[] = []; // the unfinished event's bytes from earlier chunks
   return {
     push(chunk) {
-      const data = pending ? concatBytes([pending, chunk]) : chunk;
-      pending = null;
       const out: SseEvent[] = [];
       let start = 0;
-      for (let end = nextEventEnd(data, 0); end !== -1; end = nextEventEnd(data, start)) {
-        const ev = parseEvent(data.subarray(start, end));
+      for (let end = scanner.next(chunk, 0); end !== -1; end = scanner.next(chunk, start)) {
+        const piece = chunk.subarray(start, end);
+        const ev = parseEvent(parts.length ? concatBytes([...parts, piece]) : piece);
+        parts = [];
         if (ev) out.push(ev);
         start = end;
       }
-      if (data.length - start > maxEvent) throw new BodyTooLargeError(maxEvent, "event");
-      if (start < data.length) pending = data.slice(start);
+      // Copied: a reader may reuse its buffer for the next chunk.
+      if (start < chunk.length) parts.push(chunk.slice(start));
       return out;
     },
     flush() {
-      const rest = pending;
-      pending = null;
+      const rest = parts.length ? concatBytes(parts) : null;
+      parts = [];
       const ev = rest ? parseEvent(rest) : null;
       return ev ? [ev] : [];
     },

@@ -27,20 +27,20 @@ import {
 import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
 import { MAX_SMALL_BYTES } from "./http.ts";
 import { LOAD_IDLE_MS } from "./idle.ts";
-import { prepareChat, type StreamDeps } from "./prepare.ts";
+import { type ChatStream, prepareChat } from "./prepare.ts";
 import { round, startMetrics } from "./metrics.ts";
 import { authHeaders } from "./resolve.ts";
 import { UpstreamGuard } from "./upstream_guard.ts";
 import { readSse } from "./sse.ts";
-import type {
-  ChatRequest,
-  ResolvedProvider,
-  StreamEvent,
-  StreamMetrics,
-  UpstreamError,
-} from "./types.ts";
+import type { StreamEvent, StreamMetrics, UpstreamError } from "./types.ts";
 
-export { type ChatBody, prepareChat, type PreparedChat, type StreamDeps } from "./prepare.ts";
+export {
+  type ChatBody,
+  type ChatStream,
+  prepareChat,
+  type PreparedChat,
+  type StreamDeps,
+} from "./prepare.ts";
 
 const TICK = Symbol("tick");
 
@@ -51,12 +51,7 @@ const TICK = Symbol("tick");
  * aborting `signal`: the upstream request is aborted at once in every phase. Breaking out of the
  * loop aborts it too, but only when the generator next yields.
  */
-export async function* streamChat(
-  deps: StreamDeps,
-  provider: ResolvedProvider,
-  req: ChatRequest,
-  signal: AbortSignal,
-): AsyncGenerator<StreamEvent, void, undefined> {
+export const streamChat: ChatStream = async function* (deps, provider, req, signal) {
   const s = deps.settings;
   const url = `${provider.apiBase}/chat/completions`;
   const timeoutSeconds = s["llm.request_timeout"];
@@ -209,7 +204,7 @@ export async function* streamChat(
       for (;;) {
         const next = yield* waitFor(events.next());
         if (next.done || next.value.data.startsWith("[DONE]")) break;
-        const chunk = chunkOf(next.value.data, next.value.event, provider, ectx);
+        const chunk = chunkOf(next.value, provider, ectx);
         const ev = seeModel(chunk.model);
         if (ev) yield ev;
         for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
@@ -259,4 +254,4 @@ export async function* streamChat(
   } finally {
     guard.close();
   }
-}
+};

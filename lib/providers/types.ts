@@ -40,7 +40,7 @@ export interface ResolvedProvider {
   keySet: boolean;
 }
 
-/** Spec §6 error kinds. */
+/** The kinds of upstream failure (docs/providers.md, "Errors", lists each with its title). */
 export type UpstreamErrorKind =
   | "connection"
   | "timeout"
@@ -105,14 +105,18 @@ export interface ModelInfo {
 /** Where a model list came from. */
 export type ModelSource = "lmstudio-v1" | "lmstudio-v0" | "openai" | "llamacpp" | "ollama";
 
-/** Availability states (docs/providers.md, "Availability"). */
-export type ProviderState =
-  | "available"
-  | "unreachable"
-  | "timeout"
-  | "wrong_path"
-  | "auth_required"
-  | "no_models";
+/** Availability states (docs/providers.md, "Availability"), in the order the API lists them. */
+export const PROVIDER_STATES = [
+  "available",
+  "unreachable",
+  "timeout",
+  "wrong_path",
+  "auth_required",
+  "no_models",
+] as const;
+
+/** One of `PROVIDER_STATES`. */
+export type ProviderState = typeof PROVIDER_STATES[number];
 
 /** The status probe's answer. */
 export interface ProviderStatus {

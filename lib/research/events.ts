@@ -8,6 +8,7 @@
 import { runEventKey, runEventsPrefix } from "../kv/keys.ts";
 import type { RunEvent, RunEventData, RunEventType } from "./schema.ts";
 import type { KvWrites } from "./text.ts";
+import { createWakeup } from "../wakeup.ts";
 
 /** Largest serialised page; KV values are capped at 64 KiB. */
 export const MAX_PAGE_BYTES = 48 * 1024;
@@ -135,12 +136,7 @@ export async function* follow(
   let last = opts.after;
   const buffered: RunEvent[] = [];
   let ended = false;
-  let wake: (() => void) | null = null;
-  const poke = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const { wait, wake: poke } = createWakeup();
   const sub = source.log?.subscribe(opts.after, {
     event(e) {
       buffered.push(e);
@@ -171,7 +167,7 @@ export async function* follow(
         if (e.type === "done") return;
       }
       if (ended || opts.signal.aborted) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      await wait();
     }
   } finally {
     sub?.unsubscribe();

@@ -20,7 +20,10 @@ function cell(v: unknown): string {
 /** The engines a run searched, or "none (model knowledge only)". */
 function sourcesLabel(run: RunRecord): string {
   const engines = run.sources?.engines.filter((e) => e !== "none") ?? [];
-  return engines.length ? engines.join(", ") : "none (model knowledge only)";
+  if (!engines.length) return "none (model knowledge only)";
+  return run.noSources
+    ? `${engines.join(", ")}: no sources (${run.noSources}; model knowledge only)`
+    : engines.join(", ");
 }
 
 /** The file name offered for download. */

@@ -17,7 +17,13 @@ import type { SourcesDeps } from "../sources/deps.ts";
 import { errorReport } from "./report.ts";
 import type { PipelineStep, RunStatus } from "./schema.ts";
 import { loadSteps, saveStep } from "./step_store.ts";
-import { type Step, type StepContext, StepFailure, type StepRecord } from "./steps/types.ts";
+import {
+  type Step,
+  type StepContext,
+  StepFailure,
+  type StepNeeds,
+  type StepRecord,
+} from "./steps/types.ts";
 
 export type { ResearchLlm } from "./llm_call.ts";
 
@@ -57,8 +63,9 @@ export async function runResearch(
   failure?: UpstreamError,
 ): Promise<void> {
   const r = live.record;
-  const steps = pipelineFor(r.mode, r.sources);
-  const ranges = progressRanges(steps);
+  const entries = pipelineFor(r.mode, r.sources);
+  const steps = entries.map((e) => e.step);
+  const ranges = progressRanges(entries);
   live.update({ status: "running", startedAt: r.startedAt ?? deps.now() });
   live.emit("status", { status: "running" });
   const stored = await loadSteps(deps.kv, r.id);
@@ -156,7 +163,7 @@ export async function runResearch(
       provider: deps.provider,
       signal: live.abort.signal,
       now: deps.now,
-      input<I>(s: Step<I>): I {
+      input<I>(s: Step<I, StepNeeds>): I {
         if (!outputs.has(s.name)) throw new Error(`step ${step.name} needs ${s.name}, not run yet`);
         return outputs.get(s.name) as I;
       },
@@ -206,7 +213,10 @@ export async function runResearch(
       sources: deps.sources,
     };
 
-    const skip = step.skip?.(ctx) ?? null;
+    const inputs = Object.fromEntries(
+      Object.entries(step.needs ?? {}).map(([as, s]) => [as, ctx.input(s)]),
+    );
+    const skip = step.skip?.(ctx, inputs) ?? null;
     if (skip) {
       Object.assign(rec, { state: "skipped", reason: skip.reason, finishedAt: deps.now() });
       rec.output = skip.output;
@@ -214,11 +224,12 @@ export async function runResearch(
       setState(i, rec, oldParts);
       continue;
     }
+    if (prev && step.owns) await clearOwned(live, deps.kv, step.owns(r.id));
     setState(i, rec, oldParts);
     progress(step.name, step.label, from);
     let failure: UpstreamError | null = null;
     try {
-      rec.output = await step.run(ctx);
+      rec.output = await step.run(ctx, inputs);
     } catch (e) {
       failure = e instanceof StepFailure ? e.error : toUpstreamError(e, deps.provider, errCtx);
     }
@@ -245,4 +256,12 @@ export async function runResearch(
     setState(i, rec, oldParts);
   }
   await finish("completed", null);
+}
+
+/** Stages deletes of every key under `prefixes` (an earlier attempt's outputs) into the next
+ * flush; a key the re-run writes again is set instead (the later staged write wins). */
+async function clearOwned(live: LiveRun, kv: Deno.Kv, prefixes: Deno.KvKey[]): Promise<void> {
+  for (const prefix of prefixes) {
+    for await (const e of kv.list({ prefix }, { consistency: "strong" })) live.del(e.key);
+  }
 }

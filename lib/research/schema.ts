@@ -154,6 +154,8 @@ export interface RunRecord {
   followUp?: RunFollowUp;
   /** The engines, collections and limits the run searches (absent on runs made before them). */
   sources?: RunSources;
+  /** Why a sourced run answered without sources (none found, every engine failed). */
+  noSources?: string;
 }
 
 /** `progress` event payload. */
@@ -210,7 +212,7 @@ export interface RunEventData {
   /** A source was found, or read (same `index`: an update). */
   source: SourceEventData;
   /** The report's citations are final: numbers, sources and cited passages. */
-  citations: { cited: number; removed: number; citations: Citation[] };
+  citations: { cited: number; removed: number; citations: Citation[]; noSources?: string };
 }
 
 /** An event type. */

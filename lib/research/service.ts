@@ -427,6 +427,9 @@ export function createResearchService(
     async resume(id, req) {
       await ready;
       shuttingDown();
+      // A run shown ended may still be writing its last flush: wait for that, then resume it.
+      const ending = live.get(id);
+      if (ending && isTerminal(ending.record.status)) await settle(id);
       if (live.has(id)) {
         throw new AppError(409, "conflict", `Run ${id} is still ${live.get(id)!.record.status}`);
       }

@@ -4,6 +4,7 @@
  */
 import type { AppContext } from "../context.ts";
 import { hasCollections, librarySearchFnFor } from "../library/engine_fn.ts";
+import { COLLECTIONS_PREFIX, kvList } from "../kv/keys.ts";
 import type { Settings } from "../settings/schema.ts";
 import { searchError } from "./errors.ts";
 import { libraryEngine, type LibrarySearchFn } from "./library.ts";
@@ -67,6 +68,33 @@ export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
         "Open the Library page, create a collection and add documents.",
       );
     }
-    return await search(query, opts);
+    const collections = opts.collections?.length
+      ? await collectionIds(ctx.kv, opts.collections)
+      : undefined;
+    return await search(query, { ...opts, collections });
   };
+}
+
+/**
+ * The ids of the collections `wanted` names (by id, or by name ignoring case: the setting holds
+ * what people type). Naming none that exists is a typed error, not a silently empty search.
+ */
+export async function collectionIds(kv: Deno.Kv, wanted: readonly string[]): Promise<string[]> {
+  const all = await Array.fromAsync(kvList(kv, COLLECTIONS_PREFIX));
+  const ids = new Set<string>();
+  for (const w of wanted) {
+    const c = all.find((e) => e.value.id === w) ??
+      all.find((e) => e.value.name.toLowerCase() === w.toLowerCase());
+    if (c) ids.add(c.value.id);
+  }
+  if (!ids.size) {
+    throw searchError(
+      "not_configured",
+      "library",
+      `No Library collection named ${wanted.map((w) => `"${w}"`).join(", ")}`,
+      "Pick collections on the Research form, or fix search.library.collections in Settings " +
+        "(names or ids from the Library page).",
+    );
+  }
+  return [...ids];
 }

@@ -309,6 +309,15 @@ export const SETTINGS = {
       { value: "library", label: "Library" },
     ],
   }),
+  "search.library.collections": def({
+    schema: z.string().max(4000),
+    default: "",
+    label: "Default Library collections",
+    description:
+      "Collections the Library source searches by default: names or ids, comma-separated. Empty: all collections. A run can pick others.",
+    group: "search",
+    ui: "text",
+  }),
   "search.searxng.url": def({
     schema: urlSchema(false),
     default: "http://localhost:8080",

@@ -14,7 +14,7 @@ export function passagesBlock(
 ): string {
   return passages.map((p, i) => {
     const s = sources.get(p.source);
-    const head = s ? `${s.title} — ${sourceLocation(s)}` : "source";
+    const head = s ? `${s.title} — ${sourceLocation(s, [p])}` : "source";
     return `[${i + 1}] ${head}\n${p.text}`;
   }).join("\n\n");
 }

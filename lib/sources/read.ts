@@ -33,6 +33,15 @@ function toPassages(index: number, texts: string[]): Passage[] {
   return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
 }
 
+/** A Library document's passages: each matching part cut as usual, keeping its page/heading. */
+function partPassages(index: number, hit: FoundHit): Passage[] {
+  const parts = hit.parts ?? [{ text: hit.text ?? "", page: null, heading: null }];
+  const located = parts.flatMap((part) =>
+    cutPassages(part.text).map((text) => ({ text, page: part.page, heading: part.heading }))
+  ).slice(0, MAX_PASSAGES_PER_SOURCE);
+  return located.map((p, ord) => ({ id: `${index}:${ord}`, source: index, ord, ...p }));
+}
+
 /** A PDF's text layer, one block per paragraph (scanned PDFs without one throw, as a note). */
 async function pdfText(bytes: Uint8Array): Promise<string> {
   const doc = await extractPdf(bytes, "page.pdf");
@@ -68,7 +77,7 @@ export async function readHit(
   if (hit.text !== undefined) {
     return {
       source: { ...base, state: "library", chars: hit.text.length },
-      passages: toPassages(index, cutPassages(hit.text, { limit: MAX_PASSAGES_PER_SOURCE })),
+      passages: partPassages(index, hit),
     };
   }
   if (!hit.url) return snippetOnly();

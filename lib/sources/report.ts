@@ -3,7 +3,7 @@
  * where it is (URL, or document + page/heading) and the engine; then the sources retrieved but
  * not cited under "Also consulted". A run without sources says so instead.
  */
-import type { Citation, Source } from "./types.ts";
+import type { Citation, Passage, Source } from "./types.ts";
 import { sourceLocation } from "./types.ts";
 
 const ENGINE_LABELS: Record<string, string> = {
@@ -16,8 +16,8 @@ function mdText(s: string): string {
   return s.replace(/([\\`*_[\]<>])/g, "\\$1").replace(/\s+/g, " ").trim();
 }
 
-function line(s: Source): string {
-  const where = s.url ? `<${s.url}>` : mdText(sourceLocation(s));
+function line(s: Source, cited: readonly Passage[] = []): string {
+  const where = s.url ? `<${s.url}>` : mdText(sourceLocation(s, cited));
   return `${mdText(s.title || where)} — ${where} (${ENGINE_LABELS[s.engine] ?? s.engine})`;
 }
 
@@ -27,20 +27,26 @@ export interface FailedEngine {
   message: string;
 }
 
-/** Markdown for the Sources and Also consulted sections (and engines that failed). */
+/**
+ * Markdown for the Sources and Also consulted sections (and engines that failed); `passages`
+ * lets a cited Library document name the pages and headings of the passages cited from it.
+ */
 export function sourcesMarkdown(
   citations: readonly Citation[],
   sources: readonly Source[],
   failed: readonly FailedEngine[] = [],
+  passages: readonly Passage[] = [],
 ): string {
   const byIndex = new Map(sources.map((s) => [s.index, s]));
+  const passageById = new Map(passages.map((p) => [p.id, p]));
   const cited = new Set(citations.map((c) => c.source));
   const out: string[] = [];
   if (citations.length) {
     out.push("## Sources", "");
     for (const c of [...citations].sort((a, b) => a.n - b.n)) {
       const s = byIndex.get(c.source);
-      if (s) out.push(`[${c.n}] ${line(s)}  `);
+      const cited = c.passages.flatMap((id) => passageById.get(id) ?? []);
+      if (s) out.push(`[${c.n}] ${line(s, cited)}  `);
     }
   }
   const rest = sources.filter((s) => !cited.has(s.index));

@@ -30,13 +30,25 @@ export interface RunSources {
   maxSources: number;
 }
 
-/** The request's choice over the settings' defaults; "none" beside real engines is dropped. */
+/** The collections named by the `search.library.collections` setting (names or ids). */
+export function defaultCollections(
+  settings: Pick<Settings, "search.library.collections">,
+): string[] {
+  const raw = settings["search.library.collections"] ?? "";
+  return [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean))];
+}
+
+/**
+ * The request's choice over the settings' defaults; "none" beside real engines is dropped. The
+ * Library searches the request's collections, else the setting's, else all of them.
+ */
 export function resolveSources(req: SourcesRequest | undefined, settings: Settings): RunSources {
   const chosen = [...new Set(req?.engines ?? [settings["search.engine"]])];
   const engines = chosen.length > 1 ? chosen.filter((e) => e !== "none") : chosen;
+  const collections = req?.collections?.length ? req.collections : defaultCollections(settings);
   return {
     engines,
-    ...(req?.collections?.length ? { collections: req.collections } : {}),
+    ...(engines.includes("library") && collections.length ? { collections } : {}),
     maxSources: req?.maxSources ?? settings["search.max_sources"],
   };
 }

@@ -35,6 +35,9 @@ export interface Passage {
   source: number;
   ord: number;
   text: string;
+  /** Library passages: where in the document (a document is one source, its passages many). */
+  page?: number | null;
+  heading?: string | null;
 }
 
 /** One citation number of the report: the source it names and the passages cited under it. */
@@ -53,15 +56,27 @@ export interface CitationSummary {
   uncited: number[];
 }
 
-/** Short human location of a source: URL, or "document, p. 4 · § Heading (collection)". */
-export function sourceLocation(s: Pick<Source, "url" | "location" | "title">): string {
+/**
+ * Short human location of a source: URL, or "document, p. 4, § Heading (collection)". With
+ * `within` (the passages cited or shown), a Library document names their pages and headings.
+ */
+export function sourceLocation(
+  s: Pick<Source, "url" | "location" | "title">,
+  within: readonly Pick<Passage, "page" | "heading">[] = [],
+): string {
   if (s.url) return s.url;
   const l = s.location;
   if (!l) return s.title;
+  const pages = unique([l.page, ...within.map((p) => p.page)]).sort((a, b) => a - b);
+  const headings = unique([l.heading, ...within.map((p) => p.heading)]);
   const parts = [l.documentTitle ?? l.document];
-  if (l.page != null) parts.push(`p. ${l.page}`);
-  if (l.heading) parts.push(`§ ${l.heading}`);
+  if (pages.length) parts.push(`${pages.length > 1 ? "pp." : "p."} ${pages.join(", ")}`);
+  if (headings.length) parts.push(headings.map((h) => `§ ${h}`).join("; "));
   return `${parts.join(", ")}${l.collectionName ? ` (${l.collectionName})` : ""}`;
+}
+
+function unique<T>(xs: readonly (T | null | undefined)[]): T[] {
+  return [...new Set(xs.filter((x): x is T => x !== null && x !== undefined && x !== ""))];
 }
 
 /** The `source` event: what the Sources panel shows of a source. */

@@ -15,6 +15,7 @@ const PANEL_KEYS: SettingKey[] = [
   "llm.local_context_window_size",
   "llm.context_window_size",
   "search.engine",
+  "search.library.collections",
 ];
 
 /** Props for `ResearchForm`. */

@@ -5,20 +5,12 @@
  * chooser, and remove a document after confirming.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import type { FileChooser, Page } from "playwright-core";
+import type { FileChooser } from "playwright-core";
 import { HAVE_CHROMIUM, launchBrowser } from "./browser.ts";
+import { tabTo } from "./stack.ts";
 import { PDF_PHRASES, startLibrary, writeMixedFolder } from "../library/library_fixture.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
-
-/** Presses Tab until `selector` has the focus: proves it is reachable from the keyboard. */
-async function tabTo(page: Page, selector: string): Promise<void> {
-  for (let i = 0; i < 60; i++) {
-    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
-    await page.keyboard.press("Tab");
-  }
-  throw new Error(`${selector} is not reachable with Tab`);
-}
 
 Deno.test({
   ...opts,

@@ -111,3 +111,12 @@ export async function ask(page: Page, base: string, question: string): Promise<s
   await hydrated(page);
   return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
 }
+
+/** Presses Tab until `selector` has the focus: proves it is reachable from the keyboard. */
+export async function tabTo(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`${selector} is not reachable with Tab`);
+}

@@ -3,6 +3,9 @@
  * responsive: no main-thread task longer than 50 ms from the first token to the end of the run,
  * as the browser's own PerformanceObserver (`longtask` entries) reports it. That the observer
  * works in this browser is checked too: a deliberate 80 ms task afterwards must be reported.
+ * The page's script must never take 50 ms of one frame (long-animation-frame attribution); whole
+ * tasks over 50 ms are asserted only when the machine has a free core, because on a saturated
+ * machine they also measure the renderer waiting for a CPU.
  * Total blocking time, tokens/s and rAF latency are printed (reports, not pass/fail). Also
  * asserted: every token arrived, once.
  */
@@ -147,11 +150,36 @@ Deno.test({
           } ms over ${frames.length} samples`,
       );
       assertEquals(stack.errors, []);
-      assertEquals(
-        long.filter((d) => d > 50).map(Math.round),
-        [],
-        `main-thread tasks over 50 ms while the answer streamed (load average ${load})`,
+      // The page's own script never holds the main thread 50 ms: the long animation frames'
+      // script attribution (the control task above must show up there too, so the
+      // attribution is known to work in this browser).
+      const allFrames = await page.evaluate(() =>
+        (window as unknown as { __frames: { start: number; ms: number; script: number }[] })
+          .__frames
       );
+      assert(
+        allFrames.some((e) => e.script >= 75),
+        `the long-animation-frame observer saw the 80 ms control task: ${
+          JSON.stringify(allFrames.slice(-3))
+        }`,
+      );
+      assertEquals(
+        longFrames.filter((e) => e.script > 50).map((e) => Math.round(e.script)),
+        [],
+        `script over 50 ms in one frame while the answer streamed (load average ${load})`,
+      );
+      // Whole tasks over 50 ms also count style, layout and paint, but on a machine with no free
+      // core they also count the time the renderer waited for one: asserted when a core is free.
+      const over = long.filter((d) => d > 50).map(Math.round);
+      if (Deno.loadavg()[0] < navigator.hardwareConcurrency) {
+        assertEquals(
+          over,
+          [],
+          `main-thread tasks over 50 ms while the answer streamed (load average ${load})`,
+        );
+      } else if (over.length) {
+        console.log(`not asserted on a machine with no free core (load ${load}): tasks ${over}`);
+      }
     } finally {
       await stack.close();
     }

@@ -185,3 +185,28 @@ Deno.test("statuses of all providers run in parallel: a dead one does not delay 
     await llama.close();
   }
 });
+
+Deno.test("a status change drops the cached model list: a server that now wants another token lists nothing", async () => {
+  const lm = await startFakeLmStudio({ apiToken: "tok-a" });
+  const t = await testApp({
+    env: { LDR_LLM_LMSTUDIO_URL: lm.url, LDR_LLM_LMSTUDIO_API_KEY: "tok-a" },
+  });
+  try {
+    assertEquals(
+      (await (await t.app.request("/api/providers/lmstudio/status")).json()).state,
+      "available",
+    );
+    assertEquals((await t.app.request("/api/providers/lmstudio/models")).status, 200);
+    lm.set({ apiToken: "tok-b" });
+    const after = await (await t.app.request("/api/providers/lmstudio/status?fresh=1")).json();
+    assertEquals(after.state, "auth_required");
+    // Within the list's cache lifetime: the page reloads the list when the state changes, and
+    // must not be handed the list from before.
+    const models = await t.app.request("/api/providers/lmstudio/models");
+    assertEquals(models.status, 502);
+    assertEquals((await models.json()).error.kind, "authentication");
+  } finally {
+    t.close();
+    await lm.close();
+  }
+});

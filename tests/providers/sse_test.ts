@@ -1,6 +1,14 @@
 /** The one SSE reader: framing rules, split reads, and the relay's stripper agreeing with it. */
-import { assertEquals } from "../assert.ts";
-import { createSseParser, endsAtEventEnd, lastEventEnd, readSse } from "../../lib/providers/sse.ts";
+import { assertEquals, assertThrows } from "../assert.ts";
+import { BodyTooLargeError } from "../../lib/providers/errors.ts";
+import {
+  createEventScanner,
+  createSseParser,
+  endsAtEventEnd,
+  lastEventEnd,
+  nextEventEnd,
+  readSse,
+} from "../../lib/providers/sse.ts";
 
 const enc = new TextEncoder();
 
@@ -39,4 +47,36 @@ Deno.test("SSE framing: end-of-event checks agree on LF and CRLF and reject a si
   assertEquals(endsAtEventEnd(enc.encode("data: a\r\n")), false);
   assertEquals(endsAtEventEnd(enc.encode("data: a\n")), false);
   assertEquals(lastEventEnd(enc.encode("data: a\r\n\r\ndata: b")), 11);
+});
+
+Deno.test("event scanner: event ends across chunks match the whole stream's, for every two cuts", () => {
+  const text = 'data: {"a":1}\n\n: c\r\n\r\ndata: x\ndata: y\n\n\n\r\ndata: [DONE]\r\n\r\n';
+  const bytes = new TextEncoder().encode(text);
+  const whole: number[] = [];
+  for (let at = nextEventEnd(bytes, 0); at !== -1; at = nextEventEnd(bytes, at)) whole.push(at);
+  for (let i = 0; i <= bytes.length; i++) {
+    for (let j = i; j <= bytes.length; j++) {
+      const scanner = createEventScanner();
+      const ends: number[] = [];
+      for (const [a, b] of [[0, i], [i, j], [j, bytes.length]]) {
+        const chunk = bytes.subarray(a, b);
+        for (let e = scanner.next(chunk, 0); e !== -1; e = scanner.next(chunk, e)) ends.push(a + e);
+      }
+      assertEquals(ends, whole, `cuts at ${i} and ${j}`);
+      assertEquals(scanner.pending, 0);
+    }
+  }
+});
+
+Deno.test("event scanner: an event over the cap throws whether it arrives whole or in pieces", () => {
+  const big = new TextEncoder().encode(`data: ${"x".repeat(200)}\n\n`);
+  assertThrows(() => createSseParser(100).push(big), BodyTooLargeError);
+  const parser = createSseParser(100);
+  assertThrows(() => {
+    for (let i = 0; i < big.length; i += 10) parser.push(big.subarray(i, i + 10));
+  }, BodyTooLargeError);
+  const ok = createSseParser(100);
+  for (let i = 0; i < 50; i++) {
+    assertEquals(ok.push(new TextEncoder().encode("data: y\n\n")).length, 1);
+  }
 });

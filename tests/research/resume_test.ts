@@ -184,3 +184,42 @@ Deno.test("resuming a detailed run whose sub-questions failed asks them again an
     await h.close();
   }
 });
+
+Deno.test("resume right after a run shows failed waits for its last write instead of answering 409", async () => {
+  // Slow commits widen the moment between "failed" being visible and the run's final flush,
+  // where a resume used to find the run still live and refuse it.
+  const kv = await Deno.openKv(":memory:");
+  const slow = new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = async () => {
+            await new Promise((r) => setTimeout(r, 150));
+            return await commit();
+          };
+          return op;
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const h = await harness({
+    kv: slow,
+    fake: { reply: "ok", fault: { kind: "server-error", message: "out of memory" } },
+  });
+  try {
+    const id = (await h.post({ query: "abc", mode: "quick" })).json.id as string;
+    assertEquals((await h.waitRun(id)).status, "failed");
+    h.lm.set({ fault: null });
+    const res = await fetch(`${h.url}/api/research/${id}/resume`, { method: "POST" });
+    assertEquals(res.status, 202, await res.text());
+    const run = await h.waitRun(id, (r) => r.status === "completed" || r.status === "failed");
+    assertEquals(run.status, "completed", JSON.stringify(run.error));
+  } finally {
+    await h.close();
+    kv.close();
+  }
+});

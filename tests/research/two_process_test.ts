@@ -85,7 +85,7 @@ Deno.test("two processes on one KV file keep each other's runs alive, share sett
 
     // Settings saved through B apply in A (A had them cached from its run).
     const patched = await call(b.url, "PATCH", "/api/settings", { "llm.temperature": 0.25 });
-    assertEquals(patched.status, 200, JSON.stringify(patched.json));
+    assertEquals(patched.status, 200, `${JSON.stringify(patched.json)}\n${b.output()}`);
     const seen = await call(a.url, "GET", "/api/settings");
     assertEquals(seen.json.settings["llm.temperature"].value, 0.25);
 

@@ -8,6 +8,8 @@ Deno.test("search settings: safe defaults and the documented SearXNG URL", () =>
   assertEquals(d["search.allow_private_urls"], false);
   assertEquals(d["search.model_fallback"], false);
   assertEquals(d["search.max_page_kib"], 2048);
+  assertEquals(d["search.library.collections"], "");
+  assertEquals(envName("search.library.collections"), "LDR_SEARCH_LIBRARY_COLLECTIONS");
   assertEquals(envName("search.allow_private_urls"), "LDR_SEARCH_ALLOW_PRIVATE_URLS");
   assertEquals(parseSetting("search.engine", "bing").ok, false);
   const url = parseSetting("search.searxng.url", "http://searx.local:8888/");

@@ -162,6 +162,31 @@ Deno.test("sourced run: with fallback allowed, a failed engine means a labelled 
     assertEquals(run.status, "completed", run.text);
     assertStringIncludes(run.text, "No sources");
     assert(!run.text.includes("<think>"));
+    assertEquals(run.noSources, "Every source failed");
+    const exp = await (await fetch(`${t.h.url}/api/research/${run.id}/export.json`)).json();
+    assertEquals(exp.noSources, "Every source failed");
+    const md = await (await fetch(`${t.h.url}/api/research/${run.id}/export.md`)).text();
+    assertStringIncludes(md, "searxng: no sources (Every source failed; model knowledge only)");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("sourced detailed run with every engine failing: the report is labelled no sources", async () => {
+  const t = await setup({ LDR_SEARCH_MODEL_FALLBACK: "true" }, "json_disabled");
+  try {
+    const { json } = await t.h.post({
+      query: "q",
+      mode: "detailed",
+      sources: { engines: ["searxng"] },
+    });
+    const run = await t.h.waitRun(json.id as string);
+    assertEquals(run.status, "completed", run.text);
+    assert(run.text.startsWith("_No sources: answered from the model's own knowledge."), run.text);
+    assertEquals(run.noSources, "Every source failed");
+    const { events } = await readSse(`${t.h.url}/api/research/${run.id}/events`);
+    const c = events.find((e) => e.event === "citations")!;
+    assertEquals(c.data.noSources, "Every source failed");
   } finally {
     await t.close();
   }
@@ -212,6 +237,8 @@ Deno.test("sourced run: a run without sources keeps today's pipeline", async () 
     const run = await t.h.waitRun(json.id as string);
     assertEquals(run.pipeline.map((p) => p.name), ["answer"]);
     assertEquals(t.searx.requests.length, 0);
+    const exp = await (await fetch(`${t.h.url}/api/research/${run.id}/export.json`)).json();
+    assertEquals(exp.noSources, "Model knowledge only: no sources were chosen");
   } finally {
     await t.close();
   }

@@ -13,7 +13,6 @@ export interface AnswerOutput {
 export const answerStep: Step<AnswerOutput> = {
   name: "answer",
   label: "Answer the question",
-  weight: 100,
   async run(ctx) {
     const s = ctx.settings;
     const messages = quickPrompt(ctx.run.query);

@@ -17,7 +17,6 @@ export interface PlanOutput {
 export const planStep: Step<PlanOutput> = {
   name: "plan",
   label: "Plan sub-questions",
-  weight: 10,
   async run(ctx) {
     ctx.progress(`Planning sub-questions with ${ctx.settings.model}`, 0.2);
     const messages = planPrompt(ctx.run.query);

@@ -9,7 +9,7 @@ import { answerBudget, estimatePromptTokens, MIN_ANSWER_TOKENS } from "../budget
 import { type Finding, subquestionPrompt } from "../prompts.ts";
 import { planStep } from "./plan.ts";
 import { answerSubquestions, loopFailure } from "./subquestions.ts";
-import type { Step } from "./types.ts";
+import { defineStep } from "./types.ts";
 
 export { FATAL_KINDS } from "./subquestions.ts";
 
@@ -27,12 +27,11 @@ interface Checkpoint {
 }
 
 /** Answers the plan's sub-questions. */
-export const researchStep: Step<ResearchOutput> = {
+export const researchStep = defineStep({
   name: "research",
   label: "Answer the sub-questions",
-  weight: 60,
-  async run(ctx) {
-    const { questions } = ctx.input(planStep);
+  needs: { plan: planStep },
+  async run(ctx, { plan: { questions } }): Promise<ResearchOutput> {
     const s = ctx.settings;
     const saved = ctx.resumed as Checkpoint | undefined;
     const findings: Finding[] = saved ? [...saved.findings] : [];
@@ -72,4 +71,4 @@ export const researchStep: Step<ResearchOutput> = {
     if (failure) return ctx.fail(failure);
     return { findings, notes: { start: notesStart, end: ctx.text.length } };
   },
-};
+});

@@ -7,7 +7,7 @@ import { answerBudget, estimatePromptTokens, fitFindings, MIN_ANSWER_TOKENS } fr
 import type { ChatMessage } from "../../providers/types.ts";
 import { type Finding, synthesisPrompt } from "../prompts.ts";
 import { researchStep } from "./research.ts";
-import type { Step, StepContext } from "./types.ts";
+import { defineStep, type StepContext } from "./types.ts";
 
 /** The report's heading: kept when the text is arranged report first, so the sections stay
  * labelled ("Report", then "Research notes") wherever the reader is on the page. */
@@ -62,12 +62,11 @@ export async function writeReport(
 }
 
 /** Writes the report. */
-export const synthesisStep: Step<SynthesisOutput> = {
+export const synthesisStep = defineStep({
   name: "synthesis",
   label: "Write the report",
-  weight: 30,
-  async run(ctx) {
-    const { findings, notes } = ctx.input(researchStep);
+  needs: { research: researchStep },
+  async run(ctx, { research: { findings, notes } }): Promise<SynthesisOutput> {
     const start = await writeReport(ctx, findings, (f) => synthesisPrompt(ctx.run.query, f));
     // Success: the report first, the notes behind it as an appendix (applied as the step ends).
     const report = trimmedRange(ctx.text, start, ctx.text.length);
@@ -75,4 +74,4 @@ export const synthesisStep: Step<SynthesisOutput> = {
     ctx.compose([REPORT_HEADING, report, "\n\n---\n\n", kept, "\n"]);
     return { reportChars: report[1] - report[0] };
   },
-};
+});

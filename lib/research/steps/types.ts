@@ -1,7 +1,8 @@
 /**
- * The step interface of the research pipeline. A run is a list of steps (`pipeline.ts`); each
- * step is one file exporting a `Step<O>`: a name, a label, a share of the progress bar and a
- * `run` that reads earlier steps' outputs through `ctx.input(step)` and returns its own output.
+ * The step interface of the research pipeline. A run is a list of steps (`pipeline.ts`, which
+ * also gives each its share of the progress bar); each step is one file exporting a `Step<O>`: a
+ * name, a label, the earlier steps it `needs` and a `run` that receives their outputs and returns
+ * its own.
  * The step runner (`runner.ts`) gives each step its progress range and `step` events, stores
  * each output under its own KV key (`runStepKey`), and on a resume reuses the outputs of steps
  * that finished and re-runs the one that was interrupted or failed.
@@ -67,8 +68,8 @@ export interface StepContext {
   /** Aborted on cancel, shutdown, or when another process took the run. */
   readonly signal: AbortSignal;
   now(): number;
-  /** The output of an earlier step of this pipeline. */
-  input<I>(step: Step<I>): I;
+  /** The output of an earlier step of this pipeline (prefer `needs`; this is for a choice at run time). */
+  input<I>(step: Step<I, StepNeeds>): I;
   /** A progress note; `fraction` (0..1) is how far into this step's range the run is. */
   progress(message: string, fraction?: number, extra?: Record<string, unknown>): void;
   /** Appends non-streamed text (a heading, a note) to the run's text. */
@@ -102,15 +103,44 @@ export interface StepContext {
   put<V>(key: KvKeyOf<V>, value: V): void;
 }
 
-/** A pipeline step producing `O`. */
-export interface Step<O> {
+/** Any step, whatever it produces and needs (what a pipeline lists). */
+export type AnyStep = Step<unknown, StepNeeds>;
+
+/** The earlier steps a step reads, under the names its `run` receives their outputs by. */
+export interface StepNeeds {
+  readonly [as: string]: AnyStep;
+}
+
+/** The outputs of the steps in `N`, under the same names. */
+export type StepInputs<N extends StepNeeds> = {
+  readonly [K in keyof N]: N[K] extends Step<infer O, StepNeeds> ? O : never;
+};
+
+/** A pipeline step producing `O` from the outputs of the steps in `N`. */
+export interface Step<O, N extends StepNeeds = Record<never, never>> {
   /** Stable id: the KV key, the `step` events' `name`, never shown. */
   readonly name: string;
   /** What the run view shows. */
   readonly label: string;
-  /** Share of the progress bar (relative to the other steps of the pipeline). */
-  readonly weight: number;
+  /**
+   * The earlier steps whose outputs `run` receives; a pipeline that does not list them before
+   * this step is refused when it is built (`pipeline()`), not halfway through a run.
+   */
+  readonly needs?: N;
   /** A reason to skip this step and the output it then has, or null to run it. */
-  skip?(ctx: StepContext): { reason: string; output: O } | null;
-  run(ctx: StepContext): Promise<O>;
+  skip?(ctx: StepContext, inputs: StepInputs<N>): { reason: string; output: O } | null;
+  /**
+   * KV prefixes this step writes under (besides its record): when the step re-runs (resume,
+   * retry), whatever an earlier attempt left there is deleted in the same atomic write that
+   * marks the step running again, so a re-run with fewer results leaves no stale entries.
+   */
+  owns?(runId: string): Deno.KvKey[];
+  run(ctx: StepContext, inputs: StepInputs<N>): Promise<O>;
+}
+
+/** A step whose `run` gets the outputs of its `needs` typed by name (inferred from `needs`). */
+export function defineStep<O, N extends StepNeeds = Record<never, never>>(
+  step: Step<O, N>,
+): Step<O, N> {
+  return step;
 }

@@ -7,7 +7,7 @@
 import { runCitationsKey } from "../../kv/keys.ts";
 import { answerBudget, estimatePromptTokens } from "../../research/budget.ts";
 import { quickPrompt } from "../../research/prompts.ts";
-import type { Step, StepContext } from "../../research/steps/types.ts";
+import { defineStep, type StepContext } from "../../research/steps/types.ts";
 import { CitationBook, stripThink } from "../citations.ts";
 import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
 import type { CitationSummary, Source } from "../types.ts";
@@ -26,6 +26,7 @@ export function publishCitations(
   ctx: StepContext,
   book: CitationBook,
   sources: readonly Source[],
+  noSources?: string,
 ): CitationSummary {
   const citations = book.list();
   const cited = new Set(citations.map((c) => c.source));
@@ -35,7 +36,13 @@ export function publishCitations(
     uncited: sources.filter((s) => !cited.has(s.index)).map((s) => s.index),
   };
   ctx.put(runCitationsKey(ctx.run.id), summary);
-  ctx.emit("citations", { cited: citations.length, removed: book.removed, citations });
+  if (noSources) ctx.update({ noSources });
+  ctx.emit("citations", {
+    cited: citations.length,
+    removed: book.removed,
+    citations,
+    ...(noSources ? { noSources } : {}),
+  });
   if (book.removed) {
     ctx.progress(
       `Removed ${book.removed} citation${book.removed === 1 ? "" : "s"} that pointed at no source`,
@@ -56,18 +63,17 @@ export async function modelOnly(ctx: StepContext, why: string): Promise<SourcedA
   if (res.error) return ctx.fail(res.error);
   const text = stripThink(ctx.text.slice(start)).trim();
   ctx.compose([[0, start], `_${NO_SOURCES_LABEL} ${why}._\n\n`, text, "\n"]);
-  ctx.emit("citations", { cited: 0, removed: 0, citations: [] });
+  ctx.update({ noSources: why });
+  ctx.emit("citations", { cited: 0, removed: 0, citations: [], noSources: why });
   return { cited: 0, removed: 0 };
 }
 
 /** Answers the question from the passages. */
-export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
+export const sourcedAnswerStep = defineStep({
   name: "answer",
   label: "Answer with citations",
-  weight: 67,
-  async run(ctx) {
-    const search = ctx.input(searchStep);
-    const read = ctx.input(readStep);
+  needs: { search: searchStep, read: readStep },
+  async run(ctx, { search, read }): Promise<SourcedAnswerOutput> {
     if (search.fallback) return await modelOnly(ctx, "Every source failed");
     if (!read.passages.length) return await modelOnly(ctx, "No sources were found");
     const book = new CitationBook();
@@ -75,8 +81,13 @@ export const sourcedAnswerStep: Step<SourcedAnswerOutput> = {
     const a = await citedAnswer(ctx, ctx.run.query, read, book, { cache: new Map() });
     if (a.error) return ctx.fail(a.error);
     const summary = publishCitations(ctx, book, read.sources);
-    const md = sourcesMarkdown(summary.citations, read.sources, search.failures);
+    const md = sourcesMarkdown(
+      summary.citations,
+      read.sources,
+      search.failures,
+      read.passages,
+    );
     ctx.compose([[0, a.start], a.text, md ? `\n\n${md}` : "", "\n"]);
     return { cited: summary.citations.length, removed: summary.removed };
   },
-};
+});

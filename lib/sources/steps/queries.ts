@@ -19,7 +19,6 @@ export interface QueriesOutput {
 export const queriesStep: Step<QueriesOutput> = {
   name: "queries",
   label: "Write search queries",
-  weight: 8,
   async run(ctx) {
     ctx.progress(`Writing search queries with ${ctx.settings.model}`, 0.1);
     const messages = queryMessages(ctx.run.query, EXTRA_QUERIES);

@@ -5,8 +5,8 @@
  * fails is a note on its source and its snippet still counts. Each source and its passages are
  * stored under their own keys; the panel hears about each through a `source` event.
  */
-import { runPassagesKey, runSourceKey } from "../../kv/keys.ts";
-import type { Step } from "../../research/steps/types.ts";
+import { runPassagesKey, runPassagesPrefix, runSourceKey } from "../../kv/keys.ts";
+import { defineStep } from "../../research/steps/types.ts";
 import { mapBounded } from "../../search/multi.ts";
 import { readHit } from "../read.ts";
 import type { Passage, Source } from "../types.ts";
@@ -22,12 +22,12 @@ export interface ReadOutput {
 }
 
 /** Reads the sources. */
-export const readStep: Step<ReadOutput> = {
+export const readStep = defineStep({
   name: "read",
   label: "Read the sources",
-  weight: 15,
-  async run(ctx) {
-    const { hits } = ctx.input(searchStep);
+  needs: { search: searchStep },
+  owns: (id) => [runPassagesPrefix(id)],
+  async run(ctx, { search: { hits } }): Promise<ReadOutput> {
     if (!hits.length) return { sources: [], passages: [] };
     const c = ctx.config;
     let budget = c["search.max_pages"];
@@ -53,7 +53,7 @@ export const readStep: Step<ReadOutput> = {
       }
       ctx.put(runSourceKey(ctx.run.id, i), r.source);
       ctx.put(runPassagesKey(ctx.run.id, i), r.passages);
-      ctx.emit("source", sourceEvent(r.source));
+      ctx.emit("source", sourceEvent(r.source, r.passages));
       return r;
     });
     const unread = results.filter((r, i) => mayFetch[i] && r.source.state !== "read");
@@ -70,4 +70,4 @@ export const readStep: Step<ReadOutput> = {
       passages: results.flatMap((r) => r.passages),
     };
   },
-};
+});

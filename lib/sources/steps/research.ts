@@ -9,7 +9,7 @@ import { MIN_ANSWER_TOKENS } from "../../research/budget.ts";
 import type { Finding } from "../../research/prompts.ts";
 import { answerSubquestions, loopFailure } from "../../research/steps/subquestions.ts";
 import { planStep } from "../../research/steps/plan.ts";
-import type { Step } from "../../research/steps/types.ts";
+import { defineStep } from "../../research/steps/types.ts";
 import { CitationBook } from "../citations.ts";
 import type { Citation } from "../types.ts";
 import { citedAnswer } from "./cite.ts";
@@ -42,14 +42,14 @@ interface Checkpoint {
 }
 
 /** Answers the sub-questions from the sources. */
-export const sourcedResearchStep: Step<SourcedResearchOutput> = {
+export const sourcedResearchStep = defineStep({
   name: "research",
   label: "Answer the sub-questions from the sources",
-  weight: 45,
-  async run(ctx) {
-    const { questions } = ctx.input(planStep);
-    const read = ctx.input(readStep);
-    const { fallback } = ctx.input(searchStep);
+  needs: { plan: planStep, read: readStep, search: searchStep },
+  async run(
+    ctx,
+    { plan: { questions }, read, search: { fallback } },
+  ): Promise<SourcedResearchOutput> {
     const saved = ctx.resumed as Checkpoint | undefined;
     const book = new CitationBook(saved?.citations ?? [], saved?.removed ?? 0);
     const findings: Finding[] = saved ? [...saved.findings] : [];
@@ -114,4 +114,4 @@ export const sourcedResearchStep: Step<SourcedResearchOutput> = {
       removed: book.removed,
     };
   },
-};
+});

@@ -4,7 +4,7 @@
  * note and a typed error; the others go on. When every engine fails, the run answers from model
  * knowledge only if `search.model_fallback` allows it, else it fails with the engine's error.
  */
-import { runSourceKey } from "../../kv/keys.ts";
+import { runPassagesPrefix, runSourceKey, runSourcesPrefix } from "../../kv/keys.ts";
 import type { UpstreamError } from "../../providers/types.ts";
 import { planStep } from "../../research/steps/plan.ts";
 import type { Step, StepContext } from "../../research/steps/types.ts";
@@ -13,7 +13,7 @@ import type { SearchFailure } from "../../search/errors.ts";
 import { type FoundHit, searchAll } from "../../search/multi.ts";
 import { sourceOfHit } from "../read.ts";
 import { usesSources } from "../request.ts";
-import { type Source, sourceLocation } from "../types.ts";
+import { type Passage, type Source, sourceLocation } from "../types.ts";
 import { queriesStep } from "./queries.ts";
 
 /** Searches in flight at once. */
@@ -47,13 +47,13 @@ export function searchFailureAsError(f: SearchFailure, ctx: StepContext): Upstre
   };
 }
 
-/** The `source` event of a source. */
-export function sourceEvent(s: Source) {
+/** The `source` event of a source (a read Library document names its passages' places). */
+export function sourceEvent(s: Source, passages: readonly Passage[] = []) {
   return {
     index: s.index,
     title: s.title,
     url: s.url,
-    location: sourceLocation(s),
+    location: sourceLocation(s, passages),
     engine: s.engine,
     state: s.state,
     ...(s.note ? { note: s.note } : {}),
@@ -64,7 +64,7 @@ export function sourceEvent(s: Source) {
 export const searchStep: Step<SearchOutput> = {
   name: "search",
   label: "Search the sources",
-  weight: 10,
+  owns: (id) => [runSourcesPrefix(id), runPassagesPrefix(id)],
   async run(ctx) {
     const sources = ctx.record.sources;
     if (!usesSources(sources)) return { hits: [], failures: [], notes: [], fallback: false };
@@ -83,13 +83,16 @@ export const searchStep: Step<SearchOutput> = {
       }`,
       0.05,
     );
-    let index = 0;
+    const indexOf = new Map<FoundHit, number>();
     const result = await searchAll(queries, engines, {
       limit: sources.maxSources,
       concurrency: SEARCH_CONCURRENCY,
       signal: ctx.signal,
-      onHit(hit) {
-        const s = sourceOfHit(hit, index++, hit.text !== undefined ? "library" : "found");
+      onHit(hit, merged) {
+        // A further passage of a document found before updates that document's source.
+        if (!merged) indexOf.set(hit, indexOf.size);
+        const i = indexOf.get(hit)!;
+        const s = sourceOfHit(hit, i, hit.text !== undefined ? "library" : "found");
         ctx.put(runSourceKey(ctx.run.id, s.index), s);
         ctx.emit("source", sourceEvent(s));
       },

@@ -5,11 +5,11 @@
  */
 import { synthesisPrompt } from "../../research/prompts.ts";
 import { REPORT_HEADING, trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
-import type { Step } from "../../research/steps/types.ts";
+import { defineStep } from "../../research/steps/types.ts";
 import type { ChatMessage } from "../../providers/types.ts";
 import type { Finding } from "../../research/prompts.ts";
 import { CitationBook, stripThink } from "../citations.ts";
-import { sourcesMarkdown } from "../report.ts";
+import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
 import { publishCitations } from "./answer.ts";
 import { readStep } from "./read.ts";
 import { sourcedResearchStep } from "./research.ts";
@@ -32,26 +32,40 @@ export interface SourcedSynthesisOutput {
 }
 
 /** Writes the report. */
-export const sourcedSynthesisStep: Step<SourcedSynthesisOutput> = {
+export const sourcedSynthesisStep = defineStep({
   name: "synthesis",
   label: "Write the report with citations",
-  weight: 22,
-  async run(ctx) {
-    const research = ctx.input(sourcedResearchStep);
-    const read = ctx.input(readStep);
-    const { failures } = ctx.input(searchStep);
+  needs: { research: sourcedResearchStep, read: readStep, search: searchStep },
+  async run(
+    ctx,
+    { research, read, search: { failures, fallback } },
+  ): Promise<SourcedSynthesisOutput> {
     const build = (f: Finding[]) => citedSynthesisPrompt(ctx.run.query, f);
     const start = await writeReport(ctx, research.findings, build);
     const book = new CitationBook(research.citations, research.removed);
     const report = book.verify(stripThink(ctx.text.slice(start)).trim()).text;
-    const summary = publishCitations(ctx, book, read.sources);
-    const md = sourcesMarkdown(summary.citations, read.sources, failures);
+    const why = fallback
+      ? "Every source failed"
+      : read.passages.length
+      ? undefined
+      : "No sources were found";
+    const summary = publishCitations(ctx, book, read.sources, why);
+    const md = sourcesMarkdown(summary.citations, read.sources, failures, read.passages);
     const notes = trimmedRange(ctx.text, research.notes.start, research.notes.end);
-    ctx.compose([REPORT_HEADING, report, "\n\n---\n\n", notes, md ? `\n\n${md}` : "", "\n"]);
+    const label = why ? `_${NO_SOURCES_LABEL} ${why}._\n\n` : "";
+    ctx.compose([
+      REPORT_HEADING,
+      label,
+      report,
+      "\n\n---\n\n",
+      notes,
+      md ? `\n\n${md}` : "",
+      "\n",
+    ]);
     return {
       reportChars: report.length,
       cited: summary.citations.length,
       removed: summary.removed,
     };
   },
-};
+});
