@@ -189,19 +189,18 @@ export function RunView(props: RunViewProps) {
 
     /** Reasoning text goes straight to its element; a new part of a detailed run is labelled. */
     function addReasoning(d: Record<string, unknown>) {
-      const el = reasonRef.current;
-      if (!el) return;
-      const part = d.step === undefined ? String(d.phase ?? "") : `q${d.step}`;
+      const el = reasonRef.current!;
+      const part = `${d.phase} ${d.step ?? ""}`;
       if (mode === "detailed" && part !== reasoningPart) {
-        const title = d.step === undefined
-          ? d.phase === "plan" ? "Plan" : d.phase === "synthesis" ? "Report" : String(d.phase)
-          : Number(d.step) === 0
-          ? "Plan"
-          : `Sub-question ${d.step}`;
-        el.textContent += `${el.textContent ? "\n\n" : ""}— ${title} —\n`;
+        const title = d.step
+          ? `Sub-question ${d.step}`
+          : d.phase === "synthesis"
+          ? "Report"
+          : "Plan";
+        el.append(`${reasoningPart ? "\n\n" : ""}— ${title} —\n`);
       }
       reasoningPart = part;
-      el.textContent += String(d.text ?? "");
+      el.append(String(d.text ?? ""));
       reasoningTokens += Number(d.tokens) || 0;
     }
 
@@ -242,16 +241,9 @@ export function RunView(props: RunViewProps) {
           break;
         }
         case "step": {
-          const i = Number(d.index);
+          // Steps not heard of yet stay holes (a run stored before its pipeline was recorded).
           const step = { name: String(d.name), label: String(d.label), state: d.state } as PipeStep;
-          setPipe((x) => {
-            const next = x.length === Number(d.of) ? [...x] : Array.from(
-              { length: Number(d.of) },
-              (_, k) => x[k] ?? { name: `step${k}`, label: "…", state: "pending" as const },
-            );
-            next[i] = step;
-            return next;
-          });
+          setPipe((x) => Object.assign([...x], { [Number(d.index)]: step }));
           break;
         }
         case "first_token":
