@@ -32,5 +32,6 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["deno", "run", "--no-config", "--allow-net", "--allow-env=DEEPSTUDIO_HOST,DEEPSTUDIO_PORT,DEEPSTUDIO_ACCESS_TOKEN", "/app/scripts/healthcheck.ts"]
 
-# The image's entrypoint runs `deno <CMD>`; the permissions are those of `deno task start`.
-CMD ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "main.ts"]
+# The image's entrypoint runs `deno <CMD>`; the permissions and V8 flags are those of
+# `deno task start` (the flags keep memory flat: scripts/compile.ts V8_FLAGS says why).
+CMD ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "--v8-flags=--max-semi-space-size=1,--memory-reducer-delay-ms=1000,--gc-memory-reducer-start-delay-ms=1000", "main.ts"]

@@ -22,6 +22,8 @@ export interface AppConfig {
   libraryRoots?: string[];
   /** Where the Library keeps its index and uploaded files; default: beside the KV file. */
   libraryDir?: string;
+  /** How often a paused collection asks whether its provider is back, ms (default 5 000). */
+  libraryResumePollMs?: number;
   /** SSE heartbeat interval in ms (default 15 000); tests shorten it to see heartbeats. */
   sseHeartbeatMs?: number;
   /** Lease of this process on the research runs it owns, in ms (default 15 000); tests shorten it. */
@@ -73,7 +75,7 @@ export const FLAGS = [
     env: "DEEPSTUDIO_RUN_LEASE",
     arg: "SECONDS",
     help:
-      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs",
+      "How long after this process dies another deepstudio on the same --kv file may take over and resume its unfinished runs and Library indexing jobs",
     def: "15",
   },
   {

@@ -12,6 +12,7 @@
  * of a few queries is compared with an exact float32 scan (recall).
  */
 import { median, percentile, ROOT } from "./bench_util.ts";
+import { type IndexingBench, measureIndexing } from "./bench_library_indexing.ts";
 
 /** What the Library bench reports. */
 export interface LibraryBench {
@@ -30,6 +31,10 @@ export interface LibraryBench {
   rssMb: number;
   /** Share of the exact top 10 (float32 cosine over every chunk) that vector search returned. */
   recallAt10?: number;
+  /** The whole indexing job against a fast embedding server vs its raw calls. */
+  indexing?: IndexingBench;
+  /** Why `indexing` is missing. */
+  indexingNote?: string;
 }
 
 const INDEX_MODULE = "lib/library/index/sqlite.ts";
@@ -193,7 +198,13 @@ export async function measureLibrary(
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" ");
     return { result: null, note: `not measured: the Library bench failed (${err})` };
   }
-  return { result: JSON.parse(text) as LibraryBench, note: "" };
+  const result = JSON.parse(text) as LibraryBench;
+  try {
+    result.indexing = await measureIndexing();
+  } catch (e) {
+    result.indexingNote = `not measured: ${e instanceof Error ? e.message : e}`;
+  }
+  return { result, note: "" };
 }
 
 if (import.meta.main) {

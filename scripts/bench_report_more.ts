@@ -85,7 +85,25 @@ export function libraryRow(l: LibraryBench): string {
     } ms | ≤ 20 / ≤ 50 ms ${mark(l.searchP50Ms <= 20 && l.searchP99Ms <= 50)} | ${
       l.recallAt10 === undefined ? "—" : fmt(l.recallAt10, 3)
     } | ${fmt(l.rssMb, 1)} MB |`,
+    "",
+    ...indexingRows(l),
   ].join("\n");
+}
+
+function indexingRows(l: LibraryBench): string[] {
+  const i = l.indexing;
+  if (!i) return [l.indexingNote ?? "Indexing overhead: not measured."];
+  return [
+    "scripts/bench_library_indexing.ts: deepstudio indexes a folder through the API against a fast",
+    `embedding server (${i.perInputMs} ms per input, 768 dims); the same requests replayed directly`,
+    "give the raw embedding time.",
+    "",
+    "| documents | chunks | job (import → idle) | raw embedding calls | overhead | target |",
+    "|---|---|---|---|---|---|",
+    `| ${i.documents} | ${i.chunks} | ${fmt(i.jobMs, 0)} ms | ${fmt(i.rawMs, 0)} ms | ${
+      fmt(i.overhead * 100, 0)
+    } % | ≤ 10 % ${mark(i.overhead <= 0.1)} |`,
+  ];
 }
 
 export function limitsSection(r: BenchReport, push: (...l: string[]) => void) {

@@ -37,6 +37,17 @@ export const BINARY_PERMISSIONS = [
   "--allow-sys",
 ];
 
+/**
+ * V8 flags of every way deepstudio runs (`deno task start`, the Docker image, the binary), the
+ * same everywhere (tests/distribution/v8_flags_test.ts). A small young generation (1 MB
+ * semi-spaces instead of V8's up to 16 MB) keeps idle RSS and memory per open stream down: a
+ * relay's garbage is short-lived, and scavenging 1 MB is cheap. The memory reducer, which hands
+ * a heap grown under load back to the OS once allocation goes quiet, starts after 1 s instead of
+ * 8-30 s. docs/benchmarks.md measures both.
+ */
+export const V8_FLAGS =
+  "--v8-flags=--max-semi-space-size=1,--memory-reducer-delay-ms=1000,--gc-memory-reducer-start-delay-ms=1000";
+
 /** What the command line asked for. */
 export interface CompileOptions {
   /** Target triple; undefined builds for this machine. */
@@ -97,6 +108,7 @@ export function compileArgs(bundlePath: string, output: string, target?: string)
     "--no-config",
     "--unstable-kv",
     ...BINARY_PERMISSIONS,
+    V8_FLAGS,
     // Assets travel inside the bundle already; the files ride along for inspection.
     "--include",
     "static/",

@@ -8,7 +8,7 @@ import type { RunEvent, RunRecord } from "../research/schema.ts";
 import type { StepRecord } from "../research/steps/types.ts";
 import type { CancelRequest, OwnerLease } from "../research/lease.ts";
 import type { FrozenSettings } from "../research/frozen.ts";
-import type { Collection, LibraryDocument } from "../library/types.ts";
+import type { Collection, JobClaim, LibraryDocument } from "../library/types.ts";
 import type { CitationSummary, Passage, Source } from "../sources/types.ts";
 
 declare const VALUE: unique symbol;
@@ -214,6 +214,11 @@ export function libraryDocsPrefix(collectionId: string): KvPrefixOf<LibraryDocum
 /** Content hash → document id within a collection (uploads are deduplicated by it). */
 export function libraryHashKey(collectionId: string, hash: string): KvKeyOf<string> {
   return under(libraryHashPrefix(collectionId), hash);
+}
+
+/** Which process runs a collection's indexing job (its owner lease says whether it lives). */
+export function libraryJobKey(collectionId: string): KvKeyOf<JobClaim> {
+  return key("library_job", collectionId);
 }
 
 /** Prefix of one collection's hash index. */

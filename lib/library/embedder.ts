@@ -72,6 +72,9 @@ export class Embedder {
   readonly #attempts: number;
   readonly #backoffMs: number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Requests in flight across every caller of this embedder, and who waits for a slot. */
+  #inFlight = 0;
+  #waiting: (() => void)[] = [];
 
   constructor(private opts: EmbedderOptions) {
     this.#dimensions = opts.dimensions;
@@ -87,10 +90,27 @@ export class Embedder {
     return this.#dimensions;
   }
 
+  /**
+   * One request, in one of `concurrency` slots shared by every caller (the job embeds several
+   * documents at once; the server still sees at most `concurrency` requests).
+   */
+  async #request(input: string[], signal?: AbortSignal) {
+    while (this.#inFlight >= this.concurrency) {
+      await new Promise<void>((r) => this.#waiting.push(r));
+    }
+    this.#inFlight++;
+    try {
+      return await this.opts.call({ model: this.opts.model, input }, signal);
+    } finally {
+      this.#inFlight--;
+      this.#waiting.shift()?.();
+    }
+  }
+
   async #call(input: string[], signal?: AbortSignal): Promise<Float32Array[]> {
     for (let attempt = 1;; attempt++) {
       try {
-        const result = await this.opts.call({ model: this.opts.model, input }, signal);
+        const result = await this.#request(input, signal);
         return result.vectors.map((v) => {
           if (this.#dimensions === null) this.#dimensions = v.length;
           if (v.length !== this.#dimensions) {

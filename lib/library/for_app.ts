@@ -33,6 +33,8 @@ export function libraryServiceFor(ctx: AppContext): LibraryService {
       now: ctx.now,
       log: ctx.log,
       shutdown: ctx.shutdown,
+      leaseMs: ctx.config.runLeaseMs,
+      resumePollMs: ctx.config.libraryResumePollMs,
       async fetchUrl(url, signal) {
         const settings = (await ctx.settings.get()).values;
         const page = await safeFetch(url, {

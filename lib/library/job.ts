@@ -35,7 +35,22 @@ export interface JobDeps {
   maxDocumentBytes: number;
   now: () => number;
   log: (m: string) => void;
+  /** False once another process has taken the job over (this one's lease lapsed). */
+  owns?: (collectionId: string) => Promise<boolean>;
 }
+
+/**
+ * Whether the job should stop before its next document: the collection is gone, its target
+ * generation changed (a re-index asked for by any process), or another process owns the job.
+ */
+async function superseded(deps: JobDeps, collectionId: string, generation: number) {
+  const c = await deps.store.collection(collectionId);
+  if (!c || (c.building ?? c.index).generation !== generation) return true;
+  return deps.owns ? !await deps.owns(collectionId) : false;
+}
+
+/** Documents a job works on at the same time. */
+const DOCUMENTS_AT_ONCE = 3;
 
 /** The index space of a collection's generation. */
 export function spaceName(collectionId: string, generation: number): string {
@@ -132,8 +147,9 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     bytesTotal = todo.reduce((n, d) => n + d.size, 0);
     emit();
     const embedder = deps.embedder(target);
-    for (const doc of todo) {
-      if (signal.aborted) return;
+    /** Indexes one document; false when the job must stop (aborted or superseded). */
+    const indexOne = async (doc: LibraryDocument): Promise<boolean> => {
+      if (signal.aborted || await superseded(deps, collectionId, target.generation)) return false;
       progress.currentFile = doc.name;
       const updateDoc = async (change: Partial<LibraryDocument>) => {
         const d = await deps.store.updateDocument(
@@ -147,7 +163,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       // Chunks of an older version of the file go before the new ones come; a resumed document
       // (same hash) keeps what it had.
       if (doc.indexedHash !== doc.hash) await space?.deleteDocuments([doc.id]);
-      if (!await updateDoc({ state: "indexing", indexedHash: doc.hash })) continue; // deleted meanwhile
+      if (!await updateDoc({ state: "indexing", indexedHash: doc.hash })) return true; // deleted meanwhile
       emit();
       try {
         const bytes = await readBytes(deps, doc);
@@ -193,7 +209,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
             },
           },
         );
-        if (signal.aborted) return;
+        if (signal.aborted) return false;
         await updateDoc({
           state: "indexed",
           error: null,
@@ -205,7 +221,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           indexedAt: deps.now(),
         });
       } catch (e) {
-        if (signal.aborted) return;
+        if (signal.aborted) return false;
         const pause = pauseFrom(e);
         if (pause && !(e instanceof ProviderError && e.error.kind === "token_limit")) {
           throw new PauseError(pause);
@@ -232,8 +248,27 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       bytesDone += doc.size;
       progress.docsDone++;
       emit();
-    }
+      return true;
+    };
+    // A few documents at a time, so one's reads and commits overlap another's embedding calls
+    // (the embedder still keeps at most its `concurrency` requests in flight).
+    let next = 0;
+    let stopped = false;
+    let failure: unknown = null;
+    const worker = async () => {
+      while (!stopped && failure === null && next < todo.length) {
+        try {
+          if (!await indexOne(todo[next++])) stopped = true;
+        } catch (e) {
+          failure ??= e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DOCUMENTS_AT_ONCE, todo.length) }, worker));
+    if (failure !== null) throw failure;
+    if (stopped) return;
     // Done: a finished re-index becomes the searchable index and the old space goes.
+    if (await superseded(deps, collectionId, target.generation)) return;
     collection = await deps.store.collection(collectionId);
     if (collection?.building) {
       const old = collection.index.generation;

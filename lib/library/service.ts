@@ -19,6 +19,8 @@ import { DEFAULT_EMBEDDING_MODEL, prefixRuleFor } from "./prefixes.ts";
 import { LibraryStore } from "./store.ts";
 import type { Collection, CollectionView, IndexTarget } from "./types.ts";
 import { createImports, type Imports } from "./imports.ts";
+import { createJobClaims } from "./lease.ts";
+import { DEFAULT_LEASE_MS } from "../research/lease.ts";
 
 /** What the Library is built from. */
 export interface LibraryDeps {
@@ -37,6 +39,11 @@ export interface LibraryDeps {
   ) => Promise<{ url: string; bytes: Uint8Array; contentType: string }>;
   /** How often a paused collection checks whether its provider is back (ms). */
   resumePollMs?: number;
+  /**
+   * This process's lease on the jobs it runs (ms, default 15 s): another process on the same data
+   * takes a job over this long after this one dies.
+   */
+  leaseMs?: number;
   batchSize?: number;
   concurrency?: number;
   maxDocumentBytes?: number;
@@ -72,9 +79,26 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
   const events = new LibraryEvents();
   const files = new FileStore(join(deps.dir, "files"));
   let indexPromise: Promise<LibraryIndex> | null = null;
-  const index = () => indexPromise ??= openSqliteIndex(deps.dir);
+  let closed = false;
+  // The searchable spaces' vectors load in the background once the Library is first used, so
+  // the first search does not wait for them (and a process that never uses it loads nothing).
+  const warm = async (idx: LibraryIndex) => {
+    for (const c of await store.collections()) {
+      if (closed) return;
+      await (await idx.existing(spaceName(c.id, c.index.generation)))?.warm();
+    }
+  };
+  const index = () =>
+    indexPromise ??= openSqliteIndex(deps.dir).then((idx) => {
+      warm(idx).catch((e) => closed || deps.log(`library: could not preload vectors: ${e}`));
+      return idx;
+    });
   const jobs = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const pollers = new Map<string, ReturnType<typeof setInterval>>();
+  /** Collections whose job another live process runs: checked until it is free. */
+  const claimWatchers = new Map<string, ReturnType<typeof setInterval>>();
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  const claims = createJobClaims(deps.kv, { leaseMs, now: deps.now, log: deps.log });
 
   const embedder = (target: IndexTarget) =>
     new Embedder({
@@ -95,7 +119,37 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
     maxDocumentBytes: deps.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
     now: deps.now,
     log: deps.log,
+    owns: (id) => claims.owns(id),
   };
+
+  /** Waits for the process holding `id`'s job to finish or die, then does what is left. */
+  function watchClaim(id: string) {
+    if (claimWatchers.has(id) || deps.shutdown.aborted) return;
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        if (!await claims.free(id)) return;
+        stopWatchingClaim(id);
+        const c = await store.collection(id);
+        if (!c) return;
+        if (c.state === "paused") return watchPaused(id);
+        const docs = await store.documents(id);
+        const left = docs.some((d) => d.state === "queued" || d.state === "indexing");
+        if (c.state === "indexing" || left) start(id);
+      } catch (e) {
+        deps.log(`library: could not check the job of ${id}: ${e}`);
+      } finally {
+        busy = false;
+      }
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    claimWatchers.set(id, timer);
+  }
+  function stopWatchingClaim(id: string) {
+    clearInterval(claimWatchers.get(id));
+    claimWatchers.delete(id);
+  }
 
   function watchPaused(id: string) {
     if (pollers.has(id) || deps.shutdown.aborted) return;
@@ -120,22 +174,34 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
 
   function start(id: string) {
     if (jobs.has(id) || deps.shutdown.aborted) return;
+    stopWatchingClaim(id);
     const abort = new AbortController();
-    const done = runJob(jobDeps, id, abort.signal).catch((e) =>
-      deps.log(`library job ${id} crashed: ${e instanceof Error ? e.stack : e}`)
-    ).finally(async () => {
-      jobs.delete(id);
-      const c = await store.collection(id).catch(() => null);
-      if (abort.signal.aborted || !c) return;
-      if (c.state === "paused") watchPaused(id);
-      // Documents added while the job was finishing.
-      else if ((await store.documents(id)).some((d) => d.state === "queued")) start(id);
-    });
+    let elsewhere = false;
+    const done = (async () => {
+      if (!await claims.claim(id)) {
+        elsewhere = true;
+        return watchClaim(id);
+      }
+      try {
+        await runJob(jobDeps, id, abort.signal);
+      } finally {
+        await claims.release(id);
+      }
+    })().catch((e) => deps.log(`library job ${id} crashed: ${e instanceof Error ? e.stack : e}`))
+      .finally(async () => {
+        jobs.delete(id);
+        const c = await store.collection(id).catch(() => null);
+        if (abort.signal.aborted || !c || elsewhere) return;
+        if (c.state === "paused") watchPaused(id);
+        // Documents added while the job was finishing.
+        else if ((await store.documents(id)).some((d) => d.state === "queued")) start(id);
+      });
     jobs.set(id, { abort, done });
   }
 
   const stopJob = async (id: string) => {
     stopPolling(id);
+    stopWatchingClaim(id);
     const job = jobs.get(id);
     job?.abort.abort();
     await job?.done;
@@ -254,8 +320,11 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
       while (jobs.has(id)) await jobs.get(id)!.done;
     },
     async close() {
+      closed = true;
       for (const id of [...pollers.keys()]) stopPolling(id);
+      for (const id of [...claimWatchers.keys()]) stopWatchingClaim(id);
       for (const id of [...jobs.keys()]) await stopJob(id);
+      await claims.close();
       if (indexPromise) await (await indexPromise).close();
     },
   };

@@ -50,6 +50,12 @@ export interface Collection {
   updatedAt: number;
 }
 
+/** What `libraryJobKey` holds: the process (owner lease id) running the collection's job. */
+export interface JobClaim {
+  owner: string;
+  at: number;
+}
+
 /** Where a document's bytes come from. */
 export type DocumentSource =
   | { kind: "upload" }

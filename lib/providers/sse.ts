@@ -129,9 +129,12 @@ export function createEventScanner(maxEvent = MAX_EVENT_BYTES): EventScanner {
     next(chunk, from) {
       for (let i = chunk.indexOf(LF, from); i !== -1; i = chunk.indexOf(LF, i + 1)) {
         const p1 = i > from ? chunk[i - 1] : b1;
-        const p2 = i - 2 >= from ? chunk[i - 2] : i - 1 === from ? b1 : b2;
         // As in `endsEvent`: `\r\n\r\n` counts only with a byte of the event before it.
-        if (p1 === LF || (p1 === CR && p2 === LF && pending + i - from >= 3)) {
+        if (
+          p1 === LF ||
+          (p1 === CR && pending + i - from >= 3 &&
+            (i - 2 >= from ? chunk[i - 2] : i - 1 === from ? b1 : b2) === LF)
+        ) {
           const size = pending + i + 1 - from;
           pending = 0;
           b1 = b2 = -1;
@@ -142,8 +145,13 @@ export function createEventScanner(maxEvent = MAX_EVENT_BYTES): EventScanner {
       const n = chunk.length - from;
       pending += n;
       if (pending > maxEvent) throw new BodyTooLargeError(maxEvent, "event");
-      if (n >= 2) [b2, b1] = [chunk[chunk.length - 2], chunk[chunk.length - 1]];
-      else if (n === 1) [b2, b1] = [b1, chunk[from]];
+      if (n >= 2) {
+        b2 = chunk[chunk.length - 2];
+        b1 = chunk[chunk.length - 1];
+      } else if (n === 1) {
+        b2 = b1;
+        b1 = chunk[from];
+      }
       return -1;
     },
   };

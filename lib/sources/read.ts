@@ -5,7 +5,6 @@
  * be read becomes a note on the source, and its search snippet stays a citable passage.
  */
 import { safeFetch, SafeFetchError, type SafeFetchOptions } from "../net/safe_fetch.ts";
-import { decodeHtml, extractHtml } from "../extract/html.ts";
 import { extractPdf } from "../extract/pdf.ts";
 import type { FoundHit } from "../search/multi.ts";
 import { cutPassages } from "./passages.ts";
@@ -32,6 +31,14 @@ export interface ReadResult {
 function toPassages(index: number, texts: string[]): Passage[] {
   return texts.map((text, ord) => ({ id: `${index}:${ord}`, source: index, ord, text }));
 }
+
+/**
+ * The HTML extractor, loaded when the first web page is read: Readability and linkedom hold
+ * ~30 MB once imported, which a deepstudio that never reads the web should not carry (idle RSS,
+ * docs/benchmarks.md).
+ */
+let html: Promise<typeof import("../extract/html.ts")> | undefined;
+const htmlExtractor = () => html ??= import("../extract/html.ts");
 
 /** A Library document's passages: each matching part cut as usual, keeping its page/heading. */
 function partPassages(index: number, hit: FoundHit): Passage[] {
@@ -86,6 +93,7 @@ export async function readHit(
     const page = await safeFetch(hit.url, opts.fetch);
     let text = "";
     let title = base.title;
+    const { decodeHtml, extractHtml } = await htmlExtractor();
     if (page.contentType === "text/html" || page.contentType === "application/xhtml+xml") {
       const ex = extractHtml(decodeHtml(page.bytes, page.charset));
       text = ex.text;

@@ -10,6 +10,13 @@ import { assert, assertEquals } from "../assert.ts";
 /** Loaded on first need, never at start-up (package name → where it is needed). */
 const DEFERRED: Record<string, string> = {
   openai: "completions (lib/providers/sdk.ts)",
+  // Web pages and Library documents: ~30 MB resident once imported.
+  linkedom: "reading a web page (lib/sources/read.ts → lib/extract/html.ts)",
+  "@mozilla/readability": "reading a web page (lib/sources/read.ts → lib/extract/html.ts)",
+  unpdf: "a PDF (lib/extract/pdf.ts)",
+  jszip: "a .docx (lib/extract/docx.ts)",
+  docx: "the tests' .docx fixtures only",
+  "pdf-lib": "the tests' PDF fixtures only",
 };
 
 interface InfoModule {

@@ -9,7 +9,7 @@ import { CLIENT_JS, MARKDOWN_JS, PAGE_JS } from "../../lib/assets.ts";
 import { pageBundleFor } from "../../lib/islands/bundles.ts";
 import { ISLANDS } from "../../islands/registry.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { ask, hydrated, startStack } from "./stack.ts";
+import { ask, hydrated, withStack } from "./stack.ts";
 
 async function gzipSize(text: string): Promise<number> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
@@ -47,8 +47,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const stack = await startStack();
-    try {
+    await withStack({}, async (stack) => {
       const page = await stack.page();
       const scripts: string[] = [];
       page.on("request", (r) => {
@@ -81,8 +80,6 @@ Deno.test({
       await res.body?.cancel();
       assertEquals(res.headers.get("cache-control"), "public, max-age=31536000, immutable");
       assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });

@@ -5,53 +5,34 @@
  * which then finishes with the notes it had already written.
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { HAVE_CHROMIUM } from "./browser.ts";
-import { hydrated, startStack } from "./stack.ts";
+import { askDetailed, stackTest } from "./stack.ts";
 
-const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
-
-Deno.test({
-  ...opts,
-  name: "a run that overflows is fixed from the run page with one click and finishes",
-  async fn() {
-    const stack = await startStack({
-      lm: {
-        loadMs: 400,
-        reply: "A finding about tides.",
-        fault: {
-          kind: "context-overflow",
-          matching: "Write the final research report",
-          promptTokens: 12000,
-          untilContext: 12001,
-        },
-      },
-    });
-    try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
-      await page.check("input[name=mode][value=detailed]");
-      await page.fill("#query", "Explain tides");
-      await page.click("button[type=submit]");
-      await page.click(".preflight-anyway");
-      await page.waitForURL(/\/research\/[^/]+$/);
-      await hydrated(page);
-      const fix = page.locator(".error-panel button.context-fix-go");
-      await fix.waitFor();
-      assertEquals(
-        (await fix.textContent())?.trim(),
-        "Reload qwen2.5-7b-instruct with 16k tokens of context and continue",
-      );
-      const chatsBefore = stack.lm.chatRequests().length;
-      await fix.click();
-      await page.waitForSelector(".run-status .badge.completed", { timeout: 30_000 });
-      assertEquals(stack.lm.chatRequests().length, chatsBefore + 1, "only the failed step re-ran");
-      assertEquals(stack.lm.options.models[0].loaded_instances[0].config.context_length, 16384);
-      assertStringIncludes((await page.textContent(".answer"))!, "A finding about tides.");
-      assertEquals(await page.locator(".error-panel").count(), 0, "the error is gone");
-      assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
+stackTest("a run that overflows is fixed from the run page with one click and finishes", {
+  lm: {
+    loadMs: 400,
+    reply: "A finding about tides.",
+    fault: {
+      kind: "context-overflow",
+      matching: "Write the final research report",
+      promptTokens: 12000,
+      untilContext: 12001,
+    },
   },
+}, async (stack) => {
+  const page = await stack.page();
+  await askDetailed(page, stack.url, "Explain tides");
+  const fix = page.locator(".error-panel button.context-fix-go");
+  await fix.waitFor();
+  assertEquals(
+    (await fix.textContent())?.trim(),
+    "Reload qwen2.5-7b-instruct with 16k tokens of context and continue",
+  );
+  const chatsBefore = stack.lm.chatRequests().length;
+  await fix.click();
+  await page.waitForSelector(".run-status .badge.completed", { timeout: 30_000 });
+  assertEquals(stack.lm.chatRequests().length, chatsBefore + 1, "only the failed step re-ran");
+  assertEquals(stack.lm.options.models[0].loaded_instances[0].config.context_length, 16384);
+  assertStringIncludes((await page.textContent(".answer"))!, "A finding about tides.");
+  assertEquals(await page.locator(".error-panel").count(), 0, "the error is gone");
+  assertEquals(stack.errors, []);
 });

@@ -5,7 +5,16 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { answerText, ask, deadPort, hydrated, startStack } from "./stack.ts";
+import {
+  answerText,
+  ask,
+  askDetailed,
+  deadPort,
+  hydrated,
+  openPage,
+  stackTest,
+  withStack,
+} from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -19,11 +28,8 @@ Deno.test({
   name: "the research page shows LM Studio running, lists chat models only, and streams an answer",
   async fn() {
     const reply = `${words(60)}\n\n**bold end**`;
-    const stack = await startStack({ lm: { tokenDelayMs: 15, reply } });
-    try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
+    await withStack({ lm: { tokenDelayMs: 15, reply } }, async (stack) => {
+      const page = await openPage(stack);
       await page.waitForSelector(".status-line .dot.ok");
       assertEquals(
         (await page.textContent(".status-text"))?.trim(),
@@ -79,42 +85,33 @@ Deno.test({
       const chat = stack.lm.chatRequests().at(-1)!;
       assertStringIncludes(JSON.stringify(chat.body), "Briefly.");
       assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
-Deno.test({
-  ...opts,
-  name: "Stop aborts the upstream request and keeps the partial text",
-  async fn() {
-    const stack = await startStack({ lm: { tokenDelayMs: 60, reply: words(400) } });
-    try {
-      const page = await stack.page();
-      await ask(page, stack.url, "A long answer, please");
-      await page.waitForFunction(() =>
-        (document.querySelector(".answer")?.textContent ?? "").includes("w5")
-      );
-      // Live figures while it streams (estimates until the server's metrics arrive).
-      await page.waitForFunction(() =>
-        /≈ \d+(\.\d)? tok\/s/.test(document.querySelector(".m-tps")?.textContent ?? "")
-      );
-      // First token: the server's measured figure (it came before the first delta), no guess.
-      assertMatch((await page.textContent(".m-ttft"))!.trim(), /^\d+ ms$/);
-      await page.click("button.stop");
-      const aborted = await stack.lm.waitForAbort((r) => r.path === "/v1/chat/completions");
-      assertEquals(aborted.abortedPhase, "streaming");
-      await page.waitForSelector(".run-status .badge.cancelled");
-      const kept = await answerText(page);
-      assert(kept.startsWith("w1 w2 w3 w4 w5"), kept.slice(0, 60));
-      assert(!kept.includes("w400"), "stopped before the end");
-      assertEquals(await page.locator("button.stop").count(), 0, "no Stop once stopped");
-      assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
-  },
+stackTest("Stop aborts the upstream request and keeps the partial text", {
+  lm: { tokenDelayMs: 60, reply: words(400) },
+}, async (stack) => {
+  const page = await stack.page();
+  await ask(page, stack.url, "A long answer, please");
+  await page.waitForFunction(() =>
+    (document.querySelector(".answer")?.textContent ?? "").includes("w5")
+  );
+  // Live figures while it streams (estimates until the server's metrics arrive).
+  await page.waitForFunction(() =>
+    /≈ \d+(\.\d)? tok\/s/.test(document.querySelector(".m-tps")?.textContent ?? "")
+  );
+  // First token: the server's measured figure (it came before the first delta), no guess.
+  assertMatch((await page.textContent(".m-ttft"))!.trim(), /^\d+ ms$/);
+  await page.click("button.stop");
+  const aborted = await stack.lm.waitForAbort((r) => r.path === "/v1/chat/completions");
+  assertEquals(aborted.abortedPhase, "streaming");
+  await page.waitForSelector(".run-status .badge.cancelled");
+  const kept = await answerText(page);
+  assert(kept.startsWith("w1 w2 w3 w4 w5"), kept.slice(0, 60));
+  assert(!kept.includes("w400"), "stopped before the end");
+  assertEquals(await page.locator("button.stop").count(), 0, "no Stop once stopped");
+  assertEquals(stack.errors, []);
 });
 
 Deno.test({
@@ -122,8 +119,7 @@ Deno.test({
   name: "reloading the run view mid-run resumes the stream without duplicated text",
   async fn() {
     const reply = words(150);
-    const stack = await startStack({ lm: { tokenDelayMs: 25, reply } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 25, reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "Count for me");
       await page.waitForFunction(() =>
@@ -151,86 +147,68 @@ Deno.test({
       assertEquals(await answerText(page), reply);
       assertEquals(stack.lm.chatRequests().length, 1, "the reload did not start a second request");
       assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
-  },
-});
-
-Deno.test({
-  ...opts,
-  name: "a dead port shows the connection state with its fix, and starting says why not",
-  async fn() {
-    const stack = await startStack();
-    try {
-      const dead = `http://127.0.0.1:${deadPort()}`;
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
-      await page.waitForSelector(".status-line .dot.ok");
-      await page.fill("#f-llm-lmstudio-url", dead);
-      await page.waitForSelector(".status-line .dot.bad");
-      assertEquals(
-        (await page.textContent(".status-text"))?.trim(),
-        `Not reachable at ${dead} — start the server in LM Studio's Developer tab`,
-      );
-      assertEquals(await page.getAttribute(".status-line a", "href"), "/status");
-      const saved = await (await stack.app.app.request("/api/settings")).json();
-      assertEquals(saved.settings["llm.lmstudio.url"].value, dead);
-
-      await page.fill("#query", "Anyone there?");
-      await page.press("#query", "Enter");
-      // The refusal points at the status line instead of repeating it.
-      const err = await page.waitForSelector(".submit-error");
-      const text = (await err.textContent())!;
-      assertStringIncludes(text, "Nothing was started");
-      assert(!text.includes(dead), `the status line is the one message: ${text}`);
-      await page.click(".submit-error a[href='#llm-status']");
-      assertEquals(await page.evaluate(() => document.activeElement?.id), "llm-status");
-      assertEquals(new URL(page.url()).pathname, "/", "nothing was started");
-
-      // The status page explains the same state with the exact fix.
-      await page.goto(`${stack.url}/status`);
-      const lm = page.locator("#provider-lmstudio");
-      assertStringIncludes((await lm.textContent())!, "Not reachable");
-      assertStringIncludes((await lm.locator(".checklist").textContent())!, "lms server start");
-      assertEquals(await page.locator("script").count(), 0, "the status page ships no JS");
-    } finally {
-      await stack.close();
-    }
-  },
-});
-
-Deno.test({
-  ...opts,
-  name: "an error mid-stream shows title, message and hint in a panel below the partial text",
-  async fn() {
-    const stack = await startStack({
-      lm: {
-        tokenDelayMs: 5,
-        reply: words(40),
-        fault: { kind: "error-frame", afterTokens: 10, message: "Model crashed while generating" },
-      },
     });
-    try {
-      const page = await stack.page();
-      await ask(page, stack.url, "Crash please");
-      const panel = await page.waitForSelector(".error-panel");
-      await page.waitForSelector(".run-status .badge.failed");
-      const title = (await page.textContent(".error-panel h2"))!;
-      assert(title.length > 0, "a title");
-      assertStringIncludes((await panel.textContent())!, "Model crashed while generating");
-      assert(((await page.textContent(".error-panel .hint")) ?? "").length > 0, "a hint");
-      assert((await answerText(page)).startsWith(words(10)), "partial text kept above the panel");
-      const above = await page.evaluate(() => {
-        const a = document.querySelector(".answer")!, p = document.querySelector(".error-panel")!;
-        return !!(a.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING);
-      });
-      assert(above, "the panel comes after the text");
-    } finally {
-      await stack.close();
-    }
   },
+});
+
+stackTest(
+  "a dead port shows the connection state with its fix, and starting says why not",
+  {},
+  async (stack) => {
+    const dead = `http://127.0.0.1:${deadPort()}`;
+    const page = await openPage(stack);
+    await page.waitForSelector(".status-line .dot.ok");
+    await page.fill("#f-llm-lmstudio-url", dead);
+    await page.waitForSelector(".status-line .dot.bad");
+    assertEquals(
+      (await page.textContent(".status-text"))?.trim(),
+      `Not reachable at ${dead} — start the server in LM Studio's Developer tab`,
+    );
+    assertEquals(await page.getAttribute(".status-line a", "href"), "/status");
+    const saved = await (await stack.app.app.request("/api/settings")).json();
+    assertEquals(saved.settings["llm.lmstudio.url"].value, dead);
+
+    await page.fill("#query", "Anyone there?");
+    await page.press("#query", "Enter");
+    // The refusal points at the status line instead of repeating it.
+    const err = await page.waitForSelector(".submit-error");
+    const text = (await err.textContent())!;
+    assertStringIncludes(text, "Nothing was started");
+    assert(!text.includes(dead), `the status line is the one message: ${text}`);
+    await page.click(".submit-error a[href='#llm-status']");
+    assertEquals(await page.evaluate(() => document.activeElement?.id), "llm-status");
+    assertEquals(new URL(page.url()).pathname, "/", "nothing was started");
+
+    // The status page explains the same state with the exact fix.
+    await page.goto(`${stack.url}/status`);
+    const lm = page.locator("#provider-lmstudio");
+    assertStringIncludes((await lm.textContent())!, "Not reachable");
+    assertStringIncludes((await lm.locator(".checklist").textContent())!, "lms server start");
+    assertEquals(await page.locator("script").count(), 0, "the status page ships no JS");
+  },
+);
+
+stackTest("an error mid-stream shows title, message and hint in a panel below the partial text", {
+  lm: {
+    tokenDelayMs: 5,
+    reply: words(40),
+    fault: { kind: "error-frame", afterTokens: 10, message: "Model crashed while generating" },
+  },
+}, async (stack) => {
+  const page = await stack.page();
+  await ask(page, stack.url, "Crash please");
+  const panel = await page.waitForSelector(".error-panel");
+  await page.waitForSelector(".run-status .badge.failed");
+  const title = (await page.textContent(".error-panel h2"))!;
+  assert(title.length > 0, "a title");
+  assertStringIncludes((await panel.textContent())!, "Model crashed while generating");
+  assert(((await page.textContent(".error-panel .hint")) ?? "").length > 0, "a hint");
+  assert((await answerText(page)).startsWith(words(10)), "partial text kept above the panel");
+  const above = await page.evaluate(() => {
+    const a = document.querySelector(".answer")!, p = document.querySelector(".error-panel")!;
+    return !!(a.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING);
+  });
+  assert(above, "the panel comes after the text");
 });
 
 Deno.test({
@@ -241,8 +219,7 @@ Deno.test({
       `Hi <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script>\n\n` +
       `[click](javascript:window.__pwned=3) <a href="#" onclick="window.__pwned=4">x</a>\n\n` +
       `<svg onload="window.__pwned=5"></svg> **safe**`;
-    const stack = await startStack({ lm: { reply } });
-    try {
+    await withStack({ lm: { reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "Say something nasty");
       await page.waitForSelector(".run-status .badge.completed");
@@ -268,41 +245,24 @@ Deno.test({
       );
       assertStringIncludes(found.text!, "<img src=x onerror=", "raw HTML is shown as text");
       assertEquals(stack.errors, [], "nothing even tried to run (no CSP violations)");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
-Deno.test({
-  ...opts,
-  name: "a detailed report shows its progress steps as they happen, then the kept report",
-  async fn() {
-    const stack = await startStack({ lm: { tokenDelayMs: 10, reply: words(30) } });
-    try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
-      await page.check("input[name=mode][value=detailed]");
-      await page.fill("#query", "Explain tides");
-      await page.click("button[type=submit]");
-      // A detailed run needs more than the fake's 4096-token context: the pre-flight says so.
-      await page.click(".preflight-anyway");
-      await page.waitForURL(/\/research\/[^/]+$/);
-      await hydrated(page);
-      await page.waitForSelector(".step.running");
-      await page.waitForSelector("progress.bar");
-      await page.waitForSelector(".run-status .badge.completed");
-      const steps = await page.locator(".steps li").allTextContents();
-      assertEquals(steps.length, 5, steps.join(" | ")); // plan, 3 sub-questions, report
-      assertEquals(await page.locator(".steps li.done").count(), 5);
-      assertStringIncludes(steps[4], "Write the report");
-      const headings = await page.locator(".answer h2").allTextContents();
-      assert(headings.includes("Research notes"), headings.join(" | "));
-      assertEquals(await page.locator(".answer h3").count(), 3, "one section per sub-question");
-      assertEquals(stack.errors, []);
-    } finally {
-      await stack.close();
-    }
-  },
+stackTest("a detailed report shows its progress steps as they happen, then the kept report", {
+  lm: { tokenDelayMs: 10, reply: words(30) },
+}, async (stack) => {
+  const page = await stack.page();
+  await askDetailed(page, stack.url, "Explain tides");
+  await page.waitForSelector(".step.running");
+  await page.waitForSelector("progress.bar");
+  await page.waitForSelector(".run-status .badge.completed");
+  const steps = await page.locator(".steps li").allTextContents();
+  assertEquals(steps.length, 5, steps.join(" | ")); // plan, 3 sub-questions, report
+  assertEquals(await page.locator(".steps li.done").count(), 5);
+  assertStringIncludes(steps[4], "Write the report");
+  const headings = await page.locator(".answer h2").allTextContents();
+  assert(headings.includes("Research notes"), headings.join(" | "));
+  assertEquals(await page.locator(".answer h3").count(), 3, "one section per sub-question");
+  assertEquals(stack.errors, []);
 });

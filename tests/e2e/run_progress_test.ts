@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../assert.ts";
 import { json } from "../helpers.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { ask, hydrated, startStack } from "./stack.ts";
+import { ask, askDetailed, stackTest, withStack } from "./stack.ts";
 
 const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
 
@@ -15,92 +15,61 @@ function words(n: number): string {
   return Array.from({ length: n }, (_, i) => `w${i + 1}`).join(" ");
 }
 
-Deno.test({
-  ...opts,
-  name: "a quick answer's progress follows its tokens against the answer budget",
-  async fn() {
-    const stack = await startStack({ lm: { tokenDelayMs: 20, reply: words(300) } });
-    try {
-      await stack.app.app.request("/api/settings", json("PATCH", { "llm.max_tokens": 400 }));
-      const page = await stack.page();
-      await ask(page, stack.url, "Progress?");
-      await page.waitForFunction(() =>
-        (document.querySelector(".answer")?.textContent ?? "").includes("w150")
-      );
-      await page.waitForFunction(() => {
-        const bar = document.querySelector("progress.bar") as HTMLProgressElement | null;
-        return bar !== null && bar.value >= 20;
-      });
-      await page.click("button.stop");
-      await page.waitForSelector(".run-status .badge.cancelled");
-    } finally {
-      await stack.close();
-    }
-  },
+stackTest("a quick answer's progress follows its tokens against the answer budget", {
+  lm: { tokenDelayMs: 20, reply: words(300) },
+}, async (stack) => {
+  await stack.app.app.request("/api/settings", json("PATCH", { "llm.max_tokens": 400 }));
+  const page = await stack.page();
+  await ask(page, stack.url, "Progress?");
+  await page.waitForFunction(() =>
+    (document.querySelector(".answer")?.textContent ?? "").includes("w150")
+  );
+  await page.waitForFunction(() => {
+    const bar = document.querySelector("progress.bar") as HTMLProgressElement | null;
+    return bar !== null && bar.value >= 20;
+  });
+  await page.click("button.stop");
+  await page.waitForSelector(".run-status .badge.cancelled");
 });
 
-Deno.test({
-  ...opts,
-  name: "a stream silent for 15 s says so, with the request timeout",
-  async fn() {
-    const stack = await startStack({
-      lm: { tokenDelayMs: 5, reply: words(50), fault: { kind: "hang", afterTokens: 10 } },
-    });
-    try {
-      await stack.app.app.request("/api/settings", json("PATCH", { "llm.request_timeout": 90 }));
-      const page = await stack.page();
-      await ask(page, stack.url, "Will it stall?");
-      await page.waitForFunction(() =>
-        (document.querySelector(".answer")?.textContent ?? "").includes("w5")
-      );
-      await page.waitForFunction(
-        () => /No output for 1\d s/.test(document.querySelector(".run-status")?.textContent ?? ""),
-        undefined,
-        { timeout: 25_000 },
-      );
-      const text = (await page.textContent(".run-status"))!;
-      assert(text.includes("after 90 s"), text);
-      assert(!text.includes("Asking"), text);
-      await page.click("button.stop");
-      await page.waitForSelector(".run-status .badge.cancelled");
-    } finally {
-      await stack.close();
-    }
-  },
+stackTest("a stream silent for 15 s says so, with the request timeout", {
+  lm: { tokenDelayMs: 5, reply: words(50), fault: { kind: "hang", afterTokens: 10 } },
+}, async (stack) => {
+  await stack.app.app.request("/api/settings", json("PATCH", { "llm.request_timeout": 90 }));
+  const page = await stack.page();
+  await ask(page, stack.url, "Will it stall?");
+  await page.waitForFunction(() =>
+    (document.querySelector(".answer")?.textContent ?? "").includes("w5")
+  );
+  await page.waitForFunction(
+    () => /No output for 1\d s/.test(document.querySelector(".run-status")?.textContent ?? ""),
+    undefined,
+    { timeout: 25_000 },
+  );
+  const text = (await page.textContent(".run-status"))!;
+  assert(text.includes("after 90 s"), text);
+  assert(!text.includes("Asking"), text);
+  await page.click("button.stop");
+  await page.waitForSelector(".run-status .badge.cancelled");
 });
 
-Deno.test({
-  ...opts,
-  name: "a detailed run stopped in sub-question 2 shows done, stopped and skipped steps",
-  async fn() {
-    const stack = await startStack({ lm: { tokenDelayMs: 25, reply: words(120) } });
-    try {
-      const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
-      await page.check("input[name=mode][value=detailed]");
-      const question = "How do ocean tides work around the world?";
-      await page.fill("#query", question);
-      await page.click("button[type=submit]");
-      // A detailed run needs more than the fake's 4096-token context: the pre-flight says so.
-      await page.click(".preflight-anyway");
-      await page.waitForURL(/\/research\/[^/]+$/);
-      await hydrated(page);
-      await page.waitForSelector(".steps li.running:text-matches('^\\\\S*\\\\s*2\\\\.')", {
-        timeout: 30_000,
-      });
-      await page.click("button.stop");
-      await page.waitForSelector(".run-status .badge.cancelled");
-      const states = await page.locator(".steps li").evaluateAll((els) =>
-        els.map((e) => e.className.replace("step ", ""))
-      );
-      assertEquals(states, ["done", "done", "stopped", "skipped", "skipped"]);
-      const labels = await page.locator(".steps li").allTextContents();
-      for (const l of labels) assert(!l.includes(question), `label repeats the question: ${l}`);
-    } finally {
-      await stack.close();
-    }
-  },
+stackTest("a detailed run stopped in sub-question 2 shows done, stopped and skipped steps", {
+  lm: { tokenDelayMs: 25, reply: words(120) },
+}, async (stack) => {
+  const page = await stack.page();
+  const question = "How do ocean tides work around the world?";
+  await askDetailed(page, stack.url, question);
+  await page.waitForSelector(".steps li.running:text-matches('^\\\\S*\\\\s*2\\\\.')", {
+    timeout: 30_000,
+  });
+  await page.click("button.stop");
+  await page.waitForSelector(".run-status .badge.cancelled");
+  const states = await page.locator(".steps li").evaluateAll((els) =>
+    els.map((e) => e.className.replace("step ", ""))
+  );
+  assertEquals(states, ["done", "done", "stopped", "skipped", "skipped"]);
+  const labels = await page.locator(".steps li").allTextContents();
+  for (const l of labels) assert(!l.includes(question), `label repeats the question: ${l}`);
 });
 
 Deno.test({
@@ -110,8 +79,7 @@ Deno.test({
     const reply = Array.from({ length: 300 }, (_, i) => `Line ${i + 1} of the answer.\n\n`).join(
       "",
     );
-    const stack = await startStack({ lm: { tokenDelayMs: 8, reply } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 8, reply } }, async (stack) => {
       const page = await stack.page();
       await ask(page, stack.url, "A very long answer");
       const bottomGap = () =>
@@ -133,9 +101,7 @@ Deno.test({
       await page.waitForFunction(() => !document.querySelector("button.jump-live"));
       assert((await bottomGap()) < 120, "back at the live end");
       await page.click("button.stop");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });
 
@@ -144,25 +110,15 @@ Deno.test({
   name: "a detailed run shows its plan as it forms instead of an empty box",
   async fn() {
     const plan = "1. What causes tides?\n2. Why two a day?\n3. What are spring tides?\n";
-    const stack = await startStack({ lm: { tokenDelayMs: 250, reply: plan } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 250, reply: plan } }, async (stack) => {
       const page = await stack.page();
-      await page.goto(`${stack.url}/`);
-      await hydrated(page);
-      await page.check("input[name=mode][value=detailed]");
-      await page.fill("#query", "Explain tides");
-      await page.click("button[type=submit]");
-      await page.click(".preflight-anyway");
-      await page.waitForURL(/\/research\/[^/]+$/);
-      await hydrated(page);
+      await askDetailed(page, stack.url, "Explain tides");
       await page.waitForFunction(() => {
         const pre = document.querySelector(".plan-live") as HTMLElement | null;
         return !!pre && !pre.hidden && (pre.textContent ?? "").includes("causes");
       });
       await page.click("button.stop");
       await page.waitForSelector(".run-status .badge.cancelled");
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });

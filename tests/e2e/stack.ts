@@ -11,7 +11,7 @@ import {
   startFakeLmStudio,
 } from "../fakes/lmstudio.ts";
 import { json, serve, testApp } from "../helpers.ts";
-import { launchBrowser } from "./browser.ts";
+import { HAVE_CHROMIUM, launchBrowser } from "./browser.ts";
 
 /** A running stack. */
 export interface Stack {
@@ -26,16 +26,49 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** How a stack starts. */
+export interface StackOptions {
+  lm?: FakeLmStudioOptions;
+  colorScheme?: "light" | "dark";
+  width?: number;
+  /** Research through LM Studio's native chat (default: /v1, which these tests inspect). */
+  native?: boolean;
+}
+
+/**
+ * The `Deno.test` options of a browser test: skipped where Chromium is missing; the browser's
+ * own handles and timers outlive a test's ops, so Deno's sanitizers would flag them.
+ */
+export const BROWSER_TEST = {
+  ignore: !HAVE_CHROMIUM,
+  sanitizeResources: false,
+  sanitizeOps: false,
+};
+
+/** Runs `fn` on a fresh stack and closes the stack after it, whatever happens. */
+export async function withStack<T>(
+  opts: StackOptions,
+  fn: (stack: Stack) => Promise<T>,
+): Promise<T> {
+  const stack = await startStack(opts);
+  try {
+    return await fn(stack);
+  } finally {
+    await stack.close();
+  }
+}
+
+/** A browser test (`BROWSER_TEST`) on its own stack, closed after it whatever happens. */
+export function stackTest(
+  name: string,
+  opts: StackOptions,
+  fn: (stack: Stack) => Promise<void>,
+): void {
+  Deno.test({ ...BROWSER_TEST, name, fn: () => withStack(opts, fn) });
+}
+
 /** Starts fake LM Studio + deepstudio + Chromium. */
-export async function startStack(
-  opts: {
-    lm?: FakeLmStudioOptions;
-    colorScheme?: "light" | "dark";
-    width?: number;
-    /** Research through LM Studio's native chat (default: /v1, which these tests inspect). */
-    native?: boolean;
-  } = {},
-): Promise<Stack> {
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const lm = await startFakeLmStudio(opts.lm);
   const app = await testApp();
   const res = await app.app.request(
@@ -110,6 +143,21 @@ export async function ask(page: Page, base: string, question: string): Promise<s
   await page.waitForURL(/\/research\/[^/]+$/);
   await hydrated(page);
   return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
+}
+
+/**
+ * Starts a detailed run from the Research page, past the pre-flight warning (a detailed run needs
+ * more context than the fake's 4096 tokens), and returns once the run view has hydrated.
+ */
+export async function askDetailed(page: Page, base: string, question: string): Promise<void> {
+  await page.goto(`${base}/`);
+  await hydrated(page);
+  await page.check("input[name=mode][value=detailed]");
+  await page.fill("#query", question);
+  await page.click("button[type=submit]");
+  await page.click(".preflight-anyway");
+  await page.waitForURL(/\/research\/[^/]+$/);
+  await hydrated(page);
 }
 
 /** Presses Tab until `selector` has the focus: proves it is reachable from the keyboard. */

@@ -11,7 +11,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { HAVE_CHROMIUM } from "./browser.ts";
-import { answerText, ask, startStack } from "./stack.ts";
+import { answerText, ask, withStack } from "./stack.ts";
 
 /** About 5000 tokens (the fake sends one word-ish token per chunk) of realistic Markdown. */
 export function longMarkdown(target = 5000): { text: string; tokens: number } {
@@ -41,8 +41,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const { text, tokens } = longMarkdown();
-    const stack = await startStack({ lm: { tokenDelayMs: 1, reply: text } });
-    try {
+    await withStack({ lm: { tokenDelayMs: 1, reply: text } }, async (stack) => {
       const page = await stack.page();
       await page.addInitScript(() => {
         const w = window as unknown as { __long: { start: number; duration: number }[] };
@@ -180,8 +179,6 @@ Deno.test({
       } else if (over.length) {
         console.log(`not asserted on a machine with no free core (load ${load}): tasks ${over}`);
       }
-    } finally {
-      await stack.close();
-    }
+    });
   },
 });

@@ -14,6 +14,11 @@
  * - `no_pooling`: llama.cpp's recorded 400 "Pooling type 'none' is not OAI compatible".
  * - `not_loaded`: LM Studio's recorded 404 "No models loaded" (JIT loading off).
  * - `wrong_dimensions`: vectors of `dims + 16` dimensions.
+ *
+ * `GET /v1/models` answers (LM Studio family) with LM Studio's documented list shape
+ * `{"data":[{"id","object":"model","owned_by":"organization_owner"}],"object":"list"}` (as
+ * tests/fakes/lmstudio.ts), so the provider's status turns available while the fake is up.
+ * `dimsByModel` gives some models their own vector size, as two real embedding models differ.
  * `failTimes` limits a fault to the next N requests (then the fake answers normally).
  * An input over `batchTokens` words gets llama.cpp's recorded 500 "input (N tokens) is too large".
  */
@@ -38,6 +43,8 @@ export interface FakeEmbeddingOptions {
   delayMs?: number;
   /** llama.cpp's physical batch, in (word) tokens. */
   batchTokens?: number;
+  /** Vector sizes of particular models (others get `dims`). */
+  dimsByModel?: Record<string, number>;
 }
 
 /** A running fake. */
@@ -81,6 +88,7 @@ export function startFakeEmbeddings(options: FakeEmbeddingOptions = {}): Promise
     failTimes: Infinity,
     delayMs: 0,
     batchTokens: 512,
+    dimsByModel: {},
     ...options,
   };
   const requests: FakeEmbeddings["requests"] = [];
@@ -95,6 +103,17 @@ export function startFakeEmbeddings(options: FakeEmbeddingOptions = {}): Promise
   const handler = async (req: Request): Promise<Response> => {
     const path = new URL(req.url).pathname;
     const isOllama = path === "/api/embed";
+    if (req.method === "GET" && path === "/v1/models" && opts.family === "lmstudio") {
+      const ids = [opts.model, ...Object.keys(opts.dimsByModel)];
+      return json(200, {
+        data: [...new Set(ids)].map((id) => ({
+          id,
+          object: "model",
+          owned_by: "organization_owner",
+        })),
+        object: "list",
+      });
+    }
     if (path !== "/v1/embeddings" && !isOllama) {
       if (opts.family === "lmstudio") {
         // LM Studio: 200 with an error body on unknown routes (docs/embeddings.md).
@@ -170,10 +189,11 @@ export function startFakeEmbeddings(options: FakeEmbeddingOptions = {}): Promise
         },
       });
     }
-    const dims = fault === "wrong_dimensions" ? opts.dims + 16 : opts.dims;
+    const model = body?.model || opts.model;
+    const size = opts.dimsByModel[model] ?? opts.dims;
+    const dims = fault === "wrong_dimensions" ? size + 16 : size;
     const vectors = input.map((t) => fakeVector(t, dims));
     const total = tokens.reduce((a, b) => a + b, 0);
-    const model = body?.model || opts.model;
     if (isOllama) {
       return json(200, {
         model,

@@ -183,3 +183,25 @@ Deno.test("LM Studio's 200 with an error body (wrong path) is not an answer", as
     await fake.close();
   }
 });
+
+Deno.test("embedder: documents embedded at once share its concurrency (at most 2 requests in flight)", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const embedder = new Embedder({
+    call: async (req) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
+    },
+    model: "text-embedding-nomic-embed-text-v1.5",
+    prefix: prefixRuleFor("text-embedding-nomic-embed-text-v1.5"),
+    dimensions: null,
+    batchSize: 2,
+    concurrency: 2,
+  });
+  const texts = Array.from({ length: 10 }, (_, i) => `text ${i}`);
+  const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
+  assertEquals(all.map((v) => v.length), [10, 10, 10]);
+  assertEquals(most, 2);
+});

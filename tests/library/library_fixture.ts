@@ -75,14 +75,20 @@ export async function* sseFrames(url: string, signal: AbortSignal) {
 }
 
 /** A running Library. */
-export async function startLibrary(opts: { fake?: FakeEmbeddingOptions; roots?: boolean } = {}) {
+export async function startLibrary(
+  opts: { fake?: FakeEmbeddingOptions; roots?: boolean; resumePollMs?: number } = {},
+) {
   const fake = await startFakeEmbeddings({ dims: 64, ...opts.fake });
   const dir = await Deno.makeTempDir({ prefix: "ds-library-" });
   const root = `${dir}/docs`;
   await Deno.mkdir(root);
   const t = await testApp({
     env: { LDR_LLM_LMSTUDIO_URL: fake.url },
-    config: { libraryDir: `${dir}/data`, libraryRoots: opts.roots === false ? [] : [root] },
+    config: {
+      libraryDir: `${dir}/data`,
+      libraryRoots: opts.roots === false ? [] : [root],
+      libraryResumePollMs: opts.resumePollMs,
+    },
   });
   const server = serve(t.app);
   const api = async (method: string, path: string, body?: unknown) => {
@@ -118,6 +124,8 @@ export async function startLibrary(opts: { fake?: FakeEmbeddingOptions; roots?: 
   return {
     fake,
     root,
+    /** The Library's data directory (index and stored files). */
+    dataDir: `${dir}/data`,
     url: server.url,
     api,
     watch,

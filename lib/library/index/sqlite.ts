@@ -8,11 +8,10 @@
  *   same file works (SQLite's locking serialises writers; `busy_timeout` waits instead of failing).
  * - Keyword: FTS5 with BM25 ranking (porter stemming over unicode61 tokens), an external-content
  *   table kept in step by triggers inside the same transaction.
- * - Vector: the space's vectors held in memory as int8 rows (`vectors.ts`, loaded when the space
- *   is first searched; idle RSS is untouched) and scanned with WebAssembly SIMD for candidates,
- *   which are re-ranked by exact cosine similarity on their float32 vectors read back from the
- *   file. The file stays the only truth: the memory copy follows this process's own writes and
- *   catches up with other processes' commits (`PRAGMA data_version`) before each search.
+ * - Vector: the space's vectors held in memory as int8 rows (`vectors.ts`, loaded in slices when
+ *   first needed and kept in step with the file by `sqlite_vectors.ts`; idle RSS is untouched)
+ *   and scanned with WebAssembly SIMD for candidates, which are re-ranked by exact cosine
+ *   similarity on their float32 vectors read back from the file.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
@@ -28,7 +27,7 @@ import {
   type StoredChunk,
 } from "./types.ts";
 import { KeywordPlanner } from "./keyword.ts";
-import { VectorMatrix } from "./vectors.ts";
+import { SpaceVectors } from "./sqlite_vectors.ts";
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -96,21 +95,23 @@ const OVERSAMPLE = 8;
 const MIN_CANDIDATES = 128;
 
 class SqliteSpace implements IndexSpace {
-  #matrix: VectorMatrix | null = null;
-  /** `PRAGMA data_version` when the matrix last matched the file (changes on others' commits). */
-  #seenVersion = -1;
+  #vectors: SpaceVectors;
   #insert: StatementSync;
-  #version: StatementSync;
   #keywords: KeywordPlanner;
 
-  constructor(readonly name: string, readonly dimensions: number, private db: DatabaseSync) {
+  constructor(
+    readonly name: string,
+    readonly dimensions: number,
+    private db: DatabaseSync,
+    loadSlice?: number,
+  ) {
     this.#insert = db.prepare(
       // OR IGNORE: a chunk already committed (by a retried batch, or a second process working on
       // the same collection) stays as it is; the UNIQUE key means no duplicate can ever exist.
       `INSERT OR IGNORE INTO chunks (space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.#version = db.prepare(`PRAGMA data_version`);
+    this.#vectors = new SpaceVectors(db, name, dimensions, loadSlice);
     this.#keywords = new KeywordPlanner(db);
   }
 
@@ -123,8 +124,13 @@ class SqliteSpace implements IndexSpace {
         );
       }
     }
-    const rowids = transaction(this.db, () =>
-      chunks.map((c) => {
+    const rowids = transaction(this.db, () => {
+      // Dropped meanwhile (its collection deleted, perhaps by another process): adding would
+      // leave orphan chunks of a space nobody lists.
+      if (!this.db.prepare(`SELECT 1 FROM spaces WHERE name = ?`).get(this.name)) {
+        throw new IndexError("unavailable", `Index ${this.name} was deleted`);
+      }
+      return chunks.map((c) => {
         const r = this.#insert.run(
           this.name,
           c.id,
@@ -139,10 +145,11 @@ class SqliteSpace implements IndexSpace {
           new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
         );
         return Number(r.changes) > 0 ? Number(r.lastInsertRowid) : null;
-      }));
+      });
+    });
     chunks.forEach((c, i) => {
       const rowid = rowids[i];
-      if (rowid !== null) this.#matrix?.append(rowid, c.documentId, c.vector);
+      if (rowid !== null) this.#vectors.added(rowid, c.documentId, c.vector);
     });
     return Promise.resolve();
   }
@@ -152,7 +159,7 @@ class SqliteSpace implements IndexSpace {
     if (documentIds.length === 0) return Promise.resolve();
     const del = this.db.prepare(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
     transaction(this.db, () => documentIds.forEach((d) => del.run(this.name, d)));
-    this.#matrix?.removeDocuments(documentIds);
+    this.#vectors.deleted(documentIds);
     return Promise.resolve();
   }
 
@@ -186,45 +193,9 @@ class SqliteSpace implements IndexSpace {
     return Promise.resolve(this.#countSync(documentId));
   }
 
-  #dataVersion(): number {
-    return Number(this.#version.get()?.data_version ?? 0);
-  }
-
-  #appendRows(matrix: VectorMatrix, afterRowid: number) {
-    const rows = this.db.prepare(
-      // `+space`: walk the table in rowid order from `afterRowid` rather than through the
-      // (space, document) index, which would read the rows in random order (5× slower at 100k).
-      `SELECT rowid, document_id, vector FROM chunks WHERE rowid > ? AND +space = ?`,
-    ).iterate(afterRowid, this.name);
-    for (const r of rows) {
-      const bytes = r.vector as Uint8Array;
-      matrix.append(
-        Number(r.rowid),
-        String(r.document_id),
-        new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4),
-      );
-    }
-  }
-
-  /**
-   * The vectors in memory, loaded on first use. When another process committed since (SQLite's
-   * data_version moved), rows added after the newest one held are appended; if the count still
-   * differs, something was deleted there and the matrix is rebuilt from the file.
-   */
-  #loadMatrix(): VectorMatrix {
-    const version = this.#dataVersion();
-    if (this.#matrix && version === this.#seenVersion) return this.#matrix;
-    let matrix = this.#matrix;
-    if (matrix) {
-      this.#appendRows(matrix, matrix.maxRowid);
-      if (matrix.size !== this.#countSync()) matrix = null;
-    }
-    if (!matrix) {
-      matrix = new VectorMatrix(this.dimensions);
-      this.#appendRows(matrix, 0);
-    }
-    this.#seenVersion = version;
-    return this.#matrix = matrix;
+  /** Loads the vectors now (in slices), so the first search need not wait for them. */
+  async warm(): Promise<void> {
+    await this.#vectors.ready();
   }
 
   /** Exact cosine similarity of `query` with the stored float32 vectors of `rowids`. */
@@ -261,7 +232,7 @@ class SqliteSpace implements IndexSpace {
     return out;
   }
 
-  search(query: IndexQuery): Promise<IndexHit[]> {
+  async search(query: IndexQuery): Promise<IndexHit[]> {
     const depth = Math.max(query.k * 2, 20);
     const docs = query.documentIds?.length ? new Set(query.documentIds) : null;
     const lists: RankedList[] = [];
@@ -272,7 +243,7 @@ class SqliteSpace implements IndexSpace {
           `The query has ${query.vector.length} dimensions; this index holds ${this.dimensions}`,
         );
       }
-      const candidates = this.#loadMatrix().candidates(
+      const candidates = (await this.#vectors.ready()).candidates(
         query.vector,
         Math.max(depth * OVERSAMPLE, MIN_CANDIDATES),
         docs,
@@ -301,7 +272,7 @@ class SqliteSpace implements IndexSpace {
         items: rows.map((r) => ({ chunk: toStored(r), score: -Number(r.bm25) })),
       });
     }
-    return Promise.resolve(fuse(lists, query.k));
+    return fuse(lists, query.k);
   }
 
   optimize(): Promise<void> {
@@ -314,8 +285,11 @@ class SqliteSpace implements IndexSpace {
 /** The file the index lives in, inside the data directory given to `openSqliteIndex`. */
 export const INDEX_FILE = "library.sqlite";
 
-/** Opens (creating) the index in `dir`. */
-export function openSqliteIndex(dir: string): Promise<LibraryIndex> {
+/** Opens (creating) the index in `dir`; `loadSlice`: rows per slice of a vector load (tests). */
+export function openSqliteIndex(
+  dir: string,
+  opts: { loadSlice?: number } = {},
+): Promise<LibraryIndex> {
   Deno.mkdirSync(dir, { recursive: true });
   const db = new DatabaseSync(join(dir, INDEX_FILE));
   db.exec(`PRAGMA busy_timeout = 5000`);
@@ -328,7 +302,7 @@ export function openSqliteIndex(dir: string): Promise<LibraryIndex> {
     if (cached) return cached;
     const row = db.prepare(`SELECT dimensions FROM spaces WHERE name = ?`).get(name);
     if (!row) return null;
-    const space = new SqliteSpace(name, Number(row.dimensions), db);
+    const space = new SqliteSpace(name, Number(row.dimensions), db, opts.loadSlice);
     open.set(name, space);
     return space;
   };

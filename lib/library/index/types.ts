@@ -70,6 +70,11 @@ export interface IndexSpace {
   search(query: IndexQuery): Promise<IndexHit[]>;
   /** Compacts and (re)builds indices; called when an indexing job finishes. */
   optimize(): Promise<void>;
+  /**
+   * Loads what searches need into memory ahead of the first one (a no-op for a server backend);
+   * searches work without it, the first one then waits for the same load.
+   */
+  warm(): Promise<void>;
 }
 
 /** An opened index: a directory of spaces. */

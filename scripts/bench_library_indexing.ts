@@ -1,0 +1,160 @@
+/**
+ * Indexing overhead: deepstudio (a child process, as `deno task start` runs it) indexes a folder
+ * of text files through the Library's API against a fast local embedding server
+ * (`bench_embed_server.ts`), from the import request to the collection's `idle` event; then the
+ * very same embedding requests (same batches, same two in flight as the Library's embedder) are
+ * replayed straight at the server. The overhead is how much longer the whole job took than
+ * those raw calls: extraction, chunking, the index commits, KV and progress events.
+ */
+import { ROOT, spawn, stop } from "./bench_util.ts";
+
+/** What the indexing bench reports. */
+export interface IndexingBench {
+  documents: number;
+  chunks: number;
+  /** Import request → collection idle, ms. */
+  jobMs: number;
+  /** The same embedding calls replayed directly, ms. */
+  rawMs: number;
+  /** jobMs / rawMs − 1. */
+  overhead: number;
+  perInputMs: number;
+  paragraphs: number;
+}
+
+const PORT_LINE = /^\{"port":(\d+)\}/;
+
+/** A document of `paragraphs` paragraphs (12 ≈ 5 chunks, 80 ≈ 32: a 20-page report). */
+function docText(i: number, paragraphs: number): string {
+  return Array.from({ length: paragraphs }, (_, p) =>
+    Array.from(
+      { length: 8 },
+      (_, s) => `Report ${i} paragraph ${p} sentence ${s} covers topic${i}x${p}x${s} in detail.`,
+    ).join(" ")).join("\n\n");
+}
+
+/** Waits for the collection's job to end (a `collection` event that is not `indexing`). */
+async function idle(url: string, signal: AbortSignal): Promise<string> {
+  const res = await fetch(url, { signal });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let sawIndexing = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return "ended";
+    buf += value;
+    let at;
+    while ((at = buf.indexOf("\n\n")) >= 0) {
+      const frame = buf.slice(0, at);
+      buf = buf.slice(at + 2);
+      if (!/^event: collection$/m.test(frame)) continue;
+      const state = JSON.parse(/^data: (.*)$/m.exec(frame)![1]).state as string;
+      if (state === "indexing") sawIndexing = true;
+      else if (sawIndexing) return state;
+    }
+  }
+}
+
+async function replay(server: string, batches: string[][], inFlight: number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < batches.length) {
+      const input = batches[next++];
+      const res = await fetch(`${server}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "text-embedding-nomic-embed-text-v1.5", input }),
+      });
+      await res.json();
+    }
+  }));
+  return performance.now() - t0;
+}
+
+/** Runs the indexing-overhead bench (`documents` files) and cleans up after itself. */
+export async function measureIndexing(
+  documents = 40,
+  paragraphs = 80,
+  perInputMs = 0.3,
+): Promise<IndexingBench> {
+  const dir = await Deno.makeTempDir({ prefix: "deepstudio-bench-indexing-" });
+  const embed = await spawn(
+    ["run", "--allow-net", "scripts/bench_embed_server.ts", String(perInputMs), "768"],
+    {},
+    PORT_LINE,
+  );
+  const embedUrl = `http://127.0.0.1:${embed.url}`;
+  let ds: Awaited<ReturnType<typeof spawn>> | null = null;
+  try {
+    await Deno.mkdir(`${dir}/docs`, { recursive: true });
+    await Deno.mkdir(`${dir}/data`);
+    await Deno.mkdir(`${dir}/warm`);
+    await Deno.writeTextFile(`${dir}/warm/warm.txt`, docText(-1, 4));
+    for (let i = 0; i < documents; i++) {
+      await Deno.writeTextFile(`${dir}/docs/report${i}.txt`, docText(i, paragraphs));
+    }
+    // Permissions change nothing of the measured work; main.ts as the start task runs it.
+    ds = await spawn(
+      [
+        "run",
+        "-A",
+        new URL("main.ts", ROOT).pathname,
+        "--port",
+        "0",
+        "--kv",
+        `${dir}/data/deepstudio.kv`,
+        "--library-roots",
+        dir,
+      ],
+      { LDR_LLM_LMSTUDIO_URL: embedUrl, NO_COLOR: "1" },
+      /running at (http:\/\/[^/\s]+)\//,
+    );
+    const post = (path: string, body: unknown) =>
+      fetch(`${ds!.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    // Warm-up: a one-document collection first, so the extractors' and the index's first load
+    // (once per process) is not counted.
+    const warm = (await post("/api/collections", { name: "warm" })).id as string;
+    const warmAbort = new AbortController();
+    const warmed = idle(`${ds.url}/api/collections/${warm}/events`, warmAbort.signal);
+    await new Promise((r) => setTimeout(r, 200));
+    await post(`/api/collections/${warm}/documents`, { path: `${dir}/warm` });
+    await warmed;
+    warmAbort.abort();
+    await (await fetch(`${embedUrl}/_bench/requests`)).body?.cancel();
+    const id = (await post("/api/collections", { name: "bench" })).id as string;
+    const abort = new AbortController();
+    const ended = idle(`${ds.url}/api/collections/${id}/events`, abort.signal);
+    await new Promise((r) => setTimeout(r, 200)); // subscribed before the job starts
+    const t0 = performance.now();
+    await post(`/api/collections/${id}/documents`, { path: `${dir}/docs` });
+    const state = await ended;
+    const jobMs = performance.now() - t0;
+    abort.abort();
+    if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
+    const batches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
+    const rawMs = await replay(embedUrl, batches, 2);
+    return {
+      documents,
+      chunks: batches.reduce((n, b) => n + b.length, 0),
+      jobMs,
+      rawMs,
+      overhead: jobMs / rawMs - 1,
+      perInputMs,
+      paragraphs,
+    };
+  } finally {
+    if (ds) await stop(ds);
+    await stop(embed);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const [documents, paragraphs, perInputMs] = Deno.args.map(Number);
+  console.log(JSON.stringify(await measureIndexing(documents, paragraphs, perInputMs), null, 2));
+}
