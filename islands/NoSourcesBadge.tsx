@@ -18,15 +18,14 @@ export function NoSourcesBadge({ feed, initial }: NoSourcesBadgeProps) {
   const [reason, setReason] = useState(initial);
   useEffect(() =>
     feed.subscribe((e) => {
-      if (e.type === "citations" && typeof e.data.noSources === "string") {
-        setReason(e.data.noSources);
-      } else if (startsSearch(e)) setReason(null);
+      // The final citations say whether the answer had sources; a search starting again resets.
+      if (e.type === "citations" || startsSearch(e)) setReason(e.data.noSources as string ?? null);
     }), [feed]);
-  if (!reason) return null;
-  return (
-    <span class="no-sources" role="note">
-      <span class="badge no-sources-badge">No sources</span>{" "}
-      <span class="muted small">{reason}</span>
-    </span>
-  );
+  return reason
+    ? (
+      <span class="no-sources muted small" role="note">
+        <span class="badge no-sources-badge">No sources</span> {reason}
+      </span>
+    )
+    : null;
 }

@@ -46,6 +46,9 @@ export interface PanelProvider {
 export interface ResearchFormProps {
   providers: PanelProvider[];
   fields: Record<string, PanelField>;
+  /** The Library's collections, and those ticked at first (from the settings). */
+  collections: { id: string; name: string }[];
+  picked: string[];
 }
 
 const SAVE_DELAY_MS = 500;
@@ -62,7 +65,7 @@ function initialValues(fields: Record<string, PanelField>): Record<string, strin
 }
 
 /** The research page island. */
-export function ResearchForm({ providers, fields }: ResearchFormProps) {
+export function ResearchForm({ providers, fields, collections: all, picked }: ResearchFormProps) {
   const [vals, setVals] = useState(() => initialValues(fields));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState("");
@@ -73,8 +76,8 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
   const [query, setQuery] = useState("");
   const [mode, setMode] = useState("quick");
   const [engines, setEngines] = useState([String(fields["search.engine"]?.value ?? "none")]);
-  const [collections, setCollections] = useState<string[] | null>(null);
-  const sources = sourcesBody(engines, collections);
+  const [collections, setCollections] = useState(picked);
+  const sources = sourcesBody(engines, collections, all.length);
   const [busy, setBusy] = useState(false);
   const [submitErr, setSubmitErr] = useState<ApiError | null>(null);
   const [source, setSource] = useState("");
@@ -321,9 +324,9 @@ export function ResearchForm({ providers, fields }: ResearchFormProps) {
         <SourcePicker
           value={engines}
           onChange={setEngines}
+          list={all}
           collections={collections}
           onCollections={setCollections}
-          defaults={String(fields["search.library.collections"]?.value ?? "")}
         />
         {preflight && (
           <PreflightNote

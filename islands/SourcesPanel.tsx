@@ -43,7 +43,12 @@ export interface SourcesPanelProps {
   finished: boolean;
 }
 
-const ENGINE: Record<string, string> = { searxng: "web", library: "Library", none: "none" };
+const ENGINE: Record<string, string> = {
+  searxng: "web",
+  library: "Library",
+  wikipedia: "Wikipedia",
+  none: "none",
+};
 const MARKER = /\[(\d{1,4})\]/g;
 
 /** Wraps `[n]` text in the answer into buttons for known numbers (not inside code). */

@@ -16,7 +16,7 @@ import { Layout } from "./components/Layout.tsx";
 import { researchFormProps } from "./components/research_props.ts";
 import { StatusPage, type StatusRow } from "./components/StatusPage.tsx";
 import { SearchStatus } from "./components/SearchStatus.tsx";
-import { engineStatuses, searchDepsFor } from "../lib/search/engines.ts";
+import { collectionChoices, engineStatuses, searchDepsFor } from "../lib/search/engines.ts";
 import { noSourcesReason } from "../lib/sources/no_sources.ts";
 
 const HISTORY_PAGE = 25;
@@ -124,7 +124,10 @@ export function pageRoutes(ctx: AppContext) {
         <Layout active="/">
           <h1>Research</h1>
           <p class="muted">Ask a question; deepstudio answers with your local model.</p>
-          <Island name="ResearchForm" props={researchFormProps(view)} />
+          <Island
+            name="ResearchForm"
+            props={researchFormProps(view, await collectionChoices(ctx.kv))}
+          />
         </Layout>,
       ));
     })

@@ -6,27 +6,37 @@ import type { LibraryBench } from "./bench_library.ts";
 import type { MemoryLayer } from "./bench_memory.ts";
 import type { ProfileSummary } from "./bench_profile.ts";
 import { libraryRow, limitsSection, memorySection, researchSection } from "./bench_report_more.ts";
+import { whySection } from "./bench_report_why.ts";
 import type { ResearchOverhead } from "./bench_research.ts";
 import type { Phase } from "./bench_disconnect.ts";
 import type { DocLevel, FlatRow, FrameTally, TtftLevel } from "./bench_runs.ts";
-import { fmt, mark, median, percentile } from "./bench_util.ts";
+import { fmt, mark, median, type MemoryParts, percentile } from "./bench_util.ts";
 
 type Lag = { lags: number[]; missed: number; phasesSeen: string[]; p50: number };
+
+type Memory = { idle: number; idleParts: MemoryParts; open: number; perStreamKb: number };
 
 type Profiled = { summary: ProfileSummary; count: number; cpuMs: number };
 
 export interface BenchReport {
   quick: boolean;
+  /** How long the run took up to writing the report. */
+  seconds: number;
+  /** The V8 flags deepstudio ran with (those of `deno task start`). */
+  v8Flags: string;
   started: Date;
   loadBefore: number[];
   loadAfter: number[];
   m: { nproc: string; cpu: string; memGb: string; kernel: string; deno: string; v8: string };
   cold: { listening: number; answer: number; rss: number }[];
   idleColdRss: number;
-  memory: { idle: number; open: number; perStreamKb: number };
-  hopMemory: { idle: number; open: number; perStreamKb: number };
-  jsHopMemory: { idle: number; open: number; perStreamKb: number };
+  memory: Memory;
+  hopMemory: Memory;
+  jsHopMemory: Memory;
   afterLoadRss: number;
+  afterLoadParts: MemoryParts;
+  /** Spawn → listening of the bare hops, ms. */
+  hopStartMs: number[];
   levels: TtftLevel[];
   docs: DocLevel[];
   flat: FlatRow[];
@@ -87,6 +97,9 @@ export function report(r: BenchReport): string {
       loadText(r.loadAfter)
     } after. Anything else running skews every number, the tails most; the "other" CPU column`,
     "below shows how much of the machine other processes used during each run.",
+    `The run took ${fmt(r.seconds, 0)} s. deepstudio runs with the flags of \`deno task start\`${
+      r.v8Flags ? ` (\`${r.v8Flags}\`)` : ""
+    }.`,
     "",
     "Targets: `direct` = the mock upstream (scripts/bench_upstream.ts, LM Studio-shaped, one write",
     "per SSE frame); `bare hop` = scripts/bench_proxy.ts handing the upstream body to Deno's native",
@@ -145,6 +158,7 @@ export function report(r: BenchReport): string {
     "| run view: no long task > 50 ms while 5000 tokens stream | asserted by tests/e2e/stream_perf_test.ts | | |",
     "",
   );
+  whySection(r, push);
   ttftSection(r, push);
   docSection(r, push);
   flatSection(r, push);

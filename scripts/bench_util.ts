@@ -183,3 +183,40 @@ export function roundOrder<T>(targets: readonly T[], round: number): T[] {
   const rotated = [...targets.slice(k), ...targets.slice(0, k)];
   return Math.floor(round / n) % 2 === 0 ? rotated : rotated.reverse();
 }
+
+/** A process's resident memory by kind, KB (from /proc/PID/smaps). */
+export interface MemoryParts {
+  /** Code and data pages of the deno executable itself (file-backed, shared between processes). */
+  executable: number;
+  /** Anonymous mappings: the V8 heap, thread stacks, Rust allocations in mmap'd arenas. */
+  anonymous: number;
+  /** The C allocator's main heap (`[heap]`). */
+  mallocHeap: number;
+  /** Everything else: shared libraries, Deno's caches. */
+  other: number;
+}
+
+/** Where a process's RSS is, by kind of mapping. */
+export function memoryParts(pid: number): MemoryParts {
+  const parts: MemoryParts = { executable: 0, anonymous: 0, mallocHeap: 0, other: 0 };
+  let kind: keyof MemoryParts = "other";
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/smaps`).split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1];
+      kind = name === ""
+        ? "anonymous"
+        : name === "[heap]"
+        ? "mallocHeap"
+        : name === Deno.execPath()
+        ? "executable"
+        : name.startsWith("[anon")
+        ? "anonymous"
+        : "other";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) parts[kind] += Number(rss[1]);
+  }
+  return parts;
+}

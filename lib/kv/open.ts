@@ -5,6 +5,7 @@
  * `KvOpenError` naming the path and the `--kv` flag instead of a stack trace.
  */
 import { parentDir } from "../config.ts";
+import { retryLockedWrites } from "./locked_retry.ts";
 import { migrate } from "./migrations.ts";
 
 /** Mode of the data directory: only the owner may list or enter it. */
@@ -70,7 +71,7 @@ export async function openDataKv(path: string): Promise<Deno.Kv> {
   }
   let kv: Deno.Kv | undefined;
   try {
-    kv = await Deno.openKv(path);
+    kv = retryLockedWrites(await Deno.openKv(path));
     await migrate(kv);
     await tighten(path);
     return kv;

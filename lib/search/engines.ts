@@ -10,11 +10,12 @@ import { searchError } from "./errors.ts";
 import { libraryEngine, type LibrarySearchFn } from "./library.ts";
 import { noneEngine } from "./none.ts";
 import { searxngEngine } from "./searxng.ts";
+import { wikipediaEngine } from "./wikipedia.ts";
 import { ENGINE_IDS, type EngineId, type EngineStatus, type SearchEngine } from "./types.ts";
 
 /** What engines need from the app. */
 export interface SearchDeps {
-  settings: Pick<Settings, "search.searxng.url" | "search.fetch_timeout">;
+  settings: Pick<Settings, "search.searxng.url" | "search.wikipedia.url" | "search.fetch_timeout">;
   fetch?: typeof fetch;
   /** The Library's search; null when the Library is not available. */
   searchLibrary?: LibrarySearchFn | null;
@@ -31,6 +32,12 @@ export function buildEngine(id: EngineId, deps: SearchDeps, collections?: string
       });
     case "library":
       return libraryEngine(deps.searchLibrary ?? null, collections);
+    case "wikipedia":
+      return wikipediaEngine({
+        url: deps.settings["search.wikipedia.url"],
+        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
+        fetch: deps.fetch,
+      });
     case "none":
       return noneEngine;
   }
@@ -73,6 +80,24 @@ export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
       : undefined;
     return await search(query, { ...opts, collections });
   };
+}
+
+/** Every collection's id and name (one KV list; the Research form offers them). */
+export async function collectionChoices(kv: Deno.Kv): Promise<{ id: string; name: string }[]> {
+  const all = await Array.fromAsync(kvList(kv, COLLECTIONS_PREFIX));
+  return all.map((e) => ({ id: e.value.id, name: e.value.name }));
+}
+
+/** The collections `wanted` names (by id, or by name ignoring case); all when it names none. */
+export function pickCollections(
+  list: readonly { id: string; name: string }[],
+  wanted: readonly string[],
+): string[] {
+  const w = wanted.map((x) => x.toLowerCase());
+  const picked = list.filter((c) =>
+    w.includes(c.id.toLowerCase()) || w.includes(c.name.toLowerCase())
+  );
+  return (picked.length ? picked : list).map((c) => c.id);
 }
 
 /**

@@ -4,7 +4,7 @@
  * limiter → 429) turned into hints that name the exact setting. Facts in docs/searxng.md.
  */
 import { z } from "zod";
-import { readCapped } from "../net/read_capped.ts";
+import { engineGet, type EngineHttp, engineMalformed } from "./engine_http.ts";
 import { SearchError, searchError } from "./errors.ts";
 import type {
   EngineStatus,
@@ -44,64 +44,68 @@ export interface SearxngConfig {
 const JSON_HINT = "Add json to search.formats in SearXNG's settings.yml " +
   "(search:\n  formats:\n    - html\n    - json) and restart SearXNG.";
 
+/** Who SearXNG is in messages, and what to do when it fails. */
+const SEARXNG = {
+  engine: "searxng",
+  name: "SearXNG",
+  hints: {
+    timeout: "Its upstream engines may be slow; retry, or raise search.fetch_timeout.",
+    connection: "Start SearXNG (docker run -p 8080:8080 searxng/searxng) or fix " +
+      "search.searxng.url; in Docker use the service name, e.g. http://searxng:8080.",
+    malformed: "Is search.searxng.url a SearXNG instance? A proxy or login page in front " +
+      "of it answers HTML.",
+  },
+} as const;
+
+/** How SearXNG is asked, and how its failures read. */
+function searxngHttp(cfg: SearxngConfig): EngineHttp {
+  return {
+    base: cfg.url,
+    timeoutMs: cfg.timeoutMs,
+    fetch: cfg.fetch,
+    maxBytes: MAX_ANSWER_BYTES,
+    ...SEARXNG,
+    statusError(status, url) {
+      if (status === 403) {
+        return searchError(
+          "json_disabled",
+          "searxng",
+          `SearXNG at ${cfg.url} refused format=json (HTTP 403): its JSON output is turned off`,
+          JSON_HINT,
+          { url, status },
+        );
+      }
+      if (status === 429) {
+        return searchError(
+          "rate_limit",
+          "searxng",
+          `SearXNG at ${cfg.url} is rate-limiting deepstudio (HTTP 429, its bot limiter)`,
+          "Wait a minute and retry, or allow deepstudio's address: for an instance only you " +
+            "use, set server.limiter: false in settings.yml.",
+          { url, status },
+        );
+      }
+      return searchError(
+        "http_status",
+        "searxng",
+        `SearXNG at ${cfg.url} answered HTTP ${status}`,
+        status === 404
+          ? "Is search.searxng.url the instance's base URL (without /search)?"
+          : "Check SearXNG's logs.",
+        { url, status },
+      );
+    },
+  };
+}
+
 /** Builds the engine over one instance. */
 export function searxngEngine(cfg: SearxngConfig): SearchEngine {
-  const doFetch = cfg.fetch ?? fetch;
   const label = "Web (SearXNG)";
+  const http = searxngHttp(cfg);
 
   async function search(query: string, opts: SearchOptions): Promise<SearchResponse> {
     const url = `${cfg.url}/search?q=${encodeURIComponent(query)}&format=json`;
-    const deadline = AbortSignal.timeout(cfg.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
-    let res: Response;
-    try {
-      res = await doFetch(url, { signal, headers: { accept: "application/json" } });
-    } catch (err) {
-      throw transportError(err, url, signal, deadline, cfg);
-    }
-    if (res.status === 403) {
-      await res.body?.cancel();
-      throw searchError(
-        "json_disabled",
-        "searxng",
-        `SearXNG at ${cfg.url} refused format=json (HTTP 403): its JSON output is turned off`,
-        JSON_HINT,
-        { url, status: 403 },
-      );
-    }
-    if (res.status === 429) {
-      await res.body?.cancel();
-      throw searchError(
-        "rate_limit",
-        "searxng",
-        `SearXNG at ${cfg.url} is rate-limiting deepstudio (HTTP 429, its bot limiter)`,
-        "Wait a minute and retry, or allow deepstudio's address: for an instance only you use, " +
-          "set server.limiter: false in settings.yml.",
-        { url, status: 429 },
-      );
-    }
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw searchError(
-        "http_status",
-        "searxng",
-        `SearXNG at ${cfg.url} answered HTTP ${res.status}`,
-        res.status === 404
-          ? "Is search.searxng.url the instance's base URL (without /search)?"
-          : "Check SearXNG's logs.",
-        { url, status: res.status },
-      );
-    }
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await readCapped(res, MAX_ANSWER_BYTES);
-    } catch (err) {
-      throw transportError(err, url, signal, deadline, cfg);
-    }
-    if (bytes === null) {
-      throw malformed(url, `the answer is larger than ${MAX_ANSWER_BYTES >> 20} MiB`);
-    }
-    return parseAnswer(new TextDecoder().decode(bytes), opts.limit, url);
+    return parseAnswer(await engineGet(http, url, opts.signal), opts.limit, url);
   }
 
   async function status(signal?: AbortSignal): Promise<EngineStatus> {
@@ -168,39 +172,5 @@ export function parseAnswer(text: string, limit: number, url: string): SearchRes
 }
 
 function malformed(url: string, why: string): SearchError {
-  return searchError(
-    "malformed",
-    "searxng",
-    `SearXNG's answer could not be read: ${why}`,
-    "Is search.searxng.url a SearXNG instance? A proxy or login page in front of it answers HTML.",
-    { url },
-  );
-}
-
-function transportError(
-  err: unknown,
-  url: string,
-  signal: AbortSignal,
-  deadline: AbortSignal,
-  cfg: SearxngConfig,
-): SearchError {
-  if (deadline.aborted) {
-    return searchError(
-      "timeout",
-      "searxng",
-      `SearXNG at ${cfg.url} did not answer within ${Math.round(cfg.timeoutMs / 1000)} s`,
-      "Its upstream engines may be slow; retry, or raise search.fetch_timeout.",
-      { url },
-    );
-  }
-  if (signal.aborted) return searchError("cancelled", "searxng", "Search cancelled", "", { url });
-  const detail = (err as { cause?: Error })?.cause?.message ?? (err as Error)?.message ?? "";
-  return searchError(
-    "connection",
-    "searxng",
-    `Could not reach SearXNG at ${cfg.url}: ${detail.slice(0, 200)}`,
-    "Start SearXNG (docker run -p 8080:8080 searxng/searxng) or fix search.searxng.url; " +
-      "in Docker use the service name, e.g. http://searxng:8080.",
-    { url },
-  );
+  return engineMalformed(SEARXNG, url, why);
 }

@@ -294,8 +294,8 @@ export const SETTINGS = {
     secret: true,
   }),
   "search.engine": def({
-    schema: z.enum(["none", "searxng", "library"], {
-      error: "Choose one of none, searxng, library",
+    schema: z.enum(["none", "searxng", "library", "wikipedia"], {
+      error: "Choose one of none, searxng, library, wikipedia",
     }),
     default: "none",
     label: "Default source",
@@ -307,7 +307,17 @@ export const SETTINGS = {
       { value: "none", label: "No sources (model knowledge)" },
       { value: "searxng", label: "Web (SearXNG)" },
       { value: "library", label: "Library" },
+      { value: "wikipedia", label: "Wikipedia (sends queries to it)" },
     ],
+  }),
+  "search.wikipedia.url": def({
+    schema: urlSchema(false),
+    default: "https://en.wikipedia.org",
+    label: "Wikipedia URL",
+    description:
+      "The wiki the Wikipedia source searches (its API at /w/api.php), e.g. https://de.wikipedia.org. Runs that pick Wikipedia send their queries there.",
+    group: "search",
+    ui: "url",
   }),
   "search.library.collections": def({
     schema: z.string().max(4000),

@@ -9,6 +9,7 @@ import { sourceLocation } from "./types.ts";
 const ENGINE_LABELS: Record<string, string> = {
   searxng: "web",
   library: "Library",
+  wikipedia: "Wikipedia",
   none: "none",
 };
 

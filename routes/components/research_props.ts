@@ -5,6 +5,8 @@
 import { PROVIDERS } from "../../lib/providers/records.ts";
 import { PROVIDER_IDS, type SettingKey } from "../../lib/settings/schema.ts";
 import type { SettingsView } from "../../lib/settings/view.ts";
+import { pickCollections } from "../../lib/search/engines.ts";
+import { defaultCollections } from "../../lib/sources/request.ts";
 import type { PanelField, ResearchFormProps } from "../../islands/ResearchForm.tsx";
 
 const PANEL_KEYS: SettingKey[] = [
@@ -15,11 +17,16 @@ const PANEL_KEYS: SettingKey[] = [
   "llm.local_context_window_size",
   "llm.context_window_size",
   "search.engine",
-  "search.library.collections",
 ];
 
-/** Props for `ResearchForm`. */
-export function researchFormProps(view: SettingsView): ResearchFormProps {
+/**
+ * Props for `ResearchForm`; `collections` are the Library's, offered when the Library is ticked,
+ * those the `search.library.collections` setting names ticked at first (all when it names none).
+ */
+export function researchFormProps(
+  view: SettingsView,
+  collections: { id: string; name: string }[] = [],
+): ResearchFormProps {
   const providers = PROVIDER_IDS.map((id) => {
     const r = PROVIDERS[id];
     return {
@@ -52,5 +59,8 @@ export function researchFormProps(view: SettingsView): ResearchFormProps {
       ...(s.step !== undefined ? { step: s.step } : {}),
     };
   }
-  return { providers, fields };
+  const wanted = defaultCollections({
+    "search.library.collections": String(view.settings["search.library.collections"].value),
+  });
+  return { providers, fields, collections, picked: pickCollections(collections, wanted) };
 }

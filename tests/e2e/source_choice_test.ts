@@ -8,17 +8,13 @@
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { json } from "../helpers.ts";
 import { startFakeEmbeddings } from "../fakes/embeddings.ts";
-import { HAVE_CHROMIUM } from "./browser.ts";
-import { hydrated, openPage, startStack, tabTo } from "./stack.ts";
+import { hydrated, openPage, stackTest, tabTo } from "./stack.ts";
 
-const opts = { ignore: !HAVE_CHROMIUM, sanitizeResources: false, sanitizeOps: false };
-
-Deno.test({
-  ...opts,
-  name: "Research form: engines and Library collections by keyboard; a sourceless run is labelled",
-  async fn() {
+stackTest(
+  "Research form: engines and Library collections by keyboard; a sourceless run is labelled",
+  { lm: { reply: "Bees are calmed by smoke [1]." } },
+  async (stack) => {
     const emb = await startFakeEmbeddings({ dims: 32, family: "llamacpp" });
-    const stack = await startStack({ lm: { reply: "Bees are calmed by smoke [1]." } });
     try {
       const req = (method: string, path: string, body?: unknown) =>
         stack.app.app.request(path, body === undefined ? { method } : json(method, body));
@@ -59,7 +55,7 @@ Deno.test({
       await page.waitForSelector("#collection-picker [role=alert]");
       assertStringIncludes(
         (await page.textContent("#collection-picker"))!,
-        "Choose at least one collection",
+        "Tick a collection",
       );
       assert(await page.isDisabled("button[type=submit]"));
       await tabTo(page, box("Bees"));
@@ -106,8 +102,7 @@ Deno.test({
       );
       assertEquals(stack.errors, []);
     } finally {
-      await stack.close();
       await emb.close();
     }
   },
-});
+);

@@ -4,7 +4,7 @@
  * a typed "not configured" error, never a silently empty search.
  */
 import { assertEquals, assertRejects } from "../assert.ts";
-import { collectionIds } from "../../lib/search/engines.ts";
+import { collectionIds, pickCollections } from "../../lib/search/engines.ts";
 import { SearchError } from "../../lib/search/errors.ts";
 import { collectionKey } from "../../lib/kv/keys.ts";
 import { resolveSources } from "../../lib/sources/request.ts";
@@ -40,4 +40,12 @@ Deno.test("collectionIds: by id or name ignoring case; none matching is a typed 
   } finally {
     kv.close();
   }
+});
+
+Deno.test("pickCollections: the form ticks the setting's collections, or all of them", () => {
+  const list = [{ id: "a1", name: "Bees" }, { id: "b2", name: "Cars" }];
+  assertEquals(pickCollections(list, ["cars"]), ["b2"]);
+  assertEquals(pickCollections(list, ["A1", "gone"]), ["a1"]);
+  assertEquals(pickCollections(list, []), ["a1", "b2"]);
+  assertEquals(pickCollections(list, ["gone"]), ["a1", "b2"]);
 });
