@@ -182,7 +182,10 @@ Deno.test("sourced detailed run with every engine failing: the report is labelle
     });
     const run = await t.h.waitRun(json.id as string);
     assertEquals(run.status, "completed", run.text);
-    assert(run.text.startsWith("_No sources: answered from the model's own knowledge."), run.text);
+    assert(
+      run.text.startsWith("## Report\n\n_No sources: answered from the model's own knowledge."),
+      run.text,
+    );
     assertEquals(run.noSources, "Every source failed");
     const { events } = await readSse(`${t.h.url}/api/research/${run.id}/events`);
     const c = events.find((e) => e.event === "citations")!;
