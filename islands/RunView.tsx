@@ -1,18 +1,32 @@
 /**
  * The run view: follows a research run's event stream (`fetch` + SSE parsing, not EventSource, so
  * a dropped connection resumes with `Last-Event-ID` and a reload simply replays from the start),
- * renders the answer as sanitised Markdown as it streams, and shows progress, live timings, the
- * model that answered, Stop, copy and download. The Markdown chunk is imported lazily.
+ * renders the answer as sanitised Markdown as it streams, and shows progress (the server's pipeline
+ * steps and the one running now), live timings (the server's measured first-token time as soon
+ * as it is known, a counting wait before), the model that answered, the model's reasoning
+ * collapsed under the answer, Stop, copy and download. The Markdown chunk is imported lazily.
+ * When the text is rearranged or re-rendered the reader stays at the block they were reading.
  *
  * Tokens never go through Preact state: they go to a `StreamRenderer` that owns the answer's
  * element, so streaming does not re-render the component per token.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { PipelineStep } from "../lib/research/schema.ts";
 import type { UpstreamError } from "../lib/providers/types.ts";
 import { api } from "./api.ts";
 import { ContextFix } from "./ContextFix.tsx";
 import { type RetryRequest, RunActions } from "./RunActions.tsx";
-import { answerPercent, settleSteps, stallNote, stepLabel, type ViewStep } from "./run_progress.ts";
+import {
+  answerPercent,
+  currentStep,
+  formatCount,
+  type PipeStep,
+  settleSteps,
+  stallNote,
+  type SubProgress,
+  viewSteps,
+} from "./run_progress.ts";
+import { keepInView } from "./scroll_anchor.ts";
 import { ResumeRun } from "./ResumeRun.tsx";
 import { applyRunEvent } from "./run_text.ts";
 import { useFollow } from "./use_follow.ts";
@@ -36,11 +50,11 @@ export interface RunViewProps {
   answerBudget: number;
   /** Seconds of silence after which the request is given up (the request timeout). */
   idleLimitS: number | null;
+  /** The run's pipeline as stored when the page was rendered (`step` events update it). */
+  pipeline?: PipelineStep[];
   /** Why the run has no sources (model knowledge only), or null. */
   noSources?: string | null;
 }
-
-type Step = ViewStep;
 
 interface Metrics {
   ttftMs: number | null;
@@ -106,14 +120,19 @@ export function RunView(props: RunViewProps) {
   const [status, setStatus] = useState(props.status);
   const [message, setMessage] = useState(ACTIVE.includes(props.status) ? "Connecting…" : "");
   const [percent, setPercent] = useState(0);
-  const [steps, setSteps] = useState<Step[]>([]);
+  const [pipe, setPipe] = useState<PipeStep[]>(
+    (props.pipeline ?? []).map((p) => ({ ...p, state: p.state })),
+  );
+  const [sub, setSub] = useState<SubProgress>({ questions: [], current: 0, failed: [] });
+  const [ended, setEnded] = useState(ACTIVE.includes(props.status) ? "" : props.status);
   const [error, setError] = useState<RunError | null>(null);
   const [stepErrors, setStepErrors] = useState<RunError[]>([]);
   const [metrics, setMetrics] = useState<Metrics | null>(null);
-  const [live, setLive] = useState<{ ttft: number | null; tps: number | null }>({
-    ttft: null,
-    tps: null,
-  });
+  const [tps, setTps] = useState<number | null>(null);
+  // The server's measured time to the run's first token; before it, seconds waited so far.
+  const [firstToken, setFirstToken] = useState<number | null>(null);
+  const [waited, setWaited] = useState<number | null>(null);
+  const [reasoning, setReasoning] = useState(0);
   const [note, setNote] = useState("");
   const [stopping, setStopping] = useState(false);
   const [stall, setStall] = useState("");
@@ -121,6 +140,12 @@ export function RunView(props: RunViewProps) {
   const docRef = useRef<HTMLDivElement>(null);
   // The plan streams as `aside` deltas: shown as it forms, outside Preact state like the answer.
   const planRef = useRef<HTMLPreElement>(null);
+  // Reasoning streams the same way, into a collapsed block under the answer.
+  const reasonRef = useRef<HTMLPreElement>(null);
+  const follower = useRef<{ hold(): void; tracking(): boolean }>({
+    hold() {},
+    tracking: () => false,
+  });
   const renderer = useRef<StreamRenderer | null>(null);
   const sourcesFeed = useRef(createSourcesFeed()).current;
 
@@ -128,12 +153,11 @@ export function RunView(props: RunViewProps) {
     const r = createStreamRenderer(docRef.current!);
     renderer.current = r;
     let lastId = 0;
-    let questions: string[] = [];
-    let runningAt = 0;
-    let firstDelta = 0;
-    // Rendered while the run was already going: its `running` event is history (however the
-    // replay is split into reads), so this view cannot time the first token itself.
-    let joinedRunning = props.status === "running";
+    // When the wait for the first token started, in this page's clock (0: not known yet).
+    let waitFrom = 0;
+    let tokenSeen = false;
+    let reasoningTokens = 0;
+    let reasoningPart = "";
     const arrivals: number[] = [];
     let finished = false;
     const stop = new AbortController();
@@ -154,11 +178,8 @@ export function RunView(props: RunViewProps) {
       }
       while (arrivals.length && now - arrivals[0] > 2000) arrivals.shift();
       const span = arrivals.length > 1 ? (now - arrivals[0]) / 1000 : 0;
-      setLive({
-        // Both seen within a millisecond means one network read brought them: not measurable.
-        ttft: firstDelta && runningAt && firstDelta - runningAt > 1 ? firstDelta - runningAt : null,
-        tps: span > 0.25 ? arrivals.length / span : null,
-      });
+      setTps(span > 0.25 ? arrivals.length / span : null);
+      setWaited(!finished && !tokenSeen && waitFrom ? Math.floor((now - waitFrom) / 1000) : null);
       setStall(finished ? "" : stallNote(lastArrival ? now - lastArrival : 0, props.idleLimitS));
       // A quick answer's progress is its tokens (about 4 characters each) against its budget.
       if (mode !== "detailed" && !finished) {
@@ -166,16 +187,21 @@ export function RunView(props: RunViewProps) {
       }
     }
 
-    function planSteps(qs: string[], current: number, done: boolean) {
-      setSteps([
-        { key: "plan", label: "Plan sub-questions", state: "done" },
-        ...qs.map((q, i): Step => ({
-          key: `q${i}`,
-          label: stepLabel(i + 1, q, props.query),
-          state: done || i + 1 < current ? "done" : i + 1 === current ? "running" : "pending",
-        })),
-        { key: "report", label: "Write the report", state: done ? "running" : "pending" },
-      ]);
+    /** Reasoning text goes straight to its element; a new part of a detailed run is labelled. */
+    function addReasoning(d: Record<string, unknown>) {
+      const el = reasonRef.current!;
+      const part = `${d.phase} ${d.step ?? ""}`;
+      if (mode === "detailed" && part !== reasoningPart) {
+        const title = d.step
+          ? `Sub-question ${d.step}`
+          : d.phase === "synthesis"
+          ? "Report"
+          : "Plan";
+        el.append(`${reasoningPart ? "\n\n" : ""}— ${title} —\n`);
+      }
+      reasoningPart = part;
+      el.append(String(d.text ?? ""));
+      reasoningTokens += Number(d.tokens) || 0;
     }
 
     function handle(e: SseEvent, replay: boolean) {
@@ -187,35 +213,54 @@ export function RunView(props: RunViewProps) {
           setStatus(s);
           if (finished && ACTIVE.includes(s)) { // resumed after an earlier ending: stream again
             finished = false;
+            setEnded("");
             setError(null); // the earlier attempt's error is not this attempt's
-            joinedRunning = false; // this attempt starts now: its first token can be timed
             const kept = r.text;
             r.reset();
             r.append(kept);
           }
-          if (s === "running" && !replay && !joinedRunning) runningAt = performance.now();
+          if (s === "running" && !replay && !waitFrom && !tokenSeen) waitFrom = performance.now();
           if (s === "queued") setMessage("Waiting for a free slot…");
           break;
         }
         case "progress": {
           setMessage(String(d.message ?? ""));
           setPercent(Number(d.percent) || 0);
-          const p = String(d.phase);
-          if (mode === "detailed") {
-            if (Array.isArray(d.questions)) {
-              questions = d.questions.map(String);
-              planSteps(questions, 0, false);
-            }
-            if (p === "plan" && !questions.length) {
-              setSteps([{ key: "plan", label: "Plan sub-questions", state: "running" }]);
-            }
-            if (p === "research" && typeof d.step === "number") planSteps(questions, d.step, false);
-            if (p === "synthesis") planSteps(questions, 0, true);
+          if (Array.isArray(d.questions)) {
+            const questions = d.questions.map(String);
+            setSub((x) => ({ ...x, questions }));
+          }
+          if (d.phase === "research" && typeof d.step === "number") {
+            const current = d.step;
+            setSub((x) => ({ ...x, current }));
+          }
+          // A join while the model is still silent: the server says how long it has waited.
+          if (d.waiting && typeof d.elapsedMs === "number" && !tokenSeen && !replay) {
+            waitFrom ||= performance.now() - d.elapsedMs;
           }
           break;
         }
+        case "step": {
+          // Steps not heard of yet stay holes (a run stored before its pipeline was recorded).
+          const step = { name: String(d.name), label: String(d.label), state: d.state } as PipeStep;
+          setPipe((x) => Object.assign([...x], { [Number(d.index)]: step }));
+          break;
+        }
+        case "first_token":
+          tokenSeen = true;
+          setFirstToken(Number(d.ttftMs));
+          setWaited(null);
+          break;
+        case "reasoning":
+          addReasoning(d);
+          break;
         case "text":
-          applyRunEvent(r, e);
+          if ((d as { op?: string }).op === "append") applyRunEvent(r, e);
+          else {
+            // A rearrangement (the report moved first) or a cut: keep the reader's block in view.
+            if ((d as { op?: string }).op === "compose") follower.current.hold();
+            keepInView(docRef.current, () => applyRunEvent(r, e));
+          }
           setHasText(r.text.trim() !== "");
           break;
         case "delta": {
@@ -223,29 +268,38 @@ export function RunView(props: RunViewProps) {
           // The text comes from the server's events alone (headings and notes are `text`).
           if (!applyRunEvent(r, e)) break;
           setHasText(true);
+          tokenSeen = true;
           if (!replay) {
             const now = performance.now();
-            firstDelta ||= now;
             arrivals.push(now);
             ticker ||= setInterval(tick, 500);
           }
           break;
         }
         case "metrics":
-          if (d.step === undefined) setMetrics(d as unknown as Metrics);
+          // The run's totals (a detailed run also reports each call: those are not the run's).
+          if (d.phase === undefined || d.phase === "total") setMetrics(d as unknown as Metrics);
           break;
         case "error":
           if (d.fatal) setError(d as unknown as RunError);
-          else setStepErrors((x) => [...x, d as unknown as RunError]);
+          else {
+            setStepErrors((x) => [...x, d as unknown as RunError]);
+            if (typeof d.step === "number") {
+              const n = d.step;
+              setSub((x) => ({ ...x, failed: [...x.failed, n] }));
+            }
+          }
           break;
         case "done": {
           finished = true;
           const s = String(d.status);
           setStatus(s);
           clearInterval(ticker);
-          if (mode === "detailed") setSteps((x) => settleSteps(x, s));
-          if (s === "completed") setSteps((x) => x.map((st) => ({ ...st, state: "done" })));
-          r.finish();
+          setEnded(s);
+          setWaited(null);
+          // The final full render: a reader following the end stays there by itself.
+          if (follower.current.tracking()) r.finish();
+          else keepInView(docRef.current, () => r.finish());
           break;
         }
       }
@@ -268,11 +322,13 @@ export function RunView(props: RunViewProps) {
           attempts = 0;
           await readSse(res.body, (batch) => {
             const replay = batch.filter((e) => e.type === "delta").length > BURST;
+            const before = reasoningTokens;
             for (const e of batch) {
               if (e.id && e.id <= lastId) continue; // never apply an event twice
               if (e.id) lastId = e.id;
               handle(e, replay);
             }
+            if (reasoningTokens !== before) setReasoning(reasoningTokens);
           });
         } catch {
           if (stop.signal.aborted) return;
@@ -324,7 +380,14 @@ export function RunView(props: RunViewProps) {
   }
 
   const active = ACTIVE.includes(status);
-  const { following, jump } = useFollow(docRef, active);
+  const { following, jump, hold, tracking } = useFollow(docRef, active);
+  follower.current = { hold, tracking };
+  const shown = ended ? settleSteps(viewSteps(pipe, sub, props.query), ended) : viewSteps(
+    pipe,
+    sub,
+    props.query,
+  );
+  const now = active ? currentStep(pipe, sub) : "";
   const m = metrics;
   const answered = m?.model ?? null;
   return (
@@ -348,12 +411,29 @@ export function RunView(props: RunViewProps) {
           </a>
         </div>
       </div>
-      {active && <progress class="bar" max={100} value={percent} aria-label="Progress" />}
+      {active && (
+        <progress
+          class="bar"
+          max={100}
+          value={percent}
+          aria-label="Progress"
+          aria-valuetext={now ? `${percent} %, ${now}` : `${percent} %`}
+        />
+      )}
+      {now && <p class="step-now muted small">{now}</p>}
       <dl class="metrics">
         <div>
           <dt>First token</dt>
           <dd class="m-ttft">
-            {m ? ms(m.ttftMs) : live.ttft == null ? "—" : `≈ ${ms(live.ttft)}`}
+            {m && m.ttftMs != null
+              ? ms(m.ttftMs)
+              : firstToken != null
+              ? ms(firstToken)
+              : active && waited != null
+              ? `waiting… ${waited} s`
+              : active && status === "running"
+              ? "waiting…"
+              : "—"}
           </dd>
         </div>
         <div>
@@ -361,9 +441,9 @@ export function RunView(props: RunViewProps) {
           <dd class="m-tps">
             {m?.tokensPerSecond != null
               ? `${m.tokensPerSecond.toFixed(1)} tok/s`
-              : live.tps == null
+              : tps == null || !active
               ? "—"
-              : `≈ ${live.tps.toFixed(1)} tok/s`}
+              : `≈ ${tps.toFixed(1)} tok/s`}
           </dd>
         </div>
         <div>
@@ -380,11 +460,11 @@ export function RunView(props: RunViewProps) {
         class="plan-live"
         ref={planRef}
         aria-label="The plan as it forms"
-        hidden={!(active && mode === "detailed" && !steps.some((x) => x.key !== "plan"))}
+        hidden={!(active && mode === "detailed" && !sub.questions.length)}
       />
-      {steps.length > 0 && (
+      {shown.length > 1 && (
         <ol class="steps" aria-label="Progress steps">
-          {steps.map((s) => (
+          {shown.map((s) => (
             <li key={s.key} class={`step ${s.state}`}>
               <span class="sr-only">{s.state}:</span> {s.label}
             </li>
@@ -398,6 +478,10 @@ export function RunView(props: RunViewProps) {
       ))}
       {note && <p class="notice">{note}</p>}
       <article class="answer md" ref={docRef} aria-busy={active} aria-label="Answer" />
+      <details class="reasoning" hidden={reasoning === 0}>
+        <summary>Reasoning, {formatCount(reasoning)} tokens</summary>
+        <pre class="reasoning-text" ref={reasonRef} aria-label="The model's reasoning" />
+      </details>
       <SourcesPanel runId={id} feed={sourcesFeed} answer={docRef} finished={!active} />
       {!following && <button type="button" class="jump-live" onClick={jump}>Jump to live ↓</button>}
       {error && (

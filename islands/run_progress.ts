@@ -11,6 +11,64 @@ export interface ViewStep {
   state: "pending" | "running" | "done" | "failed" | "stopped" | "skipped";
 }
 
+/** A pipeline step as the server reports it (`step` events; the record's `pipeline` at load). */
+export interface PipeStep {
+  name: string;
+  label: string;
+  state: ViewStep["state"];
+}
+
+/** Where the sub-question loop is: the planned questions, the one being answered, failures. */
+export interface SubProgress {
+  questions: string[];
+  current: number;
+  failed: number[];
+}
+
+/**
+ * The run view's step list: the server's pipeline steps in their reported states, the research
+ * step shown as its sub-questions once the plan is known (their states follow the step's: the
+ * ones before the current are done; after a stop the current is stopped and the rest skipped).
+ */
+export function viewSteps(pipe: PipeStep[], sub: SubProgress, query: string): ViewStep[] {
+  return pipe.flatMap((p): ViewStep[] => {
+    if (p.name !== "research" || !sub.questions.length) {
+      return [{ key: p.name, label: p.label, state: p.state }];
+    }
+    return sub.questions.map((q, i): ViewStep => {
+      const n = i + 1;
+      const state: ViewStep["state"] = sub.failed.includes(n)
+        ? "failed"
+        : p.state === "done" || p.state === "pending" || p.state === "skipped"
+        ? p.state
+        : n < sub.current
+        ? "done"
+        : n === sub.current
+        ? p.state
+        : p.state === "running"
+        ? "pending"
+        : "skipped";
+      return { key: `q${n}`, label: stepLabel(n, q, query), state };
+    });
+  });
+}
+
+/** "Step 2 of 3: Answer the sub-questions (2 of 3)" for the step running now, or "". */
+export function currentStep(pipe: PipeStep[], sub: SubProgress): string {
+  const i = pipe.findIndex((p) => p.state === "running");
+  if (i < 0 || pipe.length < 2) return "";
+  const p = pipe[i];
+  const part = p.name === "research" && sub.current > 0 && sub.questions.length
+    ? ` (sub-question ${sub.current} of ${sub.questions.length})`
+    : "";
+  return `Step ${i + 1} of ${pipe.length}: ${p.label}${part}`;
+}
+
+/** A token count as people read it: "1 240" (narrow no-break space between thousands). */
+export function formatCount(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, "\u202f");
+}
+
 /**
  * The steps once the run has ended: all done when it completed; otherwise the step that was
  * going is stopped (or failed, when the run failed) and the ones never reached are skipped.

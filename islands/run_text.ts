@@ -21,9 +21,7 @@ export function applyRunEvent(
   const op = e.data as unknown as TextOp;
   if (op.op === "append") r.append(op.text);
   else {
-    const next = applyTextOp(r.text, op);
-    r.reset();
-    r.append(next);
+    r.replace(applyTextOp(r.text, op));
   }
   return true;
 }

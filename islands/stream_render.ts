@@ -18,6 +18,8 @@ export interface StreamRenderer {
   finish(full?: string): void;
   /** Starts over from empty (replay after a reconnect that could not resume). */
   reset(): void;
+  /** Replaces the text and renders it at once (no empty frame: the page keeps its place). */
+  replace(full: string): void;
   setMarkdown(md: MarkdownFn): void;
 }
 
@@ -109,6 +111,12 @@ export function createStreamRenderer(el: HTMLElement): StreamRenderer {
       text = "";
       finished = false;
       clear();
+    },
+    replace(full) {
+      if (frame) cancelAnimationFrame(frame);
+      text = full;
+      clear();
+      render();
     },
     setMarkdown(fn) {
       md = fn;

@@ -12,6 +12,7 @@ import pageResearchJs from "../static/build/page-research.js" with { type: "text
 import pageRunJs from "../static/build/page-run.js" with { type: "text" };
 import pageHistoryJs from "../static/build/page-history.js" with { type: "text" };
 import pageSettingsJs from "../static/build/page-settings.js" with { type: "text" };
+import pageLibraryJs from "../static/build/page-library.js" with { type: "text" };
 import appCss from "../static/app.css" with { type: "text" };
 import faviconSvg from "../static/favicon.svg" with { type: "text" };
 
@@ -56,6 +57,7 @@ export const PAGE_JS: Readonly<Record<string, Asset>> = {
   run: hashed("page-run", "js", pageRunJs, JS),
   history: hashed("page-history", "js", pageHistoryJs, JS),
   settings: hashed("page-settings", "js", pageSettingsJs, JS),
+  library: hashed("page-library", "js", pageLibraryJs, JS),
 };
 /** The stylesheet. */
 export const APP_CSS: Asset = hashed("app", "css", appCss, "text/css; charset=utf-8");

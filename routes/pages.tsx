@@ -182,6 +182,7 @@ export function pageRoutes(ctx: AppContext) {
                 Math.floor(run.settings.contextWindow * 0.8),
               ),
               idleLimitS: (await ctx.settings.get()).values["llm.request_timeout"] ?? null,
+              pipeline: run.pipeline ?? [],
             }}
           />
           {followUps.length > 0 && (

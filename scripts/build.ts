@@ -15,6 +15,7 @@ export const ENTRIES: Record<string, string> = {
   "page-run": "islands/pages/run.ts",
   "page-history": "islands/pages/history.ts",
   "page-settings": "islands/pages/settings.ts",
+  "page-library": "islands/pages/library.ts",
 };
 
 async function bundle(name: string, entry: string): Promise<void> {

@@ -12,6 +12,7 @@ export const PAGE_BUNDLES: Record<string, readonly IslandName[]> = {
   run: ["RunView"],
   history: ["DeleteRun", "HistoryLive"],
   settings: ["SettingsForm"],
+  library: ["LibraryHome", "LibraryCollection"],
 };
 
 /** The page bundle that has every island in `used`, or null for the full client bundle. */

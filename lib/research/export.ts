@@ -90,7 +90,10 @@ export function exportMarkdown(run: RunRecord, text: string): string {
     }
     lines.push("");
   }
-  lines.push("## Report", "", text.trim() || "_No text was produced._", "");
+  // A detailed report's text is labelled already (report, then research notes).
+  const body = text.trim();
+  if (!body.startsWith("## Report\n")) lines.push("## Report", "");
+  lines.push(body || "_No text was produced._", "");
   lines.push("---", "", `_Exported from deepstudio, run \`${run.id}\`._`, "");
   return lines.join("\n");
 }

@@ -27,6 +27,15 @@ export interface FlushPolicy {
  */
 export const DEFAULT_FLUSH: FlushPolicy = { flushMs: 250, flushBytes: 16 * 1024 };
 
+/** Events that wait for the next batch; the rest (state changes) are written at once. */
+const BATCHED: ReadonlySet<RunEventType> = new Set([
+  "delta",
+  "reasoning",
+  "first_token",
+  "progress",
+  "text",
+]);
+
 /** Why a live run's upstream was aborted. */
 export type AbortReason = "cancel" | "shutdown" | "lost";
 
@@ -179,7 +188,7 @@ export function createLiveRun(
       const e = log.append(type, data);
       if (type === "status") recordDirty = true;
       // Tokens, notes and text edits wait for the next batch; state changes are written at once.
-      schedule(type !== "delta" && type !== "progress" && type !== "text");
+      schedule(!BATCHED.has(type));
       return e;
     },
     update(patch) {

@@ -184,6 +184,7 @@ export async function runResearch(
         return call(messages, { ...opts, phase: step.name }, {
           note: (message, extra) => progress(step.name, message, percent, extra),
           append: (t) => live.text.append(t),
+          cut: (n) => live.edit({ op: "truncate", length: live.text.text.length - n }, step.name),
         });
       },
       tooLarge(promptTokens, what) {

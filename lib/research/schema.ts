@@ -175,6 +175,14 @@ export interface RunEventData {
    * report. Appended to the run's text unless `aside` (shown live, not kept: the plan).
    */
   delta: { text: string; step?: number; aside?: boolean };
+  /**
+   * The model's reasoning (a provider's reasoning field, or `<think>` blocks cut from the content):
+   * shown collapsed under the answer, never part of the text, the exports or the citations.
+   * `tokens`: the stream chunks it came in (one token each on LM Studio and llama.cpp).
+   */
+  reasoning: { text: string; tokens: number; phase: string; step?: number };
+  /** The run's first token arrived `ttftMs` after its first request started (live figure). */
+  first_token: { ttftMs: number; phase: string; step?: number };
   /** Any other edit of the text (headings, notes, the error report, cuts, the final order). */
   text: TextOp & { step?: string };
   /** A pipeline step changed state; `index`/`of` place it in the pipeline. */

@@ -1,6 +1,6 @@
 /**
  * Regenerates docs/screenshots/ (shown in the README): the Research page in light and dark, a
- * finished run with its next steps (Retry, Edit and run again, Ask a follow-up), the Status,
+ * finished run of a reasoning model (its thinking folded under the answer) with its next steps (Retry, Edit and run again, Ask a follow-up), the Status,
  * Settings and History pages, and the phone layout, against the fake LM Studio in headless
  * Chromium.
  *
@@ -32,7 +32,14 @@ async function main() {
     const stack = await startStack({
       colorScheme: scheme,
       width: 1100,
-      lm: { reply: REPLY, tokenDelayMs: 2 },
+      // A reasoning model (LM Studio's `reasoning_content` field): the run shows it folded.
+      lm: {
+        reply: REPLY,
+        reasoning: "Sunlight is white. Air molecules are far smaller than visible wavelengths, " +
+          "so Rayleigh scattering applies and favours short wavelengths.",
+        reasoningField: "reasoning_content",
+        tokenDelayMs: 2,
+      },
     });
     try {
       await stack.app.app.request(

@@ -34,7 +34,7 @@ Deno.test("a failed sub-question is reported and the detailed run carries on to 
     assertEquals([errors[0].data.step, errors[0].data.fatal], [2, false]);
     assertStringIncludes(String(errors[0].data.message), "GPU fell over");
     // The report came after the failure, and the notes keep the partial answer and the reason.
-    assert(run.text.startsWith(PLAN));
+    assert(run.text.startsWith(`## Report\n\n${PLAN}`), run.text.slice(0, 100));
     assertStringIncludes(run.text, "### 2. How does beta work?\n\n1. What");
     assertStringIncludes(run.text, "⚠ **Server Error** (`server_error`)");
     assertEquals(h.lm.chatRequests().length, 5);

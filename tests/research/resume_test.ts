@@ -44,7 +44,7 @@ Deno.test("a detailed run stopped mid sub-question resumes there on the next sta
       assertStringIncludes(JSON.stringify(after[0].body), "How does beta work?");
       for (const n of [1, 2, 3]) assertEquals(count(run.text, `### ${n}. `), 1, run.text);
       assertEquals(count(run.text, "## Research notes"), 1);
-      assert(run.text.startsWith(PLAN), "report first");
+      assert(run.text.startsWith(`## Report\n\n${PLAN}`), "report first");
       assertEquals(run.resumes, 1);
       assertEquals(run.pipeline.map((s) => s.state), ["done", "done", "done"]);
       const { events } = await readSse(`${h2.url}/api/research/${id}/events`);

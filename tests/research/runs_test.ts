@@ -18,6 +18,7 @@ Deno.test("a quick run streams its answer and completes with events in order", a
     assertEquals(shape(events.filter((e) => e.event !== "progress")), [
       "status",
       "step",
+      "first_token",
       "delta",
       "step",
       "metrics",
@@ -97,8 +98,8 @@ Deno.test("a detailed run plans sub-questions, answers each with its step, then 
     );
     assertEquals([...percents].sort((a, b) => a - b), percents, "progress never goes backwards");
     assertEquals(percents.at(-1), 100);
-    // The text: the report first, the research notes after it.
-    assert(run.text.startsWith(reply), run.text.slice(0, 200));
+    // The text: the report first under its heading, the research notes after it.
+    assert(run.text.startsWith(`## Report\n\n${reply}`), run.text.slice(0, 200));
     assertStringIncludes(run.text, "## Research notes");
     assertStringIncludes(run.text, "### 2. How does beta work?");
     // The synthesis prompt carried every finding.

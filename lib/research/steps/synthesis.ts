@@ -9,6 +9,10 @@ import { type Finding, synthesisPrompt } from "../prompts.ts";
 import { researchStep } from "./research.ts";
 import { defineStep, type StepContext } from "./types.ts";
 
+/** The report's heading: kept when the text is arranged report first, so the sections stay
+ * labelled ("Report", then "Research notes") wherever the reader is on the page. */
+export const REPORT_HEADING = "## Report\n\n";
+
 /** Where the report sits in the final text. */
 export interface SynthesisOutput {
   reportChars: number;
@@ -50,7 +54,7 @@ export async function writeReport(
   const prompt = estimatePromptTokens(messages);
   const max = answerBudget(prompt, s);
   if (max === null) return ctx.fail(ctx.tooLarge(prompt, "report prompt"));
-  ctx.write("---\n\n## Report\n\n");
+  ctx.write(`---\n\n${REPORT_HEADING}`);
   const start = ctx.text.length;
   const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
   if (res.error) return ctx.fail(res.error);
@@ -67,7 +71,7 @@ export const synthesisStep = defineStep({
     // Success: the report first, the notes behind it as an appendix (applied as the step ends).
     const report = trimmedRange(ctx.text, start, ctx.text.length);
     const kept = trimmedRange(ctx.text, notes.start, notes.end);
-    ctx.compose([report, "\n\n---\n\n", kept, "\n"]);
+    ctx.compose([REPORT_HEADING, report, "\n\n---\n\n", kept, "\n"]);
     return { reportChars: report[1] - report[0] };
   },
 });

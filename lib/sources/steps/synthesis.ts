@@ -4,7 +4,7 @@
  * text arranged as kept: report, the research notes, and the Sources list in citation order.
  */
 import { synthesisPrompt } from "../../research/prompts.ts";
-import { trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
+import { REPORT_HEADING, trimmedRange, writeReport } from "../../research/steps/synthesis.ts";
 import { defineStep } from "../../research/steps/types.ts";
 import type { ChatMessage } from "../../providers/types.ts";
 import type { Finding } from "../../research/prompts.ts";
@@ -53,7 +53,15 @@ export const sourcedSynthesisStep = defineStep({
     const md = sourcesMarkdown(summary.citations, read.sources, failures, read.passages);
     const notes = trimmedRange(ctx.text, research.notes.start, research.notes.end);
     const label = why ? `_${NO_SOURCES_LABEL} ${why}._\n\n` : "";
-    ctx.compose([label, report, "\n\n---\n\n", notes, md ? `\n\n${md}` : "", "\n"]);
+    ctx.compose([
+      REPORT_HEADING,
+      label,
+      report,
+      "\n\n---\n\n",
+      notes,
+      md ? `\n\n${md}` : "",
+      "\n",
+    ]);
     return {
       reportChars: report.length,
       cited: summary.citations.length,
