@@ -168,8 +168,12 @@ function components(): Json {
 
 const PROVIDER_ID = { type: "string", enum: [...PROVIDER_IDS] };
 
-/** What the route files do, keyed by `METHOD /path/{param}`. */
-const OPERATIONS: Record<string, OperationInfo> = {
+/**
+ * What the route files do, keyed by `METHOD /path/{param}`. Built on the first request for the
+ * document (its zod → JSON Schema conversions would otherwise run at every start-up).
+ */
+let operations: Record<string, OperationInfo> | undefined;
+const OPERATIONS = (): Record<string, OperationInfo> => (operations ??= {
   "GET /api/health": {
     summary: "Liveness and version; used by the Docker health check",
     tag: "meta",
@@ -365,7 +369,7 @@ const OPERATIONS: Record<string, OperationInfo> = {
     tag: "openai-compatible",
     upstream: true,
   },
-};
+});
 
 /** `/api/research/:id` → `/api/research/{id}`. */
 export function openApiPath(path: string): string {
@@ -374,7 +378,7 @@ export function openApiPath(path: string): string {
 
 function operation(method: string, path: string): Json {
   const key = `${method} ${path}`;
-  const info: OperationInfo = OPERATIONS[key] ??
+  const info: OperationInfo = OPERATIONS()[key] ??
     { summary: `${method} ${path} (no published schema)`, tag: path.split("/")[2] ?? "api" };
   const parameters: Json[] = [];
   for (const name of [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1])) {

@@ -124,9 +124,12 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       `allocation rate has been low for a few seconds (the memory reducer, started early by ${
         r.v8Flags || "the V8 flags"
       });`,
-      "the malloc heap is what the Rust side (hyper's per-connection buffers) allocated under",
-      "load, which glibc keeps for reuse instead of returning, and pages of the executable once",
-      "touched stay resident (they are shared with every other deno process).",
+      "the malloc heap is the C allocator's main arena, where the main thread's native",
+      "allocations go (Deno runs its HTTP server, fetch and the backing stores of JavaScript's",
+      "ArrayBuffers on that thread): glibc hands back only the free top of that heap, so what",
+      "load fragmented stays resident for reuse; pages of the executable once touched stay",
+      "resident too (they are shared with every other deno process). Neither is something V8",
+      "flags or deepstudio's code can return.",
     );
   }
   const doc1 = r.docs.find((d) => d.c === 1)!;
@@ -142,8 +145,10 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       `own work before forwarding (Server-Timing \`ds\`) has p50 ${
         r.levels.map((l) => `${fmt(median(l.ds))} ms at c=${l.c}`).join(", ")
       };`,
-      "the rest of the gap is the CPU each request costs on a machine whose cores the client, the",
-      "mock and the hops share: the non-stream profile below spends its time in Deno's HTTP",
+      "at high concurrency that figure includes waiting for the one JavaScript thread that every",
+      "request in flight shares (and for a core: the machine has two, shared with the client, the",
+      "mock and the hops); the rest of the gap is the CPU each request costs:",
+      "the non-stream profile below spends its time in Deno's HTTP",
       `server, fetch and streams (Deno runtime ${fmt(share(d, "Deno runtime"), 0)} %, native ${
         fmt(share(d, "native"), 0)
       } %,`,

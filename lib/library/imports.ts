@@ -112,11 +112,15 @@ export function createImports(deps: ImportDeps): Imports {
     return result;
   }
 
-  /** Adds or updates one file found on disk; returns what happened to it. */
+  /**
+   * Looks at one file found on disk: unchanged, changed (its record updated now), or new (a
+   * record to insert, returned for `scan` to insert with the others).
+   */
   async function scanFile(
     collectionId: string,
     path: string,
     byPath: Map<string, LibraryDocument>,
+    fresh: Map<string, LibraryDocument>,
   ) {
     const bytes = await Deno.readFile(path);
     const hash = await sha256(bytes);
@@ -134,12 +138,17 @@ export function createImports(deps: ImportDeps): Imports {
       await store.putDocument(doc, known.hash);
       return { doc, outcome: "changed" as const };
     }
-    const other = await store.byHash(collectionId, hash);
-    if (other) return { doc: other, outcome: "unchanged" as const }; // same bytes elsewhere
-    const { doc, duplicate } = await store.insertDocument(
-      newDoc(collectionId, basename(path), { kind: "path", path }, hash, bytes.byteLength),
+    // Same bytes elsewhere (stored, or earlier in this scan): nothing to add.
+    const other = fresh.get(hash) ?? await store.byHash(collectionId, hash);
+    if (other) return { doc: other, outcome: "unchanged" as const };
+    const doc = newDoc(
+      collectionId,
+      basename(path),
+      { kind: "path", path },
+      hash,
+      bytes.byteLength,
     );
-    return { doc, outcome: duplicate ? "unchanged" as const : "added" as const };
+    return { doc, outcome: "new" as const };
   }
 
   async function scan(
@@ -157,11 +166,19 @@ export function createImports(deps: ImportDeps): Imports {
     );
     const paths = isDir ? await walkFolder(real, include, exclude) : [real];
     const result: ScanResult = { added: 0, changed: 0, removed: 0, unchanged: 0, documents: [] };
-    for (const p of paths) {
-      const { doc, outcome } = await scanFile(collectionId, p, byPath);
+    const note = (doc: LibraryDocument, outcome: "added" | "changed" | "unchanged") => {
       result[outcome]++;
       result.documents.push(doc);
       if (outcome !== "unchanged") deps.events.publish(collectionId, "document", doc);
+    };
+    const fresh = new Map<string, LibraryDocument>();
+    for (const p of paths) {
+      const { doc, outcome } = await scanFile(collectionId, p, byPath, fresh);
+      if (outcome === "new") fresh.set(doc.hash, doc);
+      else note(doc, outcome);
+    }
+    for (const { doc, duplicate } of await store.insertDocuments([...fresh.values()])) {
+      note(doc, duplicate ? "unchanged" : "added");
     }
     if (isDir) {
       const seen = new Set(paths);

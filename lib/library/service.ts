@@ -20,6 +20,7 @@ import { LibraryStore } from "./store.ts";
 import type { Collection, CollectionView, IndexTarget } from "./types.ts";
 import { createImports, type Imports } from "./imports.ts";
 import { createJobClaims } from "./lease.ts";
+import { Watchers } from "./watchers.ts";
 import { DEFAULT_LEASE_MS } from "../research/lease.ts";
 
 /** What the Library is built from. */
@@ -94,9 +95,10 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
       return idx;
     });
   const jobs = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  const pollers = new Map<string, ReturnType<typeof setInterval>>();
-  /** Collections whose job another live process runs: checked until it is free. */
-  const claimWatchers = new Map<string, ReturnType<typeof setInterval>>();
+  /** Paused collections, asking whether their provider is back. */
+  const pollers = new Watchers(deps.log);
+  /** Collections whose job another live process runs, asking whether it is done or gone. */
+  const claimWatchers = new Watchers(deps.log);
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const claims = createJobClaims(deps.kv, { leaseMs, now: deps.now, log: deps.log });
 
@@ -124,57 +126,39 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
 
   /** Waits for the process holding `id`'s job to finish or die, then does what is left. */
   function watchClaim(id: string) {
-    if (claimWatchers.has(id) || deps.shutdown.aborted) return;
-    let busy = false;
-    const timer = setInterval(async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        if (!await claims.free(id)) return;
-        stopWatchingClaim(id);
-        const c = await store.collection(id);
-        if (!c) return;
-        if (c.state === "paused") return watchPaused(id);
+    if (deps.shutdown.aborted) return;
+    claimWatchers.watch(id, Math.max(50, Math.floor(leaseMs / 3)), async () => {
+      if (!await claims.free(id)) return false;
+      const c = await store.collection(id);
+      if (c?.state === "paused") watchPaused(id);
+      else if (c) {
         const docs = await store.documents(id);
         const left = docs.some((d) => d.state === "queued" || d.state === "indexing");
-        if (c.state === "indexing" || left) start(id);
-      } catch (e) {
-        deps.log(`library: could not check the job of ${id}: ${e}`);
-      } finally {
-        busy = false;
+        if (c.state === "indexing" || left) queueMicrotask(() => start(id));
       }
-    }, Math.max(50, Math.floor(leaseMs / 3)));
-    claimWatchers.set(id, timer);
-  }
-  function stopWatchingClaim(id: string) {
-    clearInterval(claimWatchers.get(id));
-    claimWatchers.delete(id);
+      return true;
+    });
   }
 
+  /** Resumes a paused collection once its provider answers again. */
   function watchPaused(id: string) {
-    if (pollers.has(id) || deps.shutdown.aborted) return;
-    const timer = setInterval(async () => {
+    if (deps.shutdown.aborted) return;
+    pollers.watch(id, deps.resumePollMs ?? 5000, async () => {
       const c = await store.collection(id).catch(() => null);
-      if (!c || c.state !== "paused") return stopPolling(id);
+      if (!c || c.state !== "paused") return true;
       const target = c.building ?? c.index;
       const status = await deps.providers.status(target.provider, { fresh: true }).catch(() =>
         null
       );
-      if (status?.state === "available") {
-        stopPolling(id);
-        start(id);
-      }
-    }, deps.resumePollMs ?? 5000);
-    pollers.set(id, timer);
-  }
-  function stopPolling(id: string) {
-    clearInterval(pollers.get(id));
-    pollers.delete(id);
+      if (status?.state !== "available") return false;
+      queueMicrotask(() => start(id));
+      return true;
+    });
   }
 
   function start(id: string) {
     if (jobs.has(id) || deps.shutdown.aborted) return;
-    stopWatchingClaim(id);
+    claimWatchers.stop(id);
     const abort = new AbortController();
     let elsewhere = false;
     const done = (async () => {
@@ -200,8 +184,8 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
   }
 
   const stopJob = async (id: string) => {
-    stopPolling(id);
-    stopWatchingClaim(id);
+    pollers.stop(id);
+    claimWatchers.stop(id);
     const job = jobs.get(id);
     job?.abort.abort();
     await job?.done;
@@ -312,7 +296,7 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
       return true;
     },
     resume(id) {
-      stopPolling(id);
+      pollers.stop(id);
       start(id);
       return Promise.resolve();
     },
@@ -321,8 +305,8 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
     },
     async close() {
       closed = true;
-      for (const id of [...pollers.keys()]) stopPolling(id);
-      for (const id of [...claimWatchers.keys()]) stopWatchingClaim(id);
+      pollers.stopAll();
+      claimWatchers.stopAll();
       for (const id of [...jobs.keys()]) await stopJob(id);
       await claims.close();
       if (indexPromise) await (await indexPromise).close();

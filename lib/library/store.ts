@@ -13,6 +13,9 @@ import {
 } from "../kv/keys.ts";
 import type { Collection, CollectionView, LibraryDocument } from "./types.ts";
 
+/** Documents per atomic commit of `insertDocuments` (well under KV's limits on checks). */
+const INSERT_GROUP = 20;
+
 /** The KV side of the Library. */
 export class LibraryStore {
   constructor(private kv: Deno.Kv) {}
@@ -77,6 +80,29 @@ export class LibraryStore {
     if (res.ok) return { doc, duplicate: false };
     const existing = await this.byHash(doc.collectionId, doc.hash);
     return existing ? { doc: existing, duplicate: true } : this.insertDocument(doc);
+  }
+
+  /**
+   * Inserts documents of distinct hashes in atomic groups, so a folder import costs a commit per
+   * group rather than per file; a group that meets a hash already there is inserted one by one,
+   * each deduplicated as `insertDocument` does.
+   */
+  async insertDocuments(
+    docs: LibraryDocument[],
+  ): Promise<{ doc: LibraryDocument; duplicate: boolean }[]> {
+    const out: { doc: LibraryDocument; duplicate: boolean }[] = [];
+    for (let at = 0; at < docs.length; at += INSERT_GROUP) {
+      const group = docs.slice(at, at + INSERT_GROUP);
+      const op = this.kv.atomic();
+      for (const d of group) {
+        const hashKey = libraryHashKey(d.collectionId, d.hash);
+        op.check({ key: hashKey, versionstamp: null }).set(hashKey, d.id)
+          .set(libraryDocKey(d.collectionId, d.id), d);
+      }
+      if ((await op.commit()).ok) out.push(...group.map((doc) => ({ doc, duplicate: false })));
+      else for (const d of group) out.push(await this.insertDocument(d));
+    }
+    return out;
   }
 
   /** Replaces a document record (its hash entry follows a changed hash). */

@@ -78,7 +78,7 @@ export async function assertIndexedOnce(
     const space = (await index.existing(`c_${id.replace(/-/g, "")}_g1`))!;
     let total = 0;
     for (const d of docs) {
-      assertEquals(d.state, "indexed");
+      assertEquals(d.state, "indexed", `${d.name}: ${(d as { error?: string }).error}`);
       const extracted = await extractDocument(d.name, await Deno.readFile(`${root}/${d.name}`));
       const expected = chunkBlocks(extracted.blocks).length;
       total += expected;
