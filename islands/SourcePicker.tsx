@@ -11,6 +11,7 @@ export const PICKABLE = [
   { id: "searxng", label: "Web (SearXNG)" },
   { id: "library", label: "Library" },
   { id: "wikipedia", label: "Wikipedia (online)" },
+  { id: "arxiv", label: "arXiv (online)" },
 ] as const;
 
 /** Props: the current choice and where to report changes. */

@@ -47,6 +47,7 @@ const ENGINE: Record<string, string> = {
   searxng: "web",
   library: "Library",
   wikipedia: "Wikipedia",
+  arxiv: "arXiv",
   none: "none",
 };
 const MARKER = /\[(\d{1,4})\]/g;

@@ -11,11 +11,15 @@ import { libraryEngine, type LibrarySearchFn } from "./library.ts";
 import { noneEngine } from "./none.ts";
 import { searxngEngine } from "./searxng.ts";
 import { wikipediaEngine } from "./wikipedia.ts";
+import { arxivEngine } from "./arxiv.ts";
 import { ENGINE_IDS, type EngineId, type EngineStatus, type SearchEngine } from "./types.ts";
 
 /** What engines need from the app. */
 export interface SearchDeps {
-  settings: Pick<Settings, "search.searxng.url" | "search.wikipedia.url" | "search.fetch_timeout">;
+  settings: Pick<
+    Settings,
+    "search.searxng.url" | "search.wikipedia.url" | "search.arxiv.url" | "search.fetch_timeout"
+  >;
   fetch?: typeof fetch;
   /** The Library's search; null when the Library is not available. */
   searchLibrary?: LibrarySearchFn | null;
@@ -35,6 +39,12 @@ export function buildEngine(id: EngineId, deps: SearchDeps, collections?: string
     case "wikipedia":
       return wikipediaEngine({
         url: deps.settings["search.wikipedia.url"],
+        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
+        fetch: deps.fetch,
+      });
+    case "arxiv":
+      return arxivEngine({
+        url: deps.settings["search.arxiv.url"],
         timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
         fetch: deps.fetch,
       });

@@ -5,7 +5,7 @@
  */
 
 /** Engine ids, as chosen per run and stored with each source. */
-export const ENGINE_IDS = ["searxng", "library", "wikipedia", "none"] as const;
+export const ENGINE_IDS = ["searxng", "library", "wikipedia", "arxiv", "none"] as const;
 
 /** An engine id. */
 export type EngineId = typeof ENGINE_IDS[number];

@@ -294,8 +294,8 @@ export const SETTINGS = {
     secret: true,
   }),
   "search.engine": def({
-    schema: z.enum(["none", "searxng", "library", "wikipedia"], {
-      error: "Choose one of none, searxng, library, wikipedia",
+    schema: z.enum(["none", "searxng", "library", "wikipedia", "arxiv"], {
+      error: "Choose one of none, searxng, library, wikipedia, arxiv",
     }),
     default: "none",
     label: "Default source",
@@ -308,7 +308,17 @@ export const SETTINGS = {
       { value: "searxng", label: "Web (SearXNG)" },
       { value: "library", label: "Library" },
       { value: "wikipedia", label: "Wikipedia (sends queries to it)" },
+      { value: "arxiv", label: "arXiv (sends queries to it)" },
     ],
+  }),
+  "search.arxiv.url": def({
+    schema: urlSchema(false),
+    default: "http://export.arxiv.org",
+    label: "arXiv API URL",
+    description:
+      "arXiv's query API host (its /api/query). Runs that pick arXiv send their search queries there.",
+    group: "search",
+    ui: "url",
   }),
   "search.wikipedia.url": def({
     schema: urlSchema(false),

@@ -10,6 +10,7 @@ const ENGINE_LABELS: Record<string, string> = {
   searxng: "web",
   library: "Library",
   wikipedia: "Wikipedia",
+  arxiv: "arXiv",
   none: "none",
 };
 

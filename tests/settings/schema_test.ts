@@ -31,7 +31,7 @@ Deno.test("every documented setting key exists with its documented default", () 
   assertEquals(d["app.max_concurrent_researches"], 3);
   assertEquals(d["app.max_queued_researches"], 100);
   assertEquals(d["llm.lmstudio.native_chat"], true);
-  assertEquals(SETTING_KEYS.length, 35);
+  assertEquals(SETTING_KEYS.length, 36);
 });
 
 Deno.test("every default validates against its own schema", () => {
