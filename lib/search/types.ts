@@ -54,7 +54,8 @@ export interface SearchOptions {
 export interface EngineStatus {
   id: EngineId;
   label: string;
-  state: "available" | "unavailable" | "not_configured";
+  /** `not_checked`: an engine on a public service, never probed (that would send it a query). */
+  state: "available" | "unavailable" | "not_configured" | "not_checked";
   url?: string;
   latencyMs?: number;
   detail?: string;

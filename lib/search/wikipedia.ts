@@ -96,10 +96,10 @@ export function wikipediaEngine(cfg: WikipediaConfig): SearchEngine {
     return Promise.resolve({
       id: "wikipedia",
       label: LABEL,
-      state: "available",
+      state: "not_checked",
       url: cfg.url,
-      detail: "Not probed: it is asked only when a run picks it (that sends the run's queries " +
-        "to Wikipedia).",
+      detail: "Not probed: deepstudio asks Wikipedia only when a run picks it, and that sends " +
+        "the run's search queries there.",
     });
   }
 

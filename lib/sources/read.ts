@@ -116,3 +116,24 @@ export async function readHit(
     return snippetOnly(`Not read: ${why}`);
   }
 }
+
+/**
+ * Results whose pages turned out to be one page (two URLs redirecting to the same place) are one
+ * document: the first keeps its passages, each later one is marked `sameAs` it and has none, so
+ * the page is cited under one number. Returns the indexes of the results it changed.
+ */
+export function markSamePages(results: ReadResult[]): number[] {
+  const first = new Map<string, number>();
+  const changed: number[] = [];
+  results.forEach((r, i) => {
+    const s = r.source;
+    if (s.state !== "read" || !s.finalUrl) return;
+    const key = s.finalUrl.split("#")[0];
+    const k = first.get(key);
+    if (k === undefined) return void first.set(key, i);
+    const title = results[k].source.title;
+    results[i] = { source: { ...s, sameAs: k, note: `Same page as "${title}"` }, passages: [] };
+    changed.push(i);
+  });
+  return changed;
+}

@@ -50,7 +50,8 @@ export function sourcesMarkdown(
       if (s) out.push(`[${c.n}] ${line(s, cited)}  `);
     }
   }
-  const rest = sources.filter((s) => !cited.has(s.index));
+  // A result that led to a page listed already is not listed again.
+  const rest = sources.filter((s) => !cited.has(s.index) && s.sameAs === undefined);
   if (rest.length) {
     if (out.length) out.push("");
     out.push("## Also consulted", "");

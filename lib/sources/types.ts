@@ -25,6 +25,8 @@ export interface Source {
   note?: string;
   /** After redirects, when the page was read. */
   finalUrl?: string;
+  /** Another result led to the same page (after redirects): that source's index; no passages. */
+  sameAs?: number;
   chars?: number;
 }
 

@@ -8,6 +8,7 @@ const STATE: Record<EngineStatus["state"], [string, string]> = {
   available: ["ok", "Available"],
   unavailable: ["bad", "Not working"],
   not_configured: ["warn", "Not set up"],
+  not_checked: ["idle", "Not checked"],
 };
 
 /** One panel per engine. */
@@ -41,7 +42,7 @@ export function SearchStatus({ engines }: { engines: EngineStatus[] }) {
               )}
               {e.detail && (
                 <div class="wide">
-                  <dt>{e.state === "available" ? "Note" : "Error"}</dt>
+                  <dt>{e.state === "unavailable" ? "Error" : "Note"}</dt>
                   <dd>{e.detail}</dd>
                 </div>
               )}

@@ -13,6 +13,8 @@ Deno.test("GET /api/search/status and the Status page show SearXNG's state and i
     assertEquals(searxng.state, "unavailable");
     assertStringIncludes(searxng.hint ?? "", "search.formats");
     assertEquals(body.engines.find((e) => e.id === "library")?.state, "not_configured");
+    // A public engine is listed but never probed: the Status page sends it no query.
+    assertEquals(body.engines.find((e) => e.id === "wikipedia")?.state, "not_checked");
 
     const page = await (await t.app.request("/status")).text();
     assertStringIncludes(page, 'id="engine-searxng"');

@@ -70,7 +70,7 @@ Deno.test("wikipedia engine: API error object, 429 and an unreachable wiki are t
   assertEquals(err.failure.kind, "connection");
   assertStringIncludes(err.failure.hint, "needs the internet");
   // The Status page never sends a query to Wikipedia.
-  assertEquals((await down.status()).state, "available");
+  assertEquals((await down.status()).state, "not_checked");
 });
 
 Deno.test("a sourced run on Wikipedia reads the articles and every citation resolves", async () => {

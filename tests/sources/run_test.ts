@@ -356,3 +356,40 @@ Deno.test("sourced run: when not one passage fits the loaded context, the run sa
     await srv.close();
   }
 });
+
+Deno.test("sourced run: two results that redirect to one page are one source", async () => {
+  const srv = startPageServer({
+    "/article": () => new Response(article, { headers: { "content-type": "text/html" } }),
+    "/old-link": (_req, s) =>
+      new Response(null, { status: 301, headers: { location: `${s.url}/article` } }),
+  });
+  const searx = startFakeSearxng({
+    results: [
+      { url: `${srv.url}/article`, title: "Context windows", content: "Context length." },
+      { url: `${srv.url}/old-link`, title: "Old link", content: "Loaded models." },
+    ],
+  });
+  const h = await harness({
+    fake: { reply: "Loaded context limits prompts [1][2]." },
+    env: { LDR_SEARCH_SEARXNG_URL: searx.url, LDR_SEARCH_ALLOW_PRIVATE_URLS: "true" },
+  });
+  try {
+    const { json } = await h.post({ query: "context length", sources: { engines: ["searxng"] } });
+    const run = await h.waitRun(json.id as string);
+    assertEquals(run.status, "completed", run.text);
+    const body = (await h.get(`/api/research/${run.id}/sources`)).json as unknown as SourcesBody;
+    const old = body.sources.find((s) => s.title === "Old link")!;
+    assertEquals(old.sameAs, body.sources.find((s) => s.title === "Context windows")!.index);
+    assertStringIncludes(old.note ?? "", 'Same page as "Context windows"');
+    assert(body.citations!.citations.every((c) => c.source !== old.index), "never cited");
+    assert(!body.citations!.uncited.includes(old.index));
+    assert(!run.text.includes("Old link"), run.text);
+    assertCitationsHold(run.text, body);
+    const passages = await h.kv.get(["run_passages", run.id, old.index]);
+    assertEquals(passages.value, []);
+  } finally {
+    await h.close();
+    await searx.close();
+    await srv.close();
+  }
+});

@@ -33,7 +33,9 @@ export function publishCitations(
   const summary: CitationSummary = {
     citations,
     removed: book.removed,
-    uncited: sources.filter((s) => !cited.has(s.index)).map((s) => s.index),
+    uncited: sources.filter((s) => !cited.has(s.index) && s.sameAs === undefined).map((s) =>
+      s.index
+    ),
   };
   ctx.put(runCitationsKey(ctx.run.id), summary);
   if (noSources) ctx.update({ noSources });

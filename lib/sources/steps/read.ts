@@ -8,7 +8,7 @@
 import { runPassagesKey, runPassagesPrefix, runSourceKey } from "../../kv/keys.ts";
 import { defineStep } from "../../research/steps/types.ts";
 import { mapBounded } from "../../search/multi.ts";
-import { readHit } from "../read.ts";
+import { markSamePages, readHit } from "../read.ts";
 import type { Passage, Source } from "../types.ts";
 import { searchStep, sourceEvent } from "./search.ts";
 
@@ -56,6 +56,11 @@ export const readStep = defineStep({
       ctx.emit("source", sourceEvent(r.source, r.passages));
       return r;
     });
+    for (const i of markSamePages(results)) {
+      ctx.put(runSourceKey(ctx.run.id, i), results[i].source);
+      ctx.put(runPassagesKey(ctx.run.id, i), []);
+      ctx.emit("source", sourceEvent(results[i].source));
+    }
     const unread = results.filter((r, i) => mayFetch[i] && r.source.state !== "read");
     if (unread.length) {
       ctx.progress(
