@@ -157,6 +157,7 @@ export function RunView(props: RunViewProps) {
     let waitFrom = 0;
     let tokenSeen = false;
     let reasoningTokens = 0;
+    let reasoningChars = 0;
     let reasoningPart = "";
     const arrivals: number[] = [];
     let finished = false;
@@ -172,8 +173,10 @@ export function RunView(props: RunViewProps) {
     let lastLength = 0;
     function tick() {
       const now = performance.now();
-      if (r.text.length !== lastLength) {
-        lastLength = r.text.length;
+      // Output is the answer and the reasoning: a model thinking is not a stalled stream.
+      const produced = r.text.length + reasoningChars;
+      if (produced !== lastLength) {
+        lastLength = produced;
         lastArrival = now;
       }
       while (arrivals.length && now - arrivals[0] > 2000) arrivals.shift();
@@ -181,9 +184,11 @@ export function RunView(props: RunViewProps) {
       setTps(span > 0.25 ? arrivals.length / span : null);
       setWaited(!finished && !tokenSeen && waitFrom ? Math.floor((now - waitFrom) / 1000) : null);
       setStall(finished ? "" : stallNote(lastArrival ? now - lastArrival : 0, props.idleLimitS));
-      // A quick answer's progress is its tokens (about 4 characters each) against its budget.
+      // A quick answer's progress is its tokens (the answer's about 4 characters each, and the
+      // reasoning's, which the same max tokens pays for) against its budget.
       if (mode !== "detailed" && !finished) {
-        setPercent((p) => Math.max(p, answerPercent(r.text.length / 4, props.answerBudget)));
+        const tokens = r.text.length / 4 + reasoningTokens;
+        setPercent((p) => Math.max(p, answerPercent(tokens, props.answerBudget)));
       }
     }
 
@@ -200,7 +205,9 @@ export function RunView(props: RunViewProps) {
         el.append(`${reasoningPart ? "\n\n" : ""}— ${title} —\n`);
       }
       reasoningPart = part;
-      el.append(String(d.text ?? ""));
+      const text = String(d.text ?? "");
+      el.append(text);
+      reasoningChars += text.length;
       reasoningTokens += Number(d.tokens) || 0;
     }
 
@@ -225,7 +232,8 @@ export function RunView(props: RunViewProps) {
         }
         case "progress": {
           setMessage(String(d.message ?? ""));
-          setPercent(Number(d.percent) || 0);
+          // Never backwards: a note (thinking, waiting) carries its step's start, not the tokens.
+          setPercent((p) => Math.max(p, Number(d.percent) || 0));
           if (Array.isArray(d.questions)) {
             const questions = d.questions.map(String);
             setSub((x) => ({ ...x, questions }));

@@ -3,7 +3,9 @@
  * shown collapsed under the answer and nowhere in it (a reload keeps it); "First token" counts
  * the wait and then shows the server's measured time, also to a page that joined mid-stream; the
  * server's pipeline steps and the one running now are shown; a detailed report that completes
- * while the reader is mid-page keeps what they were reading in place, under labelled sections.
+ * while the reader is mid-page keeps what they were reading in place, under labelled sections; a
+ * model that is thinking moves the progress bar (reasoning tokens come out of the same budget) and
+ * is not called stalled.
  * Waits are on page state and on the fake's requests, never on sleeps: a stream that must stay
  * open hangs (fault `hang`) or is slowed until the test has looked.
  */
@@ -181,5 +183,77 @@ stackTest("a detailed report completing while the reader is mid-page keeps their
   const h2 = await page.locator(".answer h2").allTextContents();
   assertEquals(h2.slice(0, 2), ["Report", "Research notes"]);
   assertMatch(await page.locator(".answer > div > *").first().textContent() ?? "", /^Report$/);
+  assertEquals(stack.errors, []);
+});
+
+const thinking = Array.from({ length: 50 }, (_, i) => `thought${i + 1}`).join(" ");
+stackTest("a model that is still thinking moves the progress bar and shows its reasoning live", {
+  // The reasoning streams (LM Studio's `reasoning_content`), then the stream hangs: no answer yet.
+  lm: {
+    reply: "never sent",
+    reasoning: thinking,
+    reasoningField: "reasoning_content",
+    tokenDelayMs: 5,
+    fault: { kind: "hang", afterTokens: 50 },
+  },
+}, async (stack) => {
+  await stack.app.app.request("/api/settings", json("PATCH", { "llm.max_tokens": 100 }));
+  const page = await stack.page();
+  await ask(page, stack.url, "Think first");
+  await page.waitForFunction(() =>
+    document.querySelector(".reasoning summary")?.textContent === "Reasoning, 50 tokens"
+  );
+  // 50 of the 100 tokens the answer may use went to thinking: the bar says so (5 % + 90 % × ½).
+  await page.waitForFunction(() =>
+    (document.querySelector("progress.bar") as HTMLProgressElement | null)?.value === 50
+  );
+  assertEquals(await answerText(page), "");
+  await page.click(".reasoning summary");
+  assert((await page.locator(".reasoning-text").innerText()).includes("thought50"));
+  await page.click("button.stop");
+  await page.waitForSelector(".run-status .badge.cancelled");
+  assertEquals(stack.errors, []);
+});
+
+stackTest("a model thinking between sub-questions is not reported as a stalled stream", {
+  lm: { reply: PLAN, tokenDelayMs: 5, headerDelayMs: 50 },
+}, async (stack) => {
+  // Sub-question 2 thinks for 50 tokens 400 ms apart (20 s, well past the 15 s stall note).
+  const slow = stack.lm.waitForRequest(
+    (r) => r.path === "/v1/chat/completions" && stack.lm.chatRequests().indexOf(r) === 2,
+    20_000,
+  ).then(() =>
+    stack.lm.set({
+      reasoning: Array.from({ length: 50 }, (_, i) => `step${i + 1}`).join(" "),
+      reasoningField: "reasoning_content",
+      tokenDelayMs: 400,
+    })
+  );
+  const id = await start(stack, "alpha beta gamma", "detailed");
+  const page = await openPage(stack, `/research/${id}`);
+  await page.evaluate(() => {
+    const w = window as unknown as { __said: string[] };
+    w.__said = [];
+    const el = document.querySelector(".run-status")!;
+    new MutationObserver(() => w.__said.push(el.textContent ?? "")).observe(el, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  await slow;
+  await page.waitForFunction(
+    () =>
+      /Reasoning, (4[89]|50) tokens/.test(
+        document.querySelector(".reasoning summary")?.textContent ?? "",
+      ),
+    undefined,
+    { timeout: 30_000 },
+  );
+  const said = await page.evaluate(() => (window as unknown as { __said: string[] }).__said);
+  assert(said.length > 0, "the status line was watched");
+  assertEquals(said.filter((t) => t.includes("No output")), [], "no stall note while thinking");
+  await page.click("button.stop");
+  await page.waitForSelector(".run-status .badge.cancelled");
   assertEquals(stack.errors, []);
 });
