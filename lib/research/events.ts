@@ -9,8 +9,9 @@ import { runEventKey, runEventsPrefix } from "../kv/keys.ts";
 import type { RunEvent, RunEventData, RunEventType } from "./schema.ts";
 import type { KvWrites } from "./text.ts";
 import { createWakeup } from "../wakeup.ts";
+import { serialisedBytes } from "../kv/limits.ts";
 
-/** Largest serialised page; KV values are capped at 64 KiB. */
+/** Largest serialised page (`serialisedBytes`: text in any script); KV values are capped at 64 KiB. */
 export const MAX_PAGE_BYTES = 48 * 1024;
 
 /** Receives events in seq order; `end` is called once the log is closed. */
@@ -29,8 +30,11 @@ export interface EventLog {
   append<T extends RunEventType>(type: T, data: RunEventData[T]): RunEvent;
   /** Registers a listener and returns a copy of the pending events after `after`. */
   subscribe(after: number, listener: EventListener): { pending: RunEvent[]; unsubscribe(): void };
-  /** Stages pending events as pages into `op`; returns how many were staged. */
-  stage(op: KvWrites, id: string): number;
+  /**
+   * Stages pending events, oldest first, as pages into `op` until `budget` serialised bytes are
+   * staged (at least one event); returns how many were staged. The rest wait for the next write.
+   */
+  stage(op: KvWrites, id: string, budget?: number): number;
   /** The staged events are in KV: drop them from memory. */
   committed(count: number): void;
   /** No more events: listeners get `end`. */
@@ -38,13 +42,15 @@ export interface EventLog {
 }
 
 function size(e: RunEvent): number {
-  return JSON.stringify(e).length + 8;
+  return serialisedBytes(e) + 8;
 }
 
 /** A log continuing after `lastSeq` already persisted events. */
 export function createEventLog(now: () => number, lastSeq = 0): EventLog {
   let seq = lastSeq;
   let pending: RunEvent[] = [];
+  /** `size` of each pending event, in the same order. */
+  let sizes: number[] = [];
   let pendingBytes = 0;
   let closed = false;
   const listeners = new Set<EventListener>();
@@ -65,8 +71,10 @@ export function createEventLog(now: () => number, lastSeq = 0): EventLog {
     append(type, data) {
       if (closed) throw new Error("event log is closed");
       const e = { seq: ++seq, type, data, at: now() } as RunEvent;
+      const s = size(e);
       pending.push(e);
-      pendingBytes += size(e);
+      sizes.push(s);
+      pendingBytes += s;
       for (const l of listeners) l.event(e);
       return e;
     },
@@ -78,11 +86,16 @@ export function createEventLog(now: () => number, lastSeq = 0): EventLog {
         unsubscribe: () => listeners.delete(listener),
       };
     },
-    stage(op, id) {
+    stage(op, id, budget = Infinity) {
       let page: RunEvent[] = [];
       let bytes = 0;
-      for (const e of pending) {
-        const s = size(e);
+      let total = 0;
+      let count = 0;
+      for (; count < pending.length; count++) {
+        const e = pending[count];
+        const s = sizes[count];
+        if (count > 0 && total + s > budget) break;
+        total += s;
         if (page.length && bytes + s > MAX_PAGE_BYTES) {
           op.set(runEventKey(id, page[0].seq), page);
           page = [];
@@ -92,12 +105,12 @@ export function createEventLog(now: () => number, lastSeq = 0): EventLog {
         bytes += s;
       }
       if (page.length) op.set(runEventKey(id, page[0].seq), page);
-      return pending.length;
+      return count;
     },
     committed(count) {
-      const done = pending.slice(0, count);
+      for (let i = 0; i < count; i++) pendingBytes -= sizes[i];
       pending = pending.slice(count);
-      for (const e of done) pendingBytes -= size(e);
+      sizes = sizes.slice(count);
     },
     close() {
       if (closed) return;

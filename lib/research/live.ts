@@ -7,6 +7,7 @@
  * interrupted, or it was deleted): the run is then aborted instead of overwriting.
  */
 import { type KvKeyOf, runKey } from "../kv/keys.ts";
+import { KV_MAX_COMMIT_BYTES, KV_MAX_MUTATIONS, serialisedBytes } from "../kv/limits.ts";
 import { createEventLog, type EventLog } from "./events.ts";
 import type { RunEvent, RunEventData, RunEventType, RunRecord } from "./schema.ts";
 import { createTextBuffer, type TextBuffer } from "./text.ts";
@@ -26,6 +27,10 @@ export interface FlushPolicy {
  * well under KV's 64 KiB value limit and memory bounded.
  */
 export const DEFAULT_FLUSH: FlushPolicy = { flushMs: 250, flushBytes: 16 * 1024 };
+
+/** What one flush writes at most: KV's limits with a margin for the size estimate. */
+const COMMIT_BUDGET = Math.floor(KV_MAX_COMMIT_BYTES * 0.75);
+const MUTATION_BUDGET = KV_MAX_MUTATIONS - 10;
 
 /** Events that wait for the next batch; the rest (state changes) are written at once. */
 const BATCHED: ReadonlySet<RunEventType> = new Set([
@@ -79,8 +84,8 @@ export function createLiveRun(
   let versionstamp = initial.versionstamp;
   const log = createEventLog(opts.now, record.lastSeq);
   const text = createTextBuffer(initial.text ?? "", record.textChunks);
-  /** Writes staged by `put`/`del`, by key, until a flush commits them. */
-  let side = new Map<string, { key: Deno.KvKey; value?: unknown }>();
+  /** Writes staged by `put`/`del`, by key, until a flush commits them (`bytes`: serialised). */
+  let side = new Map<string, { key: Deno.KvKey; value?: unknown; bytes: number }>();
   const abort = new AbortController();
   let recordDirty = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -91,23 +96,73 @@ export function createLiveRun(
    * on their way, so they must not count towards the next batch's size threshold. */
   let inFlightBytes = 0;
 
-  async function write(): Promise<void> {
-    if (lost) return;
-    if (log.pendingCount === 0 && !text.dirty && !recordDirty && side.size === 0) return;
+  type Side = Map<string, { key: Deno.KvKey; value?: unknown; bytes: number }>;
+  const sideBytes = () => [...side.values()].reduce((a, w) => a + w.bytes, 0);
+
+  /** The run was taken elsewhere: stop instead of overwriting. */
+  function loseRun() {
+    lost = true;
+    opts.log(`research run ${record.id} was changed elsewhere; stopping it here`);
+    if (!abort.signal.aborted) abort.abort("lost");
+  }
+
+  /**
+   * Staged puts too large to share a write with the events go first, on their own, checked
+   * against the record (still ours) without changing it; false when the run is lost or KV failed.
+   */
+  async function writeSideAlone(): Promise<boolean> {
+    while (side.size > MUTATION_BUDGET / 3 || sideBytes() > COMMIT_BUDGET / 3) {
+      const op = kv.atomic().check({ key: runKey(record.id), versionstamp });
+      const part: Side = new Map();
+      let bytes = 0;
+      for (const [k, w] of side) {
+        if (part.size && (part.size >= MUTATION_BUDGET || bytes + w.bytes > COMMIT_BUDGET)) break;
+        part.set(k, w);
+        bytes += w.bytes;
+        if ("value" in w) op.set(w.key, w.value);
+        else op.delete(w.key);
+      }
+      for (const k of part.keys()) side.delete(k);
+      try {
+        const res = await op.commit();
+        opts.stats.commits++;
+        opts.stats.mutations += part.size;
+        if (!res.ok) loseRun();
+      } catch (e) {
+        opts.log(`research run ${record.id}: could not save progress (${(e as Error).message})`);
+        side = new Map([...part, ...side]);
+        return false;
+      }
+      if (lost) {
+        side = new Map([...part, ...side]);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** One write of the text's changed chunks, events up to the budget, the puts and the record. */
+  async function writeMain(): Promise<"done" | "more" | "stop"> {
     const op = kv.atomic().check({ key: runKey(record.id), versionstamp });
     let mutations = 1;
+    let bytes = serialisedBytes(record) + sideBytes();
     const counted = {
-      set: (key: Deno.KvKey, value: unknown) => (mutations++, op.set(key, value)),
-      delete: (key: Deno.KvKey) => (mutations++, op.delete(key)),
+      set: (key: Deno.KvKey, value: unknown) => (
+        mutations++, bytes += serialisedBytes(value) + 64, op.set(key, value)
+      ),
+      delete: (key: Deno.KvKey) => (mutations++, bytes += 64, op.delete(key)),
     };
-    inFlightBytes = log.pendingBytes;
-    const staged = log.stage(counted, record.id);
     const chunks = text.stage(counted, record.id);
+    const waiting = log.pendingCount;
+    const budget = COMMIT_BUDGET - bytes;
+    const staged = log.stage(counted, record.id, budget);
+    inFlightBytes = Math.min(log.pendingBytes, Math.max(0, budget));
     const sideStaged = side;
     side = new Map();
     for (const w of sideStaged.values()) {
-      if ("value" in w) counted.set(w.key, w.value);
-      else counted.delete(w.key);
+      mutations++;
+      if ("value" in w) op.set(w.key, w.value);
+      else op.delete(w.key);
     }
     const snapshot: RunRecord = {
       ...record,
@@ -128,23 +183,36 @@ export function createLiveRun(
         record.lastSeq = snapshot.lastSeq;
         record.textChunks = chunks;
         record.textLength = snapshot.textLength;
-        // Tokens that arrived while this commit was in flight wait for their own full batch
-        // (or the timer) instead of following at once as a small extra commit.
-        if (log.pendingCount > 0) schedule(false);
-        return;
+        return staged < waiting ? "more" : "done";
       }
-      lost = true;
-      opts.log(`research run ${record.id} was changed elsewhere; stopping it here`);
       text.failed();
-      side = sideStaged;
-      if (!abort.signal.aborted) abort.abort("lost");
+      side = new Map([...sideStaged, ...side]);
+      loseRun();
     } catch (e) {
       // KV closed (shutdown) or failing: keep everything pending for a later flush.
       text.failed();
-      for (const [k, w] of sideStaged) if (!side.has(k)) side.set(k, w);
+      side = new Map([...sideStaged, ...side]);
       recordDirty = true;
       opts.log(`research run ${record.id}: could not save progress (${(e as Error).message})`);
     }
+    return "stop";
+  }
+
+  /**
+   * Writes everything pending, within KV's limits per write (lib/kv/limits.ts): large staged
+   * puts first on their own, then the text's changed chunks, the events oldest first up to the
+   * budget and the record, repeated until no event that was waiting is left. The record only
+   * ever counts events that landed.
+   */
+  async function write(): Promise<void> {
+    if (lost) return;
+    if (log.pendingCount === 0 && !text.dirty && !recordDirty && side.size === 0) return;
+    if (!await writeSideAlone()) return;
+    let step: "done" | "more" | "stop";
+    do step = await writeMain(); while (step === "more");
+    // Tokens that arrived while this commit was in flight wait for their own full batch
+    // (or the timer) instead of following at once as a small extra commit.
+    if (step === "done" && log.pendingCount > 0) schedule(false);
   }
 
   function flush(): Promise<void> {
@@ -202,11 +270,15 @@ export function createLiveRun(
       this.emit("text", step === undefined ? op : { ...op, step });
     },
     put(key, value) {
-      side.set(JSON.stringify(key), { key, value });
+      const k = JSON.stringify(key);
+      side.delete(k); // a newer write of the same key goes after the other staged ones
+      side.set(k, { key, value, bytes: serialisedBytes(value) + 64 });
       schedule(false);
     },
     del(key) {
-      side.set(JSON.stringify(key), { key });
+      const k = JSON.stringify(key);
+      side.delete(k);
+      side.set(k, { key, bytes: 64 });
       schedule(false);
     },
     flush,

@@ -3,9 +3,9 @@
  * responsive: no main-thread task longer than 50 ms from the first token to the end of the run,
  * as the browser's own PerformanceObserver (`longtask` entries) reports it. That the observer
  * works in this browser is checked too: a deliberate 80 ms task afterwards must be reported.
- * The page's script must never take 50 ms of one frame (long-animation-frame attribution); whole
- * tasks over 50 ms are asserted only when the machine has a free core, because on a saturated
- * machine they also measure the renderer waiting for a CPU.
+ * The page's script must never take 50 ms of one frame (long-animation-frame attribution) and no
+ * task may exceed 50 ms; both are wall times, so they are asserted when the machine has a free
+ * core (on a saturated one they also measure the renderer waiting for a CPU) and printed otherwise.
  * Total blocking time, tokens/s and rAF latency are printed (reports, not pass/fail). Also
  * asserted: every token arrived, once.
  */
@@ -162,22 +162,27 @@ Deno.test({
           JSON.stringify(allFrames.slice(-3))
         }`,
       );
-      assertEquals(
-        longFrames.filter((e) => e.script > 50).map((e) => Math.round(e.script)),
-        [],
-        `script over 50 ms in one frame while the answer streamed (load average ${load})`,
-      );
-      // Whole tasks over 50 ms also count style, layout and paint, but on a machine with no free
-      // core they also count the time the renderer waited for one: asserted when a core is free.
+      // On a machine with no free core both measures also count the time the renderer waited
+      // for a CPU (a frame's script time is wall time too): asserted when a core is free,
+      // printed otherwise. Whole tasks over 50 ms add style, layout and paint to the script.
       const over = long.filter((d) => d > 50).map(Math.round);
+      const slowScript = longFrames.filter((e) => e.script > 50).map((e) => Math.round(e.script));
       if (Deno.loadavg()[0] < navigator.hardwareConcurrency) {
+        assertEquals(
+          slowScript,
+          [],
+          `script over 50 ms in one frame while the answer streamed (load average ${load})`,
+        );
         assertEquals(
           over,
           [],
           `main-thread tasks over 50 ms while the answer streamed (load average ${load})`,
         );
-      } else if (over.length) {
-        console.log(`not asserted on a machine with no free core (load ${load}): tasks ${over}`);
+      } else if (over.length || slowScript.length) {
+        console.log(
+          `not asserted on a machine with no free core (load ${load}): ` +
+            `tasks ${over}, script ${slowScript}`,
+        );
       }
     });
   },
