@@ -14,7 +14,8 @@ export const KV_MAX_MUTATIONS = 1000;
 /** Largest total size of one atomic write. */
 export const KV_MAX_COMMIT_BYTES = 819_200;
 
-const WIDE = /[^\u0000-\u00ff]/;
+/** Any UTF-16 unit outside Latin-1 (U+0100 and up) makes V8 store the string two bytes a unit. */
+const WIDE = /[\u0100-\uffff]/;
 
 /** An upper bound of `value`'s serialised size in KV (JSON-shaped values). */
 export function serialisedBytes(value: unknown): number {
