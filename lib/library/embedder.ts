@@ -116,7 +116,7 @@ export class Embedder {
           if (v.length !== this.#dimensions) {
             throw new DimensionError(this.#dimensions, v.length, this.opts.model);
           }
-          return Float32Array.from(v);
+          return new Float32Array(v);
         });
       } catch (e) {
         const kind = e instanceof ProviderError ? e.error.kind : null;

@@ -11,6 +11,7 @@ import { ExtractError } from "../extract/types.ts";
 import { extractDocument } from "../extract/extract.ts";
 import { ProviderError } from "../providers/errors.ts";
 import { chunkBlocks, type ChunkOptions } from "./chunk.ts";
+import { DocumentCommits } from "./doc_commits.ts";
 import { DimensionError, type Embedder } from "./embedder.ts";
 import type { LibraryEvents } from "./events.ts";
 import type { FileStore } from "./files.ts";
@@ -132,6 +133,13 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
 
   let collection = await setState({ state: "indexing", error: null });
   if (!collection) return;
+  const commits = new DocumentCommits(
+    deps.store,
+    collectionId,
+    (d) => deps.events.publish(collectionId, "document", d),
+  );
+  /** `indexed` commits not waited for one by one: the job waits for them all before it ends. */
+  const finished: Promise<unknown>[] = [];
   try {
     const index = await deps.index();
     const docs = await deps.store.documents(collectionId);
@@ -151,19 +159,21 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     const indexOne = async (doc: LibraryDocument): Promise<boolean> => {
       if (signal.aborted || await superseded(deps, collectionId, target.generation)) return false;
       progress.currentFile = doc.name;
-      const updateDoc = async (change: Partial<LibraryDocument>) => {
-        const d = await deps.store.updateDocument(
-          collectionId,
-          doc.id,
-          (d) => ({ ...d, ...change }),
-        );
-        if (d) deps.events.publish(collectionId, "document", d);
-        return d;
-      };
-      // Chunks of an older version of the file go before the new ones come; a resumed document
-      // (same hash) keeps what it had.
+      const updateDoc = (change: Partial<LibraryDocument>) =>
+        commits.update(doc.id, (d) => ({ ...d, ...change }));
+      // Chunks of an older version of the file go before the new ones come (and before the new
+      // hash is recorded); a resumed document (same hash) keeps what it had.
       if (doc.indexedHash !== doc.hash) await space?.deleteDocuments([doc.id]);
-      if (!await updateDoc({ state: "indexing", indexedHash: doc.hash })) return true; // deleted meanwhile
+      // Committed while the file is read and its first batch embedded; waited for before its
+      // first chunk is written, so a document deleted meanwhile gets no orphan chunks. A kill -9
+      // before it lands leaves the document `queued` with its old hash: its chunks are redone.
+      const marked = updateDoc({ state: "indexing", indexedHash: doc.hash });
+      finished.push(marked);
+      let gone = false;
+      const stillThere = async () => {
+        if (!await marked) gone = true;
+        return !gone;
+      };
       emit();
       try {
         const bytes = await readBytes(deps, doc);
@@ -178,6 +188,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           {
             signal,
             onBatch: async (start, vectors) => {
+              if (!await stillThere()) return;
               if (!space) {
                 space = await index.space(
                   spaceName(collectionId, target.generation),
@@ -210,7 +221,14 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           },
         );
         if (signal.aborted) return false;
-        await updateDoc({
+        if (!await stillThere()) {
+          await space?.deleteDocuments([doc.id]); // a batch may have landed before the delete
+          return true;
+        }
+        // Not waited for here: the next document's requests go out while this commits. A kill -9
+        // before it lands leaves the document `indexing` with every chunk stored; the resumed job
+        // finds nothing missing and marks it indexed.
+        finished.push(updateDoc({
           state: "indexed",
           error: null,
           errorKind: null,
@@ -219,7 +237,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           pages: extracted.pages,
           chunks: chunks.length,
           indexedAt: deps.now(),
-        });
+        }));
       } catch (e) {
         if (signal.aborted) return false;
         const pause = pauseFrom(e);
@@ -233,6 +251,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           : e instanceof Deno.errors.NotFound
           ? `${doc.name} is no longer there`
           : `${doc.name} could not be indexed: ${e instanceof Error ? e.message : String(e)}`;
+        await marked;
         await space?.deleteDocuments([doc.id]);
         await updateDoc({
           state: "failed",
@@ -266,6 +285,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     };
     await Promise.all(Array.from({ length: Math.min(DOCUMENTS_AT_ONCE, todo.length) }, worker));
     if (failure !== null) throw failure;
+    await Promise.all(finished);
     if (stopped) return;
     // Done: a finished re-index becomes the searchable index and the old space goes.
     if (await superseded(deps, collectionId, target.generation)) return;
@@ -281,6 +301,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     await setState({ state: "idle", error: null });
     emit();
   } catch (e) {
+    await Promise.allSettled(finished);
     if (signal.aborted) return;
     const error = e instanceof PauseError ? e.error : pauseFrom(e) ?? {
       kind: "internal",

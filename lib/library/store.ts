@@ -129,6 +129,30 @@ export class LibraryStore {
     }
   }
 
+  /**
+   * Applies several documents' changes in one atomic commit (at most 10: KV's `getMany` limit),
+   * retrying on concurrent writes; a document gone meanwhile is left out and maps to null.
+   */
+  async updateDocuments(
+    collectionId: string,
+    changes: [docId: string, change: (d: LibraryDocument) => LibraryDocument][],
+  ): Promise<(LibraryDocument | null)[]> {
+    if (changes.length > 10) throw new RangeError("at most 10 documents per commit");
+    for (;;) {
+      const entries = await this.kv.getMany<LibraryDocument[]>(
+        changes.map(([id]) => libraryDocKey(collectionId, id)),
+      );
+      const op = this.kv.atomic();
+      const out = entries.map((entry, i) => {
+        if (!entry.value) return null;
+        const next = changes[i][1](entry.value);
+        op.check(entry).set(entry.key, next);
+        return next;
+      });
+      if ((await op.commit()).ok) return out;
+    }
+  }
+
   async deleteDocument(doc: LibraryDocument): Promise<void> {
     await this.kv.atomic()
       .delete(libraryDocKey(doc.collectionId, doc.id))
