@@ -164,7 +164,10 @@ Deno.test("abort before the headers and abort mid-text both end cancelled", asyn
   const lm = await startFakeLmStudio({ headerDelayMs: 5000 });
   try {
     const stop = new AbortController();
-    setTimeout(() => stop.abort(), 50);
+    // Abort once the fake holds the request (its headers delayed), not after a fixed wait: on a
+    // loaded machine a timer can fire before the request is sent, and the fake then never sees
+    // the abort this test waits for.
+    lm.waitForRequest((r) => r.path === "/api/v1/chat").then(() => stop.abort());
     const early = await run(
       streamNativeChat(
         deps(),
