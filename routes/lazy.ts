@@ -32,7 +32,8 @@ export const LIBRARY_PAGE_ROUTES: readonly LazyRoute[] = [["GET", "/"], ["GET", 
 
 /**
  * A sub-app (to mount at `base`) answering `routes` with the sub-app `load` builds on first use.
- * Errors thrown inside it reach the parent's `onError` unchanged, as with `app.route`.
+ * Errors thrown inside it reach the parent's `onError` unchanged, as with `app.route`, and its
+ * handlers see the same request and server bindings.
  */
 export function lazyRoutes(
   base: string,
@@ -53,7 +54,8 @@ export function lazyRoutes(
     });
   const app = new Hono();
   for (const [method, path] of routes) {
-    app.on(method, path, async (c) => await (await loaded()).fetch(c.req.raw));
+    // `c.env` carries the connection info (the client's address for the sign-in throttle).
+    app.on(method, path, async (c) => await (await loaded()).fetch(c.req.raw, c.env));
   }
   return app;
 }
