@@ -54,6 +54,19 @@ export function jsonTooDeep(text: string | Uint8Array, max = MAX_JSON_DEPTH): bo
   return !new DepthScanner(max).push(text);
 }
 
+/**
+ * Parses JSON text from outside (an upstream answer, a search engine's page), or undefined when
+ * it is empty, not JSON, or nested deeper than `max`: for callers that word their own error.
+ */
+export function parseBoundedJson(text: string, max = MAX_JSON_DEPTH): unknown {
+  if (text.trim() === "" || jsonTooDeep(text, max)) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The message for a body refused by `jsonTooDeep`. */
 export function tooDeepMessage(max = MAX_JSON_DEPTH): string {
   return `The JSON nests arrays or objects more than ${max} levels deep; flatten it`;

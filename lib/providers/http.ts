@@ -4,7 +4,7 @@
  * caps on every read from an LLM server: whatever it sends, deepstudio holds at most a cap's worth
  * (a 300 MB error body once took the whole process down), and says so with a typed error.
  */
-import { jsonTooDeep } from "../http/json_guard.ts";
+import { parseBoundedJson } from "../http/json_guard.ts";
 import { readCapped } from "../net/read_capped.ts";
 import {
   BodyTooLargeError,
@@ -55,12 +55,7 @@ export async function readUpstreamText(
  * real answer (such a value would block the event loop wherever it is serialised again).
  */
 export function parseUpstreamJson(text: string): unknown {
-  if (text.trim() === "" || jsonTooDeep(text)) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return parseBoundedJson(text);
 }
 
 /** What a non-SDK call needs. */

@@ -6,15 +6,10 @@
  * when a run picks it and never probed by the Status page. Facts in docs/arxiv.md.
  */
 import { VERSION } from "../version.ts";
-import { engineGet, type EngineHttp, engineMalformed } from "./engine_http.ts";
+import { engineMalformed } from "./engine_http.ts";
 import { searchError } from "./errors.ts";
-import type {
-  EngineStatus,
-  SearchEngine,
-  SearchHit,
-  SearchOptions,
-  SearchResponse,
-} from "./types.ts";
+import type { SearchEngine, SearchHit, SearchResponse } from "./types.ts";
+import { webEngine, type WebEngineConfig } from "./web_engine.ts";
 
 /** A feed of 50 entries with abstracts is ~100 KiB. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -31,22 +26,18 @@ const ARXIV = {
   },
 } as const;
 
-/** What the engine needs. */
-export interface ArxivConfig {
-  url: string;
-  timeoutMs: number;
-  fetch?: typeof fetch;
-}
-
-/** Builds the engine. */
-export function arxivEngine(cfg: ArxivConfig): SearchEngine {
-  const http: EngineHttp = {
+/** Builds the engine (a public service: never probed). */
+export function arxivEngine(cfg: WebEngineConfig): SearchEngine {
+  return webEngine(cfg, {
     ...ARXIV,
-    base: cfg.url,
-    timeoutMs: cfg.timeoutMs,
-    fetch: cfg.fetch,
     maxBytes: MAX_ANSWER_BYTES,
     headers: { accept: "application/atom+xml", "user-agent": `deepstudio/${VERSION}` },
+    status: "public",
+    maxLimit: 50,
+    url: (query, limit) =>
+      `${cfg.url}/api/query?search_query=${encodeURIComponent(`all:${query}`)}` +
+      `&start=0&max_results=${limit}`,
+    parse: parseArxivFeed,
     statusError: (status, url) =>
       searchError(
         status === 429 || status === 503 ? "rate_limit" : "http_status",
@@ -57,27 +48,7 @@ export function arxivEngine(cfg: ArxivConfig): SearchEngine {
           : "Is search.arxiv.url arXiv's API host (http://export.arxiv.org)?",
         { url, status },
       ),
-  };
-
-  async function search(query: string, opts: SearchOptions): Promise<SearchResponse> {
-    const limit = Math.min(Math.max(opts.limit, 1), 50);
-    const url = `${cfg.url}/api/query?search_query=${encodeURIComponent(`all:${query}`)}` +
-      `&start=0&max_results=${limit}`;
-    return await parseArxivFeed(await engineGet(http, url, opts.signal), url, limit);
-  }
-
-  function status(): Promise<EngineStatus> {
-    return Promise.resolve({
-      id: "arxiv",
-      label: "arXiv",
-      state: "not_checked",
-      url: cfg.url,
-      detail: "Not probed: deepstudio asks arXiv only when a run picks it, and that sends the " +
-        "run's search queries there.",
-    });
-  }
-
-  return { id: "arxiv", label: "arXiv", search, status };
+  });
 }
 
 const squash = (s: string | null | undefined) => (s ?? "").replace(/\s+/g, " ").trim();

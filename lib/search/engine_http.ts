@@ -4,6 +4,8 @@
  * while streaming, the engine's own reading of a non-2xx status, and transport failures turned
  * into typed `timeout`, `cancelled` or `connection` errors whose hints the engine words.
  */
+import type { z } from "zod";
+import { jsonTooDeep, MAX_JSON_DEPTH, parseBoundedJson } from "../http/json_guard.ts";
 import { readCapped } from "../net/read_capped.ts";
 import { SearchError, searchError } from "./errors.ts";
 import type { EngineId } from "./types.ts";
@@ -80,4 +82,25 @@ export function engineMalformed(
     h.hints.malformed,
     { url },
   );
+}
+
+/**
+ * The answer parsed as JSON of `schema`'s shape. Not JSON, JSON nested deeper than any real
+ * answer (see json_guard.ts), or another shape is `malformed`.
+ */
+export function engineJson<T>(
+  h: Pick<EngineHttp, "engine" | "name" | "hints">,
+  url: string,
+  text: string,
+  schema: z.ZodType<T>,
+  wrongShape: string,
+): T {
+  const raw = parseBoundedJson(text);
+  if (raw === undefined) {
+    const why = jsonTooDeep(text) ? `the JSON nests deeper than ${MAX_JSON_DEPTH} levels` : "";
+    throw engineMalformed(h, url, why || "the answer is not JSON");
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw engineMalformed(h, url, wrongShape);
+  return parsed.data;
 }

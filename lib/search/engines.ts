@@ -13,6 +13,7 @@ import { searxngEngine } from "./searxng.ts";
 import { wikipediaEngine } from "./wikipedia.ts";
 import { arxivEngine } from "./arxiv.ts";
 import { ENGINE_IDS, type EngineId, type EngineStatus, type SearchEngine } from "./types.ts";
+import type { WebEngineConfig } from "./web_engine.ts";
 
 /** What engines need from the app. */
 export interface SearchDeps {
@@ -25,32 +26,25 @@ export interface SearchDeps {
   searchLibrary?: LibrarySearchFn | null;
 }
 
+/** The web engines: each one's module and the setting holding its base URL. */
+const WEB_ENGINES = {
+  searxng: { build: searxngEngine, url: "search.searxng.url" },
+  wikipedia: { build: wikipediaEngine, url: "search.wikipedia.url" },
+  arxiv: { build: arxivEngine, url: "search.arxiv.url" },
+} as const satisfies Partial<
+  Record<EngineId, { build: (cfg: WebEngineConfig) => SearchEngine; url: keyof Settings }>
+>;
+
 /** One engine by id; `collections` restricts the Library engine. */
 export function buildEngine(id: EngineId, deps: SearchDeps, collections?: string[]): SearchEngine {
-  switch (id) {
-    case "searxng":
-      return searxngEngine({
-        url: deps.settings["search.searxng.url"],
-        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
-        fetch: deps.fetch,
-      });
-    case "library":
-      return libraryEngine(deps.searchLibrary ?? null, collections);
-    case "wikipedia":
-      return wikipediaEngine({
-        url: deps.settings["search.wikipedia.url"],
-        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
-        fetch: deps.fetch,
-      });
-    case "arxiv":
-      return arxivEngine({
-        url: deps.settings["search.arxiv.url"],
-        timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
-        fetch: deps.fetch,
-      });
-    case "none":
-      return noneEngine;
-  }
+  if (id === "library") return libraryEngine(deps.searchLibrary ?? null, collections);
+  if (id === "none") return noneEngine;
+  const web = WEB_ENGINES[id];
+  return web.build({
+    url: deps.settings[web.url],
+    timeoutMs: deps.settings["search.fetch_timeout"] * 1000,
+    fetch: deps.fetch,
+  });
 }
 
 /** Every engine's status, probed in parallel (the Status page). */

@@ -4,15 +4,10 @@
  * limiter → 429) turned into hints that name the exact setting. Facts in docs/searxng.md.
  */
 import { z } from "zod";
-import { engineGet, type EngineHttp, engineMalformed } from "./engine_http.ts";
-import { SearchError, searchError } from "./errors.ts";
-import type {
-  EngineStatus,
-  SearchEngine,
-  SearchHit,
-  SearchOptions,
-  SearchResponse,
-} from "./types.ts";
+import { engineJson } from "./engine_http.ts";
+import { searchError } from "./errors.ts";
+import type { SearchEngine, SearchHit, SearchResponse } from "./types.ts";
+import { webEngine, type WebEngineConfig } from "./web_engine.ts";
 
 /** Answers bigger than this are not read (a results page is tens of KiB). */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -33,14 +28,6 @@ const Answer = z.object({
   unresponsive_engines: z.array(z.array(z.string())).nullish(),
 });
 
-/** What the engine needs. */
-export interface SearxngConfig {
-  /** Normalised base URL (no trailing slash). */
-  url: string;
-  timeoutMs: number;
-  fetch?: typeof fetch;
-}
-
 const JSON_HINT = "Add json to search.formats in SearXNG's settings.yml " +
   "(search:\n  formats:\n    - html\n    - json) and restart SearXNG.";
 
@@ -57,14 +44,15 @@ const SEARXNG = {
   },
 } as const;
 
-/** How SearXNG is asked, and how its failures read. */
-function searxngHttp(cfg: SearxngConfig): EngineHttp {
-  return {
-    base: cfg.url,
-    timeoutMs: cfg.timeoutMs,
-    fetch: cfg.fetch,
-    maxBytes: MAX_ANSWER_BYTES,
+/** Builds the engine over one instance (the Status page probes it: it is the user's own). */
+export function searxngEngine(cfg: WebEngineConfig): SearchEngine {
+  return webEngine(cfg, {
     ...SEARXNG,
+    label: "Web (SearXNG)",
+    maxBytes: MAX_ANSWER_BYTES,
+    status: "probe",
+    url: (query) => `${cfg.url}/search?q=${encodeURIComponent(query)}&format=json`,
+    parse: (text, url, limit) => parseAnswer(text, limit, url),
     statusError(status, url) {
       if (status === 403) {
         return searchError(
@@ -95,60 +83,15 @@ function searxngHttp(cfg: SearxngConfig): EngineHttp {
         { url, status },
       );
     },
-  };
-}
-
-/** Builds the engine over one instance. */
-export function searxngEngine(cfg: SearxngConfig): SearchEngine {
-  const label = "Web (SearXNG)";
-  const http = searxngHttp(cfg);
-
-  async function search(query: string, opts: SearchOptions): Promise<SearchResponse> {
-    const url = `${cfg.url}/search?q=${encodeURIComponent(query)}&format=json`;
-    return parseAnswer(await engineGet(http, url, opts.signal), opts.limit, url);
-  }
-
-  async function status(signal?: AbortSignal): Promise<EngineStatus> {
-    const started = performance.now();
-    try {
-      const r = await search("deepstudio", { limit: 1, signal });
-      return {
-        id: "searxng",
-        label,
-        state: "available",
-        url: cfg.url,
-        latencyMs: Math.round(performance.now() - started),
-        detail: r.notes.length ? r.notes.join("; ") : undefined,
-      };
-    } catch (err) {
-      const f = err instanceof SearchError ? err.failure : null;
-      return {
-        id: "searxng",
-        label,
-        state: "unavailable",
-        url: cfg.url,
-        detail: f?.message ?? String(err),
-        hint: f?.hint,
-      };
-    }
-  }
-
-  return { id: "searxng", label, search, status };
+  });
 }
 
 /** Parses a SearXNG JSON answer; a wrong shape is `malformed`, never a crash. */
 export function parseAnswer(text: string, limit: number, url: string): SearchResponse {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw malformed(url, "the answer is not JSON");
-  }
-  const answer = Answer.safeParse(raw);
-  if (!answer.success) throw malformed(url, "the JSON has no results list");
+  const answer = engineJson(SEARXNG, url, text, Answer, "the JSON has no results list");
   const hits: SearchHit[] = [];
   const seen = new Set<string>();
-  answer.data.results.forEach((r, i) => {
+  answer.results.forEach((r, i) => {
     const parsed = Result.safeParse(r);
     if (!parsed.success || hits.length >= limit) return;
     const h = parsed.data;
@@ -165,12 +108,8 @@ export function parseAnswer(text: string, limit: number, url: string): SearchRes
       publishedDate: h.publishedDate ?? null,
     });
   });
-  const notes = (answer.data.unresponsive_engines ?? []).map(([name, reason]) =>
+  const notes = (answer.unresponsive_engines ?? []).map(([name, reason]) =>
     `SearXNG: ${name} did not answer (${reason ?? "no reason given"})`
   );
   return { hits, notes };
-}
-
-function malformed(url: string, why: string): SearchError {
-  return engineMalformed(SEARXNG, url, why);
 }

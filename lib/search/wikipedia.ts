@@ -8,15 +8,10 @@
  */
 import { z } from "zod";
 import { VERSION } from "../version.ts";
-import { engineGet, type EngineHttp, engineMalformed } from "./engine_http.ts";
+import { engineJson, engineMalformed } from "./engine_http.ts";
 import { searchError } from "./errors.ts";
-import type {
-  EngineStatus,
-  SearchEngine,
-  SearchHit,
-  SearchOptions,
-  SearchResponse,
-} from "./types.ts";
+import type { SearchEngine, SearchHit, SearchResponse } from "./types.ts";
+import { webEngine, type WebEngineConfig } from "./web_engine.ts";
 
 /** Answers bigger than this are not read (a result page of 50 hits is ~20 KiB). */
 const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
@@ -32,18 +27,8 @@ const Answer = z.object({
   error: z.object({ code: z.string(), info: z.string().nullish() }).optional(),
 });
 
-/** What the engine needs. */
-export interface WikipediaConfig {
-  /** The wiki's base URL, e.g. https://en.wikipedia.org (no trailing slash). */
-  url: string;
-  timeoutMs: number;
-  fetch?: typeof fetch;
-}
-
 /** Wikimedia asks API clients to identify themselves (its User-Agent policy). */
 export const WIKIPEDIA_USER_AGENT = `deepstudio/${VERSION} (local research console)`;
-
-const LABEL = "Wikipedia";
 
 /** Who Wikipedia is in messages, and what to do when it fails. */
 const WIKIPEDIA = {
@@ -57,15 +42,18 @@ const WIKIPEDIA = {
   },
 } as const;
 
-/** Builds the engine over one wiki. */
-export function wikipediaEngine(cfg: WikipediaConfig): SearchEngine {
-  const http: EngineHttp = {
+/** Builds the engine over one wiki (a public service: never probed). */
+export function wikipediaEngine(cfg: WebEngineConfig): SearchEngine {
+  return webEngine(cfg, {
     ...WIKIPEDIA,
-    base: cfg.url,
-    timeoutMs: cfg.timeoutMs,
-    fetch: cfg.fetch,
     maxBytes: MAX_ANSWER_BYTES,
     headers: { "user-agent": WIKIPEDIA_USER_AGENT },
+    status: "public",
+    maxLimit: 50,
+    url: (query, limit) =>
+      `${cfg.url}/w/api.php?action=query&list=search&format=json&formatversion=2` +
+      `&srlimit=${limit}&srsearch=${encodeURIComponent(query)}`,
+    parse: (text, _url, limit) => parseWikipediaAnswer(text, cfg.url, limit),
     statusError: (status, url) =>
       status === 429
         ? searchError(
@@ -83,27 +71,7 @@ export function wikipediaEngine(cfg: WikipediaConfig): SearchEngine {
           "Is search.wikipedia.url a wiki's base URL, like https://en.wikipedia.org?",
           { url, status },
         ),
-  };
-
-  async function search(query: string, opts: SearchOptions): Promise<SearchResponse> {
-    const limit = Math.min(Math.max(opts.limit, 1), 50);
-    const url = `${cfg.url}/w/api.php?action=query&list=search&format=json&formatversion=2` +
-      `&srlimit=${limit}&srsearch=${encodeURIComponent(query)}`;
-    return parseWikipediaAnswer(await engineGet(http, url, opts.signal), cfg.url, limit);
-  }
-
-  function status(): Promise<EngineStatus> {
-    return Promise.resolve({
-      id: "wikipedia",
-      label: LABEL,
-      state: "not_checked",
-      url: cfg.url,
-      detail: "Not probed: deepstudio asks Wikipedia only when a run picks it, and that sends " +
-        "the run's search queries there.",
-    });
-  }
-
-  return { id: "wikipedia", label: LABEL, search, status };
+  });
 }
 
 /** An article's URL on `base`: spaces become underscores, the rest percent-encoded. */
@@ -124,26 +92,19 @@ export function snippetText(html: string): string {
 
 /** Parses the API's answer; an API error or a wrong shape is a typed failure. */
 export function parseWikipediaAnswer(text: string, base: string, limit: number): SearchResponse {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    throw malformedAnswer(base, "the answer is not JSON");
-  }
-  const answer = Answer.safeParse(raw);
-  if (!answer.success) throw malformedAnswer(base, "unexpected JSON");
-  if (answer.data.error) {
+  const answer = engineJson(WIKIPEDIA, base, text, Answer, "unexpected JSON");
+  if (answer.error) {
     throw searchError(
       "http_status",
       "wikipedia",
-      `Wikipedia refused the search: ${answer.data.error.info ?? answer.data.error.code}`,
+      `Wikipedia refused the search: ${answer.error.info ?? answer.error.code}`,
       "Shorten or simplify the question and retry.",
       { url: base },
     );
   }
-  if (!answer.data.query) throw malformedAnswer(base, "the JSON has no query.search list");
+  if (!answer.query) throw engineMalformed(WIKIPEDIA, base, "the JSON has no query.search list");
   const hits: SearchHit[] = [];
-  answer.data.query.search.forEach((r, i) => {
+  answer.query.search.forEach((r, i) => {
     const h = Hit.safeParse(r);
     if (!h.success || hits.length >= limit) return;
     hits.push({
@@ -157,8 +118,4 @@ export function parseWikipediaAnswer(text: string, base: string, limit: number):
     });
   });
   return { hits, notes: [] };
-}
-
-function malformedAnswer(base: string, why: string) {
-  return engineMalformed(WIKIPEDIA, base, why);
 }

@@ -49,6 +49,12 @@ function numbersIn(group: string): number[] {
   return out;
 }
 
+/** A citation book as stored (a research step's checkpoint and output carry it). */
+export interface CitationState {
+  citations: Citation[];
+  removed: number;
+}
+
 /** The run-wide citation state: source → number, passages cited under it. */
 export class CitationBook {
   readonly bySource = new Map<number, Citation>();
@@ -57,6 +63,16 @@ export class CitationBook {
   constructor(existing: readonly Citation[] = [], removed = 0) {
     for (const c of existing) this.bySource.set(c.source, { ...c, passages: [...c.passages] });
     this.removed = removed;
+  }
+
+  /** A book resumed from its stored state (a fresh one without). */
+  static from(state?: CitationState): CitationBook {
+    return new CitationBook(state?.citations, state?.removed);
+  }
+
+  /** The state to store: citations in number order and the count of removed markers. */
+  state(): CitationState {
+    return { citations: this.list(), removed: this.removed };
   }
 
   /** The citation number of `passage`'s source (assigned on first citation). */

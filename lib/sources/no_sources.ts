@@ -12,3 +12,17 @@ export function noSourcesReason(run: Pick<RunRecord, "sources" | "noSources">): 
   if (!usesSources(run.sources)) return "Model knowledge only: no sources were chosen";
   return run.noSources ?? null;
 }
+
+/**
+ * Why a sourced run has nothing to cite, as its record's `noSources` and its report word it:
+ * every source failed (the search step fell back to the model's knowledge), or none was found.
+ * Undefined when there are passages to cite.
+ */
+export function whyNoPassages(
+  search: { fallback: boolean },
+  read: { passages: readonly unknown[] },
+): string | undefined {
+  if (search.fallback) return "Every source failed";
+  if (!read.passages.length) return "No sources were found";
+  return undefined;
+}

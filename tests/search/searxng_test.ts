@@ -116,3 +116,13 @@ Deno.test("searxng: status reports available with latency, or the failure's hint
     await fake.close();
   }
 });
+
+Deno.test("searxng: an answer nested deeper than any real one is malformed, not parsed", async () => {
+  const { parseAnswer } = await import("../../lib/search/searxng.ts");
+  const deep = `${"[".repeat(100)}${"]".repeat(100)}`;
+  const text = `{"results":[{"url":"https://example.org/a","title":"A","extra":${deep}}]}`;
+  const f = await failure(Promise.resolve().then(() => parseAnswer(text, 5, "u")), "malformed");
+  assertStringIncludes(f.message, "deeper than 64 levels");
+  // The same answer at a real depth is read.
+  assertEquals(parseAnswer(text.replace(deep, "[]"), 5, "u").hits.length, 1);
+});

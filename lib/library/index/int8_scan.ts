@@ -14,9 +14,40 @@
 /** Rows are padded to a multiple of this many bytes (the loop reads 64 bytes per step). */
 export const ROW_ALIGN = 64;
 
-const SIMD = 0xfd;
+/** Core opcodes used here (WebAssembly core specification, binary format of instructions). */
+const OP = {
+  block: 0x02,
+  loop: 0x03,
+  end: 0x0b,
+  brIf: 0x0d,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i32Store: 0x36,
+  i32Const: 0x41,
+  i32Eqz: 0x45,
+  i32LtU: 0x49,
+  i32Add: 0x6a,
+  i32Shl: 0x74,
+  simdPrefix: 0xfd,
+} as const;
+
+/** SIMD opcodes, each written after `OP.simdPrefix` as an unsigned LEB128. */
+const SIMD_OP = {
+  v128Load: 0x00,
+  v128Const: 0x0c,
+  i32x4ExtractLane: 0x1b,
+  i32x4ExtaddPairwiseI16x8S: 0x7e,
+  i16x8Add: 0x8e,
+  i16x8ExtmulLowS: 0x9c,
+  i16x8ExtmulHighS: 0x9d,
+  i32x4Add: 0xae,
+} as const;
+
+/** Value types and the empty block type. */
 const i32 = 0x7f;
 const v128 = 0x7b;
+const EMPTY_BLOCK = 0x40;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -29,50 +60,68 @@ function uleb(n: number): number[] {
   return out;
 }
 
-const simd = (op: number) => [SIMD, ...uleb(op)];
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
-const tee = (i: number) => [0x22, i];
-/** v128.load with a constant byte offset. */
-const load = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
-const I16X8_EXTMUL_LOW_S = 0x9c;
-const I16X8_EXTMUL_HIGH_S = 0x9d;
-const I16X8_ADD = 0x8e;
-const I32X4_EXTADD_PAIRWISE_I16X8_S = 0x7e;
-const I32X4_ADD = 0xae;
-const I32X4_EXTRACT_LANE = 0x1b;
+/** Signed LEB128, the encoding of `i32.const` immediates. */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    const done = (n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40));
+    out.push(done ? b : b | 0x80);
+    if (done) return out;
+  }
+}
+
+const simd = (op: number) => [OP.simdPrefix, ...uleb(op)];
+const get = (i: number) => [OP.localGet, i];
+const set = (i: number) => [OP.localSet, i];
+const tee = (i: number) => [OP.localTee, i];
+const i32Const = (n: number) => [OP.i32Const, ...sleb(n)];
+/** v128.load (align 0) of 16 bytes at local `ptr` + local J + a constant byte offset. */
+const load = (ptr: number, offset: number) => [
+  ...get(ptr),
+  ...get(J),
+  OP.i32Add,
+  ...simd(SIMD_OP.v128Load),
+  0,
+  ...uleb(offset),
+];
 
 // Parameters: 0 q (query bytes), 1 base (first row), 2 n (rows), 3 stride (bytes per row, a
 // multiple of ROW_ALIGN), 4 out (n int32 results). Locals: 5 r, 6 j, 7 p (row pointer), 8 acc,
 // 9 a, 10 b.
 const [Q, BASE, N, STRIDE, OUT, R, J, P, ACC, A, B] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
+/** The closing half of a counted loop: local += step; continue while local < limit. */
+function countUp(local: number, step: number[], limit: number): number[] {
+  return [...get(local), ...step, OP.i32Add, ...tee(local), ...get(limit), OP.i32LtU, OP.brIf, 0];
+}
+
 /** acc += Σ a[i]·b[i] over 16 int8 lanes (two products of ±127 fit an int16 lane). */
 function step(offset: number): number[] {
+  const product = (half: number) => [...get(A), ...get(B), ...simd(half)];
   return [
-    ...get(P),
-    ...get(J),
-    0x6a, // i32.add
-    ...load(offset),
+    ...load(P, offset),
     ...set(A),
-    ...get(Q),
-    ...get(J),
-    0x6a,
-    ...load(offset),
+    ...load(Q, offset),
     ...set(B),
     ...get(ACC),
-    ...get(A),
-    ...get(B),
-    ...simd(I16X8_EXTMUL_LOW_S),
-    ...get(A),
-    ...get(B),
-    ...simd(I16X8_EXTMUL_HIGH_S),
-    ...simd(I16X8_ADD),
-    ...simd(I32X4_EXTADD_PAIRWISE_I16X8_S),
-    ...simd(I32X4_ADD),
+    ...product(SIMD_OP.i16x8ExtmulLowS),
+    ...product(SIMD_OP.i16x8ExtmulHighS),
+    ...simd(SIMD_OP.i16x8Add),
+    ...simd(SIMD_OP.i32x4ExtaddPairwiseI16x8S),
+    ...simd(SIMD_OP.i32x4Add),
     ...set(ACC),
   ];
 }
+
+/** acc.lane0 + acc.lane1 + acc.lane2 + acc.lane3, left on the stack. */
+const laneSum = [0, 1, 2, 3].flatMap((lane) => [
+  ...get(ACC),
+  ...simd(SIMD_OP.i32x4ExtractLane),
+  lane,
+  ...(lane ? [OP.i32Add] : []),
+]);
 
 /**
  * for (r = 0, p = base; r < n; r++, p += stride) {
@@ -81,77 +130,43 @@ function step(offset: number): number[] {
  * }
  */
 const body = [
-  0x02,
-  0x40, // block
+  OP.block,
+  EMPTY_BLOCK,
   ...get(N),
-  0x45, // i32.eqz
-  0x0d,
-  0, // br_if 0 (nothing to do)
+  OP.i32Eqz,
+  OP.brIf,
+  0, // nothing to do
   ...get(BASE),
   ...set(P),
-  0x03,
-  0x40, // loop (rows)
-  ...simd(0x0c), // v128.const 0
+  OP.loop,
+  EMPTY_BLOCK, // rows
+  ...simd(SIMD_OP.v128Const),
   ...new Array(16).fill(0),
   ...set(ACC),
-  0x41,
-  0, // i32.const 0
+  ...i32Const(0),
   ...set(J),
-  0x03,
-  0x40, // loop (bytes of a row)
-  ...step(0),
-  ...step(16),
-  ...step(32),
-  ...step(48),
-  ...get(J),
-  0x41,
-  ...[0xc0, 0x00], // i32.const 64 (signed LEB128)
-  0x6a,
-  ...tee(J),
-  ...get(STRIDE),
-  0x49, // i32.lt_u
-  0x0d,
-  0, // br_if 0
-  0x0b, // end
+  OP.loop,
+  EMPTY_BLOCK, // bytes of a row
+  ...[0, 16, 32, 48].flatMap(step),
+  ...countUp(J, i32Const(ROW_ALIGN), STRIDE),
+  OP.end,
+  // out + r * 4
   ...get(OUT),
   ...get(R),
-  0x41,
+  ...i32Const(2),
+  OP.i32Shl,
+  OP.i32Add,
+  ...laneSum,
+  OP.i32Store,
   2,
-  0x74, // i32.shl
-  0x6a,
-  ...get(ACC),
-  ...simd(I32X4_EXTRACT_LANE),
-  0,
-  ...get(ACC),
-  ...simd(I32X4_EXTRACT_LANE),
-  1,
-  0x6a,
-  ...get(ACC),
-  ...simd(I32X4_EXTRACT_LANE),
-  2,
-  0x6a,
-  ...get(ACC),
-  ...simd(I32X4_EXTRACT_LANE),
-  3,
-  0x6a,
-  0x36,
-  2,
-  0, // i32.store align=4 offset=0
+  0, // align=4 offset=0
   ...get(P),
   ...get(STRIDE),
-  0x6a,
+  OP.i32Add,
   ...set(P),
-  ...get(R),
-  0x41,
-  1,
-  0x6a,
-  ...tee(R),
-  ...get(N),
-  0x49,
-  0x0d,
-  0, // br_if 0 (next row)
-  0x0b, // end loop
-  0x0b, // end block
+  ...countUp(R, i32Const(1), N), // next row
+  OP.end, // loop
+  OP.end, // block
 ];
 
 function section(id: number, content: number[]): number[] {

@@ -12,8 +12,8 @@ import { CitationBook, stripThink } from "../citations.ts";
 import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
 import type { CitationSummary, Source } from "../types.ts";
 import { citedAnswer } from "./cite.ts";
-import { readStep } from "./read.ts";
-import { searchStep } from "./search.ts";
+import { SOURCES_NEEDS } from "./read.ts";
+import { whyNoPassages } from "../no_sources.ts";
 
 /** What the answer step kept. */
 export interface SourcedAnswerOutput {
@@ -74,10 +74,10 @@ export async function modelOnly(ctx: StepContext, why: string): Promise<SourcedA
 export const sourcedAnswerStep = defineStep({
   name: "answer",
   label: "Answer with citations",
-  needs: { search: searchStep, read: readStep },
+  needs: SOURCES_NEEDS,
   async run(ctx, { search, read }): Promise<SourcedAnswerOutput> {
-    if (search.fallback) return await modelOnly(ctx, "Every source failed");
-    if (!read.passages.length) return await modelOnly(ctx, "No sources were found");
+    const why = whyNoPassages(search, read);
+    if (why) return await modelOnly(ctx, why);
     const book = new CitationBook();
     ctx.progress(`Asking ${ctx.settings.model} with ${read.sources.length} sources`, 0.05);
     const a = await citedAnswer(ctx, ctx.run.query, read, book, { cache: new Map() });

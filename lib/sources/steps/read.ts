@@ -76,3 +76,6 @@ export const readStep = defineStep({
     };
   },
 });
+
+/** What each step that works from the gathered sources needs: the search (failures, fallback) and the read passages. */
+export const SOURCES_NEEDS = { search: searchStep, read: readStep };

@@ -10,11 +10,10 @@ import type { Finding } from "../../research/prompts.ts";
 import { answerSubquestions, loopFailure } from "../../research/steps/subquestions.ts";
 import { planStep } from "../../research/steps/plan.ts";
 import { defineStep } from "../../research/steps/types.ts";
-import { CitationBook } from "../citations.ts";
-import type { Citation } from "../types.ts";
+import { CitationBook, type CitationState } from "../citations.ts";
 import { citedAnswer } from "./cite.ts";
-import { readStep } from "./read.ts";
-import { searchStep } from "./search.ts";
+import { SOURCES_NEEDS } from "./read.ts";
+import { whyNoPassages } from "../no_sources.ts";
 
 /** A resolved answer replacing the raw one at `[start, end)` of the text. */
 interface Replacement {
@@ -24,45 +23,33 @@ interface Replacement {
 }
 
 /** Findings (with run-numbered citations), where the notes sit, and the citation book. */
-export interface SourcedResearchOutput {
+export interface SourcedResearchOutput extends CitationState {
   findings: Finding[];
   notes: { start: number; end: number };
-  citations: Citation[];
-  removed: number;
 }
 
-interface Checkpoint {
+interface Checkpoint extends CitationState {
   findings: Finding[];
   done: number;
   notesStart: number;
   lastError: UpstreamError | null;
   replacements: Replacement[];
-  citations: Citation[];
-  removed: number;
 }
 
 /** Answers the sub-questions from the sources. */
 export const sourcedResearchStep = defineStep({
   name: "research",
   label: "Answer the sub-questions from the sources",
-  needs: { plan: planStep, read: readStep, search: searchStep },
-  async run(
-    ctx,
-    { plan: { questions }, read, search: { fallback } },
-  ): Promise<SourcedResearchOutput> {
+  needs: { plan: planStep, ...SOURCES_NEEDS },
+  async run(ctx, { plan: { questions }, read, search }): Promise<SourcedResearchOutput> {
     const saved = ctx.resumed as Checkpoint | undefined;
-    const book = new CitationBook(saved?.citations ?? [], saved?.removed ?? 0);
+    const book = CitationBook.from(saved);
     const findings: Finding[] = saved ? [...saved.findings] : [];
     const replacements: Replacement[] = saved ? [...saved.replacements] : [];
     const notesStart = saved?.notesStart ?? ctx.text.length;
     if (!saved) ctx.write("## Research notes\n\n");
-    if (fallback || !read.passages.length) {
-      ctx.progress(
-        fallback
-          ? "Every source failed; the report uses the model's knowledge"
-          : "No sources found",
-      );
-    }
+    const why = whyNoPassages(search, read);
+    if (why) ctx.progress(`${why}; the report uses the model's knowledge`);
     const cache = new Map<string, number[]>();
     const cap = Math.max(MIN_ANSWER_TOKENS, Math.floor(ctx.settings.contextWindow / 4));
     const end = await answerSubquestions(ctx, {
@@ -88,8 +75,7 @@ export const sourcedResearchStep = defineStep({
             notesStart,
             lastError,
             replacements,
-            citations: book.list(),
-            removed: book.removed,
+            ...book.state(),
           } satisfies Checkpoint,
         );
       },
@@ -110,8 +96,7 @@ export const sourcedResearchStep = defineStep({
     return {
       findings,
       notes: { start: notesStart, end: ctx.text.length + resolvedLength },
-      citations: book.list(),
-      removed: book.removed,
+      ...book.state(),
     };
   },
 });

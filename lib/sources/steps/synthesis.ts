@@ -11,9 +11,9 @@ import type { Finding } from "../../research/prompts.ts";
 import { CitationBook, stripThink } from "../citations.ts";
 import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
 import { publishCitations } from "./answer.ts";
-import { readStep } from "./read.ts";
+import { SOURCES_NEEDS } from "./read.ts";
+import { whyNoPassages } from "../no_sources.ts";
 import { sourcedResearchStep } from "./research.ts";
-import { searchStep } from "./search.ts";
 
 const KEEP_CITATIONS = "The findings cite their sources as [n]. Keep those citations exactly " +
   "as written, after the claims they support, and cite nothing else; do not renumber them.";
@@ -35,22 +35,15 @@ export interface SourcedSynthesisOutput {
 export const sourcedSynthesisStep = defineStep({
   name: "synthesis",
   label: "Write the report with citations",
-  needs: { research: sourcedResearchStep, read: readStep, search: searchStep },
-  async run(
-    ctx,
-    { research, read, search: { failures, fallback } },
-  ): Promise<SourcedSynthesisOutput> {
+  needs: { research: sourcedResearchStep, ...SOURCES_NEEDS },
+  async run(ctx, { research, read, search }): Promise<SourcedSynthesisOutput> {
     const build = (f: Finding[]) => citedSynthesisPrompt(ctx.run.query, f);
     const start = await writeReport(ctx, research.findings, build);
-    const book = new CitationBook(research.citations, research.removed);
+    const book = CitationBook.from(research);
     const report = book.verify(stripThink(ctx.text.slice(start)).trim()).text;
-    const why = fallback
-      ? "Every source failed"
-      : read.passages.length
-      ? undefined
-      : "No sources were found";
+    const why = whyNoPassages(search, read);
     const summary = publishCitations(ctx, book, read.sources, why);
-    const md = sourcesMarkdown(summary.citations, read.sources, failures, read.passages);
+    const md = sourcesMarkdown(summary.citations, read.sources, search.failures, read.passages);
     const notes = trimmedRange(ctx.text, research.notes.start, research.notes.end);
     const label = why ? `_${NO_SOURCES_LABEL} ${why}._\n\n` : "";
     ctx.compose([
