@@ -14,15 +14,19 @@ import { createSignInThrottle } from "./lib/http/throttle.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
-import { authRoutes } from "./routes/auth.tsx";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
-import { libraryPageRoutes } from "./routes/library_pages.tsx";
+import {
+  AUTH_ROUTES,
+  lazyRoutes,
+  LIBRARY_PAGE_ROUTES,
+  PAGE_ROUTES,
+  wantsPage,
+} from "./routes/lazy.ts";
 import { modelRoutes } from "./routes/models.ts";
 import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { notFoundPage, pageRoutes, wantsPage } from "./routes/pages.tsx";
 import { providerRoutes } from "./routes/providers.ts";
 import { researchRoutes } from "./routes/research.ts";
 import { searchRoutes } from "./routes/search.ts";
@@ -115,11 +119,25 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api", libraryRoutes(ctx));
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route("/api/search", searchRoutes(ctx));
-  app.route("/library", libraryPageRoutes(ctx));
-  app.route("/", authRoutes(ctx));
-  app.route("/", pageRoutes(ctx));
+  // The pages load their components and the SSR renderer on first request (routes/lazy.ts).
+  app.route(
+    "/library",
+    lazyRoutes(
+      "/library",
+      LIBRARY_PAGE_ROUTES,
+      async () => (await import("./routes/library_pages.tsx")).libraryPageRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/",
+    lazyRoutes("/", AUTH_ROUTES, async () => (await import("./routes/auth.tsx")).authRoutes(ctx)),
+  );
+  app.route(
+    "/",
+    lazyRoutes("/", PAGE_ROUTES, async () => (await import("./routes/pages.tsx")).pageRoutes(ctx)),
+  );
 
-  app.notFound((c) => {
+  app.notFound(async (c) => {
     if (isGatewayPath(c.req.path)) {
       return appErrorResponse(
         new AppError(404, "not_found", `deepstudio's OpenAI-compatible API has no ${c.req.path}`),
@@ -140,7 +158,10 @@ export function createApp(deps: AppDeps): Hono {
       );
     }
     // A person who mistyped a page gets a page; API clients keep the JSON error shape.
-    if (wantsPage(c.req.raw)) return c.html(notFoundPage(c.req.path), 404);
+    if (wantsPage(c.req.raw)) {
+      const { notFoundPage } = await import("./routes/pages.tsx");
+      return c.html(notFoundPage(c.req.path), 404);
+    }
     return c.json(new AppError(404, "not_found", `Nothing at ${c.req.path}`).toBody(), 404);
   });
   app.onError((err, c) => errorResponse(err, ctx.log, isGatewayPath(c.req.path)));

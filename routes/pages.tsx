@@ -70,13 +70,6 @@ function statusTexts(): SettingsFormProps["statusTexts"] {
   );
 }
 
-/** True for a browser asking for a page: a GET outside the API that accepts HTML. */
-export function wantsPage(req: Request): boolean {
-  const path = new URL(req.url).pathname;
-  if (req.method !== "GET" || /^\/(api|v1|static)(\/|$)/.test(path)) return false;
-  return (req.headers.get("accept") ?? "").includes("text/html");
-}
-
 /** The HTML 404 page: says what was asked for and where to go instead. */
 export function notFoundPage(path: string): string {
   return renderDocument(

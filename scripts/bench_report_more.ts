@@ -34,17 +34,23 @@ export function memorySection(r: BenchReport, push: (...l: string[]) => void) {
       r.cold.map((c) => fmt(c.rss / 1024, 1)).join(", ")
     } MB | | |`,
     "",
-    "### Where the idle memory goes",
+    "### Where the idle memory and the start-up time go",
     "",
     "scripts/bench_memory.ts: fresh processes import the start-up graph layer by layer (each row",
-    "includes the rows above it); medians of the runs. The rest of the idle figure above is what",
-    "serving and fetching cost any Deno process: compare the bare hop's idle RSS with the empty",
-    "script's. Packages loaded on first need (the openai SDK, the Library's index, PDF, DOCX and",
-    "HTML extraction) are in no row.",
+    "includes the rows above it); medians of the runs. CPU is the process's own, all threads",
+    "(/proc/self/task/*/schedstat), so other load on the machine does not inflate it. The rest of",
+    "the idle figure above is what serving and fetching cost any Deno process: compare the bare",
+    "hop's idle RSS with the empty script's. What loads on first need (the openai SDK, the",
+    "Library's index, PDF, DOCX and HTML extraction, the HTML pages with their SSR renderer and",
+    "islands: routes/lazy.ts) is in no row.",
     "",
-    "| layer | RSS after it | added |",
-    "|---|---|---|",
-    ...r.layers.map((l) => `| \`${l.layer}\` | ${fmt(l.rssMb, 1)} MB | +${fmt(l.deltaMb, 1)} MB |`),
+    "| layer | RSS after it | added | CPU after it | added |",
+    "|---|---|---|---|---|",
+    ...r.layers.map((l) =>
+      `| \`${l.layer}\` | ${fmt(l.rssMb, 1)} MB | +${fmt(l.deltaMb, 1)} MB | ${
+        fmt(l.cpuMs, 1)
+      } ms | +${fmt(l.deltaCpuMs, 1)} ms |`
+    ),
     "",
   );
 }

@@ -39,6 +39,7 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
   const idle = r.memory.idle;
   const hopIdle = r.hopMemory.idle;
 
+  const timers = r.layers.find((l) => l.layer.includes("setTimeout"));
   if (idle / 1024 > 60) {
     const deps = r.layers.filter((l) => !l.layer.startsWith("(")).sort((a, b) =>
       b.deltaMb - a.deltaMb
@@ -48,11 +49,19 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       `The bare hop, which loads no module and only serves and fetches, idles at ${mb(hopIdle)}`,
       `(${partsText(r.hopMemory.idleParts)}): that much is Deno itself, before any of deepstudio.`,
       `What deepstudio adds over it, ${mb(idle - hopIdle)}, is its start-up graph; the largest`,
-      `layers (table "Where the idle memory goes"): ${deps}. zod and the settings schema are`,
-      "needed by the first request of any kind (every request reads the validated settings) and",
-      "the router by every request; what only some requests need (the openai SDK, the Library's",
-      "index, PDF/DOCX/HTML extraction) is already loaded on first use",
-      "(tests/distribution/startup_graph_test.ts).",
+      `layers (table "Where the idle memory and the start-up time go"): ${deps}. zod and the`,
+      "settings schema are needed by the first request of any kind (every request reads the",
+      "validated settings) and the router by every request; what only some requests need (the",
+      "openai SDK, the Library's index, PDF/DOCX/HTML extraction, the HTML pages and their SSR",
+      "renderer) is loaded on first use (tests/distribution/startup_graph_test.ts).",
+      ...(timers
+        ? [
+          `The first request's first timer (its body deadline) costs ${
+            fmt(timers.deltaMb, 1)
+          } MB on its own: Deno's \`setTimeout\``,
+          "loads its Node-compatible timers module on first call; the bare hop sets no timer.",
+        ]
+        : []),
     );
   }
   if (r.memory.perStreamKb > 100) {
@@ -99,6 +108,10 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
     );
   }
   const coldMs = median(r.cold.map((c) => c.answer));
+  const listenLayer = r.layers.find((l) => l.layer.startsWith("Deno.serve"));
+  const startCpu = r.layers.slice(1).sort((a, b) => b.deltaCpuMs - a.deltaCpuMs).slice(0, 4).map((
+    l,
+  ) => `\`${l.layer}\` +${fmt(l.deltaCpuMs, 1)} ms`).join(", ");
   if (coldMs > 200) {
     const listening = median(r.cold.map((c) => c.listening));
     para(
@@ -111,6 +124,18 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       } ms from spawn to listening`,
       "on this machine at this load: that part is Deno's own start (runtime snapshot, module",
       "resolution and the code cache), paid by any Deno program.",
+      ...(startCpu.length
+        ? [
+          `In CPU (table "Where the idle memory and the start-up time go"), the empty script takes ${
+            fmt(r.layers[0].cpuMs, 0)
+          } ms`,
+          `and the whole start-up up to listening ${
+            fmt(listenLayer?.cpuMs ?? 0, 0)
+          } ms; the largest layers: ${startCpu}.`,
+          "zod builds its schema classes and loads its locale modules when imported; the schemas",
+          "deepstudio declares at module level (settings, runs, Library) are built then too.",
+        ]
+        : []),
     );
   }
   const back = (r.afterLoadRss / idle - 1) * 100;

@@ -16,6 +16,9 @@ const DEFERRED: Record<string, string> = {
   unpdf: "a PDF (lib/extract/pdf.ts)",
   jszip: "a .docx (lib/extract/docx.ts)",
   docx: "the tests' .docx fixtures only",
+  // Server-side rendering: the pages, the sign-in page and the HTML 404 (routes/lazy.ts).
+  preact: "the HTML pages (routes/lazy.ts → routes/pages.tsx)",
+  "preact-render-to-string": "the HTML pages (routes/lazy.ts → routes/pages.tsx)",
   "pdf-lib": "the tests' PDF fixtures only",
 };
 
@@ -56,6 +59,23 @@ Deno.test("start-up imports none of the packages loaded on first need", async ()
   const packageOf = (s: string) => /^npm:\/?((?:@[^/@]+\/)?[^/@]+)/.exec(s)?.[1];
   const found = [...closure].map(packageOf).filter((p): p is string => !!p && p in DEFERRED);
   assertEquals([...new Set(found)], [], "statically imported from main.ts");
+});
+
+/** deepstudio's own modules loaded on first request (routes/lazy.ts), not at start-up. */
+const DEFERRED_FILES = [
+  "routes/pages.tsx",
+  "routes/library_pages.tsx",
+  "routes/auth.tsx",
+  "islands/RunView.tsx",
+  "islands/ResearchForm.tsx",
+  "islands/LibraryCollection.tsx",
+];
+
+Deno.test("start-up imports none of the page modules (they load on the first page request)", async () => {
+  const closure = await staticClosure("main.ts");
+  const root = new URL("../../", import.meta.url).href;
+  assertEquals(DEFERRED_FILES.filter((f) => closure.has(root + f)), []);
+  assert(closure.has(root + "routes/gateway.ts"), "the graph holds the API's modules");
 });
 
 Deno.test("start-up imports no node: built-in (Deno's Node compatibility layer stays unloaded)", async () => {

@@ -1,0 +1,68 @@
+/**
+ * Route files whose code loads on first request. The routes are declared here, so the router,
+ * the 405 answer and `/api/openapi.json` see them from start-up; the module behind them (and what
+ * it imports: the page components, the islands' server side, the SSR renderer) is imported by the
+ * first request that needs it. Start-up and idle memory then carry only what the API needs
+ * (docs/benchmarks.md, "Memory and start-up"); tests/distribution/lazy_routes_test.ts keeps each
+ * declared list equal to the routes its module serves.
+ */
+import { Hono } from "hono";
+
+/** A route as declared up front: method and path relative to where the sub-app is mounted. */
+export type LazyRoute = readonly ["GET" | "POST", string];
+
+/** The page routes of routes/pages.tsx, mounted at `/`. */
+export const PAGE_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/"],
+  ["GET", "/research/:id"],
+  ["GET", "/history"],
+  ["GET", "/status"],
+  ["GET", "/settings"],
+];
+
+/** The sign-in routes of routes/auth.tsx, mounted at `/`. */
+export const AUTH_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/login"],
+  ["POST", "/login"],
+  ["POST", "/logout"],
+];
+
+/** The Library's page routes of routes/library_pages.tsx, mounted at `/library`. */
+export const LIBRARY_PAGE_ROUTES: readonly LazyRoute[] = [["GET", "/"], ["GET", "/:id"]];
+
+/**
+ * A sub-app (to mount at `base`) answering `routes` with the sub-app `load` builds on first use.
+ * Errors thrown inside it reach the parent's `onError` unchanged, as with `app.route`, and its
+ * handlers see the same request and server bindings.
+ */
+export function lazyRoutes(
+  base: string,
+  routes: readonly LazyRoute[],
+  load: () => Promise<Hono>,
+): Hono {
+  let real: Promise<Hono> | undefined;
+  const loaded = () =>
+    real ??= load().then((sub) => {
+      const app = new Hono().route(base, sub);
+      app.onError((err) => {
+        throw err;
+      });
+      return app;
+    }, (e) => {
+      real = undefined; // a failed import is retried by the next request
+      throw e;
+    });
+  const app = new Hono();
+  for (const [method, path] of routes) {
+    // `c.env` carries the connection info (the client's address for the sign-in throttle).
+    app.on(method, path, async (c) => await (await loaded()).fetch(c.req.raw, c.env));
+  }
+  return app;
+}
+
+/** True for a browser asking for a page: a GET outside the API that accepts HTML. */
+export function wantsPage(req: Request): boolean {
+  const path = new URL(req.url).pathname;
+  if (req.method !== "GET" || /^\/(api|v1|static)(\/|$)/.test(path)) return false;
+  return (req.headers.get("accept") ?? "").includes("text/html");
+}
