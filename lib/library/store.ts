@@ -16,6 +16,9 @@ import type { Collection, CollectionView, LibraryDocument } from "./types.ts";
 /** Keys one `getMany` reads at most (Deno KV's limit), so documents per read-then-write commit. */
 export const GET_MANY_MAX = 10;
 
+/** Keys per atomic commit when a collection's records are deleted. */
+const DELETE_GROUP = 100;
+
 /** Documents per atomic commit of `insertDocuments` (well under KV's limits on checks). */
 const INSERT_GROUP = 20;
 
@@ -187,7 +190,17 @@ export class LibraryStore {
   /** Removes the collection and every document record of it. */
   async deleteCollection(id: string): Promise<void> {
     for (const prefix of [libraryDocsPrefix(id), libraryHashPrefix(id)]) {
-      for await (const e of this.kv.list({ prefix })) await this.kv.delete(e.key);
+      // One commit per group of keys rather than per key (well under KV's mutation limit).
+      let op = this.kv.atomic();
+      let n = 0;
+      for await (const e of this.kv.list({ prefix })) {
+        op.delete(e.key);
+        if (++n % DELETE_GROUP === 0) {
+          await op.commit();
+          op = this.kv.atomic();
+        }
+      }
+      if (n % DELETE_GROUP) await op.commit();
     }
     await this.kv.delete(collectionKey(id));
   }
