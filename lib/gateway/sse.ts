@@ -15,8 +15,7 @@ import {
   parseEvent,
 } from "../providers/sse.ts";
 
-/** `concat` for the stream guard: the one helper of lib/providers/sse.ts. */
-export { concatBytes as concat, indexOfBytes, lastEventEnd };
+export { indexOfBytes, lastEventEnd };
 
 const encoder = new TextEncoder();
 const USAGE = encoder.encode('"usage"');

@@ -44,12 +44,12 @@ const DATA_OBJECT = new TextEncoder().encode('data: {"');
 
 /**
  * The common case without decoding: `data: {"` followed by anything but `e` (an `"error"` key) is
- * a chat chunk, as every event but the last of a completion is.
+ * a chat chunk, as every event but the last of a completion is. Reads `chunk[from, stop)`.
  */
-function isPlainChunk(seg: Uint8Array): boolean {
-  if (seg.length <= DATA_OBJECT.length) return false;
-  for (let i = 0; i < DATA_OBJECT.length; i++) if (seg[i] !== DATA_OBJECT[i]) return false;
-  return seg[DATA_OBJECT.length] !== 0x65;
+function isPlainChunk(chunk: Uint8Array, from: number, stop: number): boolean {
+  if (stop - from <= DATA_OBJECT.length) return false;
+  for (let i = 0; i < DATA_OBJECT.length; i++) if (chunk[from + i] !== DATA_OBJECT[i]) return false;
+  return chunk[from + DATA_OBJECT.length] !== 0x65;
 }
 
 /** A guard that redacts with `redact` and closes a cut stream with `cutEvent()`. */
@@ -65,11 +65,15 @@ export function createStreamGuard(opts: {
   let sawDone = false;
   let sawError = false;
 
-  function finishEvent(out: Uint8Array[]) {
+  /**
+   * Ends the current event, pushing what it releases (held bytes, redacted for an error) to `out`,
+   * which is set whenever anything is held (an error event always is).
+   */
+  function finishEvent(out: Uint8Array[] | null) {
     if (kind === "error") {
       sawError = true;
-      out.push(encoder.encode(opts.redact(decoder.decode(concat(held)))));
-    } else if (held.length) out.push(...held);
+      out!.push(encoder.encode(opts.redact(decoder.decode(concat(held)))));
+    } else if (held.length) out!.push(...held);
     if (kind === "done") sawDone = true;
     held = [];
     head = "";
@@ -78,35 +82,33 @@ export function createStreamGuard(opts: {
 
   return {
     push(chunk) {
-      const out: Uint8Array[] = [];
-      let untouched = true; // every byte of `chunk` passes as is, in order
+      // Null while every byte of `chunk` so far passes as is, in order (the common case, which
+      // then allocates nothing); once one does not, the output is collected here.
+      let out: Uint8Array[] | null = null;
       let pos = 0;
       while (pos < chunk.length) {
         const end = scanner.next(chunk, pos);
         const stop = end === -1 ? chunk.length : end;
-        const seg = chunk.subarray(pos, stop);
         if (kind === "unknown") {
-          if (head === "" && isPlainChunk(seg)) kind = "plain";
+          if (head === "" && isPlainChunk(chunk, pos, stop)) kind = "plain";
           else {
-            head += decoder.decode(seg.subarray(0, HEAD));
+            head += decoder.decode(chunk.subarray(pos, Math.min(pos + HEAD, stop)));
             kind = classify(head, end !== -1);
           }
         }
-        if (kind === "plain" || kind === "done") {
+        const passes = kind === "plain" || kind === "done";
+        if (!out && (held.length || !passes)) out = pos ? [chunk.subarray(0, pos)] : [];
+        if (passes) {
           if (held.length) {
-            untouched = false;
-            out.push(...held);
+            out!.push(...held);
             held = [];
           }
-          out.push(seg);
-        } else {
-          untouched = false;
-          held.push(seg.slice());
-        }
+          out?.push(chunk.subarray(pos, stop));
+        } else held.push(chunk.slice(pos, stop));
         if (end !== -1) finishEvent(out);
         pos = stop;
       }
-      if (untouched) return chunk.length ? chunk : null;
+      if (!out) return chunk.length ? chunk : null;
       return out.length ? concat(out) : null;
     },
     end() {

@@ -10,17 +10,12 @@ import {
   ProviderError,
   toUpstreamError,
 } from "./errors.ts";
-import { isErrorBody, MAX_ANSWER_BYTES, parseUpstreamJson, readUpstreamText } from "./http.ts";
+import { isErrorBody, MAX_ANSWER_BYTES, readUpstreamText } from "./http.ts";
 import type { SseEvent } from "./sse.ts";
 import type { ResolvedProvider, Usage } from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;
-
-/** Upstream JSON, or undefined when empty, not JSON, or nested deeper than any real answer. */
-export function jsonOrUndefined(text: string): unknown {
-  return parseUpstreamJson(text);
-}
 
 /** A whole JSON answer as a completion, or the typed error it really is. */
 export function completionOf(

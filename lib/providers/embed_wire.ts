@@ -9,7 +9,7 @@
  */
 import type { EmbedRequest, EmbedResult, SlotContext } from "./adapter.ts";
 import { type ErrorContext, errorFromHttp, ProviderError } from "./errors.ts";
-import { isErrorBody, timedCall } from "./http.ts";
+import { isErrorBody, parseUpstreamJson, timedCall } from "./http.ts";
 import { authHeaders } from "./resolve.ts";
 import type { UpstreamError } from "./types.ts";
 import { readCapped } from "../net/read_capped.ts";
@@ -104,10 +104,7 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     }
     return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
   });
-  let json: unknown = undefined;
-  try {
-    json = text.trim() ? JSON.parse(text) : undefined;
-  } catch { /* not JSON */ }
+  const json = parseUpstreamJson(text);
   if (status >= 400 || isErrorBody(json)) {
     throw new ProviderError(embedError(status, headers, json, text, ctx, ectx));
   }

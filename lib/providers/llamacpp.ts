@@ -27,8 +27,6 @@ export const llamaCppAdapter: ProviderAdapter = {
   movesFinishFieldsToUsage: true,
   hints: {
     ...GENERIC_HINTS,
-    // The generic UI texts (GENERIC_HINTS.ui): they name the server and its URL.
-    ui: GENERIC_HINTS.ui,
     start: (p) =>
       `Make sure ${p.record.displayName} is running (llama-server -m model.gguf --port 8080), then check the URL and port.`,
     tokenLimit:

@@ -114,8 +114,6 @@ export const ollamaAdapter: ProviderAdapter = {
   },
   hints: {
     ...GENERIC_HINTS,
-    // The generic UI texts (GENERIC_HINTS.ui): they name the server and its URL.
-    ui: GENERIC_HINTS.ui,
     start: () =>
       "Start Ollama (the desktop app, or `ollama serve`) and check the URL and port (default 11434).",
     tokenLimit:

@@ -105,10 +105,9 @@ export function createProviderService(
   const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
   const store = createModelStore(http);
   const idle = createIdleWatcher(() => performance.now());
-  const prober = createStatusProber(http);
-  // The last state seen per provider, URL and key: a change (up, down, now wants another token)
-  // means the cached model list is from a server that no longer answers that way.
-  const lastState = new Map<string, string>();
+  const prober = createStatusProber(http, {
+    onChange: (provider) => store.invalidate(provider.baseUrl),
+  });
   const settings = async (): Promise<Settings> => (await ctx.settings.get()).values;
 
   async function streamDeps(): Promise<StreamDeps> {
@@ -161,14 +160,7 @@ export function createProviderService(
       return resolveProvider(await settings(), id);
     },
     async status(id, opts) {
-      const provider = resolveProvider(await settings(), id);
-      const status = await prober(provider, opts);
-      const key = `${id}\n${provider.baseUrl}\n${provider.apiKey ?? ""}`;
-      const before = lastState.get(key);
-      if (before !== undefined && before !== status.state) store.invalidate(provider.baseUrl);
-      lastState.set(key, status.state);
-      if (lastState.size > 32) lastState.delete(lastState.keys().next().value!);
-      return status;
+      return await prober(resolveProvider(await settings(), id), opts);
     },
     async test(id, url, apiKey) {
       const record = PROVIDERS[id];

@@ -138,16 +138,29 @@ export interface StatusProber {
   clear(): void;
 }
 
-/** Builds the cached, coalescing prober over `deps`. */
+/**
+ * Builds the cached, coalescing prober over `deps`. `onChange` hears of a provider whose state
+ * differs from its last probe at the same URL and key (up, down, now wants another token): what
+ * was cached from that server, such as its model list, no longer holds.
+ */
 export function createStatusProber(
   deps: HttpDeps,
-  opts: { ttlMs?: number; timeoutMs?: number } = {},
+  opts: {
+    ttlMs?: number;
+    timeoutMs?: number;
+    onChange?: (provider: ResolvedProvider) => void;
+  } = {},
 ): StatusProber {
   const ttl = opts.ttlMs ?? STATUS_TTL_MS;
-  const entries = new Map<
-    string,
-    { fingerprint: string; at: number; promise: Promise<ProviderStatus>; settled: boolean }
-  >();
+  interface Entry {
+    fingerprint: string;
+    at: number;
+    promise: Promise<ProviderStatus>;
+    settled: boolean;
+    /** The settled probe's state (before that: the previous probe's, same URL and key). */
+    state?: string;
+  }
+  const entries = new Map<string, Entry>();
   const prober = ((provider: ResolvedProvider, call: { fresh?: boolean } = {}) => {
     const slot = `${provider.record.id}`;
     const fingerprint = `${provider.baseUrl}\n${provider.apiKey ?? ""}`;
@@ -159,13 +172,16 @@ export function createStatusProber(
     ) {
       return hit.promise;
     }
+    const before = hit?.fingerprint === fingerprint ? hit.state : undefined;
     const promise = probeStatus(deps, provider, { timeoutMs: opts.timeoutMs });
-    const entry = { fingerprint, at: now, promise, settled: false };
+    const entry: Entry = { fingerprint, at: now, promise, settled: false, state: before };
     entries.set(slot, entry);
     promise.then(
-      () => {
+      (status) => {
         entry.settled = true;
         entry.at = deps.now();
+        entry.state = status.state;
+        if (before !== undefined && before !== status.state) opts.onChange?.(provider);
       },
       () => {
         if (entries.get(slot) === entry) entries.delete(slot);

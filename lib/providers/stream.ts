@@ -24,8 +24,8 @@ import {
   ProviderError,
   toUpstreamError,
 } from "./errors.ts";
-import { chunkOf, completionOf, jsonOrUndefined, mapUsage, readAll } from "./chat_wire.ts";
-import { MAX_SMALL_BYTES } from "./http.ts";
+import { chunkOf, completionOf, mapUsage, readAll } from "./chat_wire.ts";
+import { MAX_SMALL_BYTES, parseUpstreamJson } from "./http.ts";
 import { LOAD_IDLE_MS } from "./idle.ts";
 import { type ChatStream, prepareChat } from "./prepare.ts";
 import { round, startMetrics } from "./metrics.ts";
@@ -163,7 +163,7 @@ export const streamChat: ChatStream = async function* (deps, provider, req, sign
     if (!res.ok) {
       const text = yield* waitFor(readAll(res, guard.touch, MAX_SMALL_BYTES));
       throw new ProviderError(
-        errorFromHttp(res.status, jsonOrUndefined(text) ?? text, res.headers, provider, ectx),
+        errorFromHttp(res.status, parseUpstreamJson(text) ?? text, res.headers, provider, ectx),
       );
     }
     if (!type.includes("text/event-stream") || !res.body) {

@@ -10,7 +10,7 @@ import { type KvKeyOf, runKey } from "../kv/keys.ts";
 import { KV_MAX_COMMIT_BYTES, KV_MAX_MUTATIONS, serialisedBytes } from "../kv/limits.ts";
 import { createEventLog, type EventLog } from "./events.ts";
 import type { RunEvent, RunEventData, RunEventType, RunRecord } from "./schema.ts";
-import { createTextBuffer, type TextBuffer } from "./text.ts";
+import { CHUNK_CHARS, createTextBuffer, type TextBuffer } from "./text.ts";
 import { applyTextOp, type TextOp } from "./text_ops.ts";
 
 /** Batching knobs (tests shorten them; the defaults suit a browser watching a stream). */
@@ -85,7 +85,8 @@ export function createLiveRun(
   const log = createEventLog(opts.now, record.lastSeq);
   const text = createTextBuffer(initial.text ?? "", record.textChunks);
   /** Writes staged by `put`/`del`, by key, until a flush commits them (`bytes`: serialised). */
-  let side = new Map<string, { key: Deno.KvKey; value?: unknown; bytes: number }>();
+  type Side = Map<string, { key: Deno.KvKey; value?: unknown; bytes: number }>;
+  let side: Side = new Map();
   const abort = new AbortController();
   let recordDirty = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -96,7 +97,6 @@ export function createLiveRun(
    * on their way, so they must not count towards the next batch's size threshold. */
   let inFlightBytes = 0;
 
-  type Side = Map<string, { key: Deno.KvKey; value?: unknown; bytes: number }>;
   const sideBytes = () => [...side.values()].reduce((a, w) => a + w.bytes, 0);
 
   /** The run was taken elsewhere: stop instead of overwriting. */
@@ -145,14 +145,13 @@ export function createLiveRun(
   async function writeMain(): Promise<"done" | "more" | "stop"> {
     const op = kv.atomic().check({ key: runKey(record.id), versionstamp });
     let mutations = 1;
-    let bytes = serialisedBytes(record) + sideBytes();
     const counted = {
-      set: (key: Deno.KvKey, value: unknown) => (
-        mutations++, bytes += serialisedBytes(value) + 64, op.set(key, value)
-      ),
-      delete: (key: Deno.KvKey) => (mutations++, bytes += 64, op.delete(key)),
+      set: (key: Deno.KvKey, value: unknown) => (mutations++, op.set(key, value)),
+      delete: (key: Deno.KvKey) => (mutations++, op.delete(key)),
     };
     const chunks = text.stage(counted, record.id);
+    // Text chunks are at most CHUNK_CHARS units, two bytes each at most: no need to measure them.
+    const bytes = serialisedBytes(record) + sideBytes() + (mutations - 1) * (2 * CHUNK_CHARS + 64);
     const waiting = log.pendingCount;
     const budget = COMMIT_BUDGET - bytes;
     const staged = log.stage(counted, record.id, budget);

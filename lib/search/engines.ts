@@ -71,7 +71,9 @@ export async function searchDepsFor(ctx: AppContext): Promise<SearchDeps> {
 export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
   const search = librarySearchFnFor(ctx);
   return async (query, opts) => {
-    if (!await hasCollections(ctx.kv)) {
+    // One list per query answers both "any collection?" and which ids the names mean.
+    const all = await collectionChoices(ctx.kv);
+    if (!all.length) {
       throw searchError(
         "not_configured",
         "library",
@@ -80,7 +82,7 @@ export function runLibrarySearch(ctx: AppContext): LibrarySearchFn {
       );
     }
     const collections = opts.collections?.length
-      ? await collectionIds(ctx.kv, opts.collections)
+      ? resolveCollections(all, opts.collections)
       : undefined;
     return await search(query, { ...opts, collections });
   };
@@ -109,12 +111,19 @@ export function pickCollections(
  * what people type). Naming none that exists is a typed error, not a silently empty search.
  */
 export async function collectionIds(kv: Deno.Kv, wanted: readonly string[]): Promise<string[]> {
-  const all = await Array.fromAsync(kvList(kv, COLLECTIONS_PREFIX));
+  return resolveCollections(await collectionChoices(kv), wanted);
+}
+
+/** `collectionIds` over an already listed set of collections. */
+function resolveCollections(
+  all: readonly { id: string; name: string }[],
+  wanted: readonly string[],
+): string[] {
   const ids = new Set<string>();
   for (const w of wanted) {
-    const c = all.find((e) => e.value.id === w) ??
-      all.find((e) => e.value.name.toLowerCase() === w.toLowerCase());
-    if (c) ids.add(c.value.id);
+    const c = all.find((e) => e.id === w) ??
+      all.find((e) => e.name.toLowerCase() === w.toLowerCase());
+    if (c) ids.add(c.id);
   }
   if (!ids.size) {
     throw searchError(
