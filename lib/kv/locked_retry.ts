@@ -36,23 +36,29 @@ export async function retryLocked<T>(
 
 /** `kv` with every write retried while another process holds the file's write lock. */
 export function retryLockedWrites(kv: Deno.Kv): Deno.Kv {
+  const writes = new Set<PropertyKey>(["set", "delete", "enqueue"]);
+  // Built once per method, not per access: reads (`get` on every request) go straight through.
+  const methods = new Map<PropertyKey, unknown>();
+  const method = (prop: PropertyKey, value: (...a: unknown[]) => unknown) => {
+    if (prop === "atomic") {
+      return () => {
+        const op = kv.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = () => retryLocked(commit);
+        return op;
+      };
+    }
+    if (writes.has(prop)) {
+      return (...args: unknown[]) => retryLocked(() => value.apply(kv, args) as Promise<unknown>);
+    }
+    return value.bind(kv);
+  };
   return new Proxy(kv, {
     get(target, prop) {
-      if (prop === "atomic") {
-        return () => {
-          const op = target.atomic();
-          const commit = op.commit.bind(op);
-          op.commit = () => retryLocked(commit);
-          return op;
-        };
-      }
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
-      if (prop === "set" || prop === "delete" || prop === "enqueue") {
-        return (...args: unknown[]) =>
-          retryLocked(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-      }
-      return value.bind(target);
+      if (!methods.has(prop)) methods.set(prop, method(prop, value));
+      return methods.get(prop);
     },
   });
 }
