@@ -236,14 +236,9 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       ),
     );
   const bodyTimeoutMs = ctx.config.bodyTimeoutMs ?? BODY_TIMEOUT_MS;
-  const limits = {
-    normal: bodyLimit({ maxSize: MAX_BODY, onError: (c) => tooLarge(c, MAX_BODY) }),
-    upload: bodyLimit({ maxSize: MAX_UPLOAD_BODY, onError: (c) => tooLarge(c, MAX_UPLOAD_BODY) }),
-    gateway: bodyLimit({
-      maxSize: MAX_GATEWAY_BODY,
-      onError: (c) => tooLarge(c, MAX_GATEWAY_BODY),
-    }),
-  };
+  // One bodyLimit per cap `bodyLimitFor` can return, keyed by that cap.
+  const capOf = (max: number) => bodyLimit({ maxSize: max, onError: (c) => tooLarge(c, max) });
+  const limits = new Map([MAX_BODY, MAX_UPLOAD_BODY, MAX_GATEWAY_BODY].map((m) => [m, capOf(m)]));
   const sizeCap: MiddlewareHandler = (c, next) => {
     const limit = bodyLimitFor(c.req.path);
     // Deno hands GET/HEAD handlers no body, so bodyLimit would not see one; the declared size
@@ -251,11 +246,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     if (Number(c.req.header("content-length") ?? 0) > limit) {
       return Promise.resolve(tooLarge(c, limit));
     }
-    const capped = limit === MAX_GATEWAY_BODY
-      ? limits.gateway
-      : limit === MAX_UPLOAD_BODY
-      ? limits.upload
-      : limits.normal;
+    const capped = limits.get(limit) ?? limits.get(MAX_BODY)!;
     // The body gets a deadline before anything reads it (bodyLimit reads chunked ones here);
     // uploads of documents may be large, so they get ten times as long.
     let deadline: ReturnType<typeof withReadDeadline> | null = null;

@@ -15,19 +15,22 @@ import { sourcesView } from "../lib/sources/store.ts";
 /** The routes, mounted next to the research routes under /api/research. */
 export function sourcesRoutes(ctx: AppContext) {
   const service = researchServiceFor(ctx, providerServiceFor(ctx));
+  /** The run `id` once its staged writes are in KV (sources are read from KV), or a 404. */
+  const settled = async (id: string) => {
+    const view = await service.get(id);
+    if (!view) throw notFound(`No research run ${id}`);
+    await service.persisted(id);
+    return view;
+  };
   return new Hono()
     .get("/:id/sources", async (c) => {
       const id = c.req.param("id");
-      const view = await service.get(id);
-      if (!view) throw notFound(`No research run ${id}`);
-      await service.persisted(id);
+      await settled(id);
       return c.json(await sourcesView(ctx.kv, id));
     })
     .get("/:id/export.json", async (c) => {
       const id = c.req.param("id");
-      const view = await service.get(id);
-      if (!view) throw notFound(`No research run ${id}`);
-      await service.persisted(id);
+      const view = await settled(id);
       const s = await sourcesView(ctx.kv, id);
       const { run, text } = view;
       return c.json(

@@ -5,9 +5,15 @@
  * (an atomic write checked against the record, so two processes starting together cannot both
  * take it) and resumed at the step it was in. Runs whose owner still lives are left alone.
  */
-import { kvList, kvSet, runActiveKey, runKey, RUNS_ACTIVE_PREFIX } from "../kv/keys.ts";
-import { readLease } from "./lease.ts";
-import { getRun } from "./runs.ts";
+import {
+  kvList,
+  kvSet,
+  ownerLeaseKey,
+  runActiveKey,
+  runKey,
+  RUNS_ACTIVE_PREFIX,
+} from "../kv/keys.ts";
+import type { OwnerLease } from "./lease.ts";
 import { isTerminal, type RunRecord } from "./schema.ts";
 
 /** What a sweep found. */
@@ -21,21 +27,31 @@ export interface Sweep {
 /** Finds adoptable runs; drops index entries of runs that ended or vanished. */
 export async function sweep(kv: Deno.Kv, self: string, now: number): Promise<Sweep> {
   const out: Sweep = { orphans: [], nextExpiry: null };
-  for await (const entry of kvList(kv, RUNS_ACTIVE_PREFIX)) {
-    const id = String(entry.key[1]);
-    const run = await getRun(kv, id);
-    const r = run.value;
-    if (!r || (isTerminal(r.status) && r.status !== "interrupted")) {
-      await kv.atomic().check(entry).delete(entry.key).commit();
-      continue;
+  const active = await Array.fromAsync(kvList(kv, RUNS_ACTIVE_PREFIX));
+  // Records and their owners' leases read ten at a time (KV's getMany limit), not one by one.
+  for (let i = 0; i < active.length; i += 10) {
+    const batch = active.slice(i, i + 10);
+    const runs = await kv.getMany<RunRecord[]>(batch.map((e) => runKey(String(e.key[1]))));
+    const owners = [...new Set(runs.flatMap((r) => r.value?.owner ?? []))]
+      .filter((o) => o !== self);
+    const leases = new Map<string, OwnerLease>();
+    for (const l of await kv.getMany<OwnerLease[]>(owners.map(ownerLeaseKey))) {
+      if (l.value) leases.set(l.value.owner, l.value);
     }
-    if (r.owner === self) continue;
-    const lease = await readLease(kv, r.owner);
-    if (lease && lease.expiresAt > now) {
-      out.nextExpiry = Math.min(out.nextExpiry ?? Infinity, lease.expiresAt);
-      continue;
+    for (const [j, entry] of batch.entries()) {
+      const r = runs[j].value;
+      if (!r || (isTerminal(r.status) && r.status !== "interrupted")) {
+        await kv.atomic().check(entry).delete(entry.key).commit();
+        continue;
+      }
+      if (r.owner === self) continue;
+      const lease = r.owner ? leases.get(r.owner) : undefined;
+      if (lease && lease.expiresAt > now) {
+        out.nextExpiry = Math.min(out.nextExpiry ?? Infinity, lease.expiresAt);
+        continue;
+      }
+      out.orphans.push({ record: r, versionstamp: runs[j].versionstamp! });
     }
-    out.orphans.push({ record: r, versionstamp: run.versionstamp! });
   }
   return out;
 }

@@ -5,8 +5,7 @@
  * every engine failed and fallback allowed) the model answers alone, labelled "no sources".
  */
 import { runCitationsKey } from "../../kv/keys.ts";
-import { answerBudget, estimatePromptTokens } from "../../research/budget.ts";
-import { quickPrompt } from "../../research/prompts.ts";
+import { streamModelAnswer } from "../../research/steps/answer.ts";
 import { defineStep, type StepContext } from "../../research/steps/types.ts";
 import { CitationBook, stripThink } from "../citations.ts";
 import { NO_SOURCES_LABEL, sourcesMarkdown } from "../report.ts";
@@ -55,14 +54,7 @@ export function publishCitations(
 
 /** Model knowledge only, labelled: nothing was found or every engine failed. */
 export async function modelOnly(ctx: StepContext, why: string): Promise<SourcedAnswerOutput> {
-  const messages = quickPrompt(ctx.run.query);
-  const prompt = estimatePromptTokens(messages);
-  const max = answerBudget(prompt, ctx.settings);
-  if (max === null) return ctx.fail(ctx.tooLarge(prompt, "question"));
-  ctx.progress(`${why}; answering from the model's knowledge`, 0.05);
-  const start = ctx.text.length;
-  const res = await ctx.llm(messages, { maxTokens: max, into: "text" });
-  if (res.error) return ctx.fail(res.error);
+  const start = await streamModelAnswer(ctx, `${why}; answering from the model's knowledge`);
   const text = stripThink(ctx.text.slice(start)).trim();
   ctx.compose([[0, start], `_${NO_SOURCES_LABEL} ${why}._\n\n`, text, "\n"]);
   ctx.update({ noSources: why });
