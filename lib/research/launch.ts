@@ -6,7 +6,7 @@ import { runActiveKey, runCancelKey } from "../kv/keys.ts";
 import type { LiveRun } from "./live.ts";
 import type { QueueJob } from "./queue.ts";
 import { type PositionWatchers, queuedProgress } from "./queue_position.ts";
-import type { RunStatus } from "./schema.ts";
+import type { RunRecord, RunStatus } from "./schema.ts";
 
 /** Ends a run that never started; a shutdown keeps it in the unfinished index (resumed later). */
 export async function endWaiting(
@@ -18,10 +18,24 @@ export async function endWaiting(
     ? "Cancelled before it started"
     : "deepstudio stopped before this run started";
   const progress = { phase: status, message, percent: 0 };
-  run.update({ status: status as RunStatus, finishedAt: now(), progress });
-  if (status === "cancelled") run.del(runActiveKey(run.id));
-  run.del(runCancelKey(run.id));
+  run.update({ progress });
   run.emit("progress", progress);
+  await closeRun(run, status, { finishedAt: now() });
+}
+
+/**
+ * The end of every run, started or not: its final status (with `patch`), its entry in the
+ * unfinished index dropped (an interrupted run keeps it: the next start resumes it), the cancel
+ * request cleared, `status` and `done` announced, and the last flush.
+ */
+export async function closeRun(
+  run: LiveRun,
+  status: RunStatus,
+  patch: Partial<RunRecord>,
+): Promise<void> {
+  run.update({ ...patch, status });
+  if (status !== "interrupted") run.del(runActiveKey(run.id));
+  run.del(runCancelKey(run.id));
   run.emit("status", { status });
   run.emit("done", { status });
   await run.close();

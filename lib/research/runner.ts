@@ -9,7 +9,7 @@
 import { promptTooLargeError, toUpstreamError } from "../providers/errors.ts";
 import type { ResolvedProvider, UpstreamError } from "../providers/types.ts";
 import type { Settings } from "../settings/schema.ts";
-import { runActiveKey, runCancelKey } from "../kv/keys.ts";
+import { closeRun } from "./launch.ts";
 import { createLlmCaller, type ResearchLlm } from "./llm_call.ts";
 import type { LiveRun } from "./live.ts";
 import { pipelineFor, progressRanges } from "./pipeline.ts";
@@ -115,13 +115,7 @@ export async function runResearch(
       steps: m.steps,
     });
     progress(status, MESSAGES[status], status === "completed" ? 100 : percent);
-    live.update({ status, finishedAt: deps.now(), error: error ?? live.record.error });
-    // An interrupted run stays in the unfinished index: the next start resumes it.
-    if (status !== "interrupted") live.del(runActiveKey(r.id));
-    live.del(runCancelKey(r.id));
-    live.emit("status", { status });
-    live.emit("done", { status });
-    await live.close();
+    await closeRun(live, status, { finishedAt: deps.now(), error: error ?? live.record.error });
   }
 
   /** Ends the run as failed: the error report after the text so far. */
