@@ -93,26 +93,23 @@ export function LibraryCollection(props: LibraryCollectionProps) {
     const form = new FormData();
     for (const f of list) form.append("files", f);
     setMessage(`Uploading ${list.length} file${list.length === 1 ? "" : "s"}…`);
-    try {
-      const res = await fetch(`/api/collections/${id}/documents`, { method: "POST", body: form });
-      const body = await res.json();
-      if (!res.ok) return setMessage(body.error?.message ?? `Upload failed (HTTP ${res.status})`);
-      const dupes = body.uploads.filter((u: { duplicate?: boolean }) => u.duplicate).length;
-      const bad = body.uploads.filter((u: { error?: string }) => u.error).map((
-        u: { error: string },
-      ) => u.error);
-      setMessage(
-        [
-          `Added ${list.length - dupes - bad.length}.`,
-          dupes ? `${dupes} already in the collection.` : "",
-          ...bad,
-        ].filter(Boolean)
-          .join(" "),
-      );
-      await refreshDocs();
-    } catch {
-      setMessage("deepstudio did not answer. Is it still running?");
-    }
+    const res = await api<{ uploads: { duplicate?: boolean; error?: string }[] }>(
+      "POST",
+      `/api/collections/${id}/documents`,
+      form,
+    );
+    if (!res.ok) return setMessage(res.error.message);
+    const { uploads } = res.data;
+    const dupes = uploads.filter((u) => u.duplicate).length;
+    const bad = uploads.flatMap((u) => u.error ? [u.error] : []);
+    setMessage(
+      [
+        `Added ${list.length - dupes - bad.length}.`,
+        dupes ? `${dupes} already in the collection.` : "",
+        ...bad,
+      ].filter(Boolean).join(" "),
+    );
+    await refreshDocs();
   }
 
   async function addJson(body: unknown, done: () => void) {

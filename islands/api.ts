@@ -16,14 +16,15 @@ export interface ApiError {
 /** Result of an API call. */
 export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; error: ApiError };
 
-/** Calls the API; never throws. */
+/** Calls the API; never throws. A FormData body goes as multipart (uploads), any other as JSON. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
   let res: Response;
+  const form = body instanceof FormData;
   try {
     res = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined || form ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
   } catch {
     return {

@@ -6,11 +6,11 @@
  * is in flight and go in the next one, up to ten documents per atomic commit, in the order they
  * were asked for, so a document's `indexed` never lands before its `indexing`.
  */
-import type { LibraryStore } from "./store.ts";
+import { GET_MANY_MAX, type LibraryStore } from "./store.ts";
 import type { LibraryDocument } from "./types.ts";
 
 /** Documents per commit: KV's `getMany` reads at most ten keys. */
-const GROUP = 10;
+const GROUP = GET_MANY_MAX;
 
 interface Pending {
   docId: string;

@@ -114,12 +114,15 @@ export function createImports(deps: ImportDeps): Imports {
 
   /**
    * Looks at one file found on disk: unchanged, changed (its record updated now), or new (a
-   * record to insert, returned for `scan` to insert with the others).
+   * record to insert, returned for `scan` to insert with the others). `stored` is the
+   * collection's documents by hash, read once by `scan` and kept in step with its changes, so a
+   * file costs no KV read of its own.
    */
   async function scanFile(
     collectionId: string,
     path: string,
     byPath: Map<string, LibraryDocument>,
+    stored: Map<string, LibraryDocument>,
     fresh: Map<string, LibraryDocument>,
   ) {
     const bytes = await Deno.readFile(path);
@@ -136,10 +139,12 @@ export function createImports(deps: ImportDeps): Imports {
         errorKind: null,
       };
       await store.putDocument(doc, known.hash);
+      if (stored.get(known.hash)?.id === known.id) stored.delete(known.hash);
+      stored.set(hash, doc);
       return { doc, outcome: "changed" as const };
     }
     // Same bytes elsewhere (stored, or earlier in this scan): nothing to add.
-    const other = fresh.get(hash) ?? await store.byHash(collectionId, hash);
+    const other = fresh.get(hash) ?? stored.get(hash);
     if (other) return { doc: other, outcome: "unchanged" as const };
     const doc = newDoc(
       collectionId,
@@ -171,9 +176,10 @@ export function createImports(deps: ImportDeps): Imports {
       result.documents.push(doc);
       if (outcome !== "unchanged") deps.events.publish(collectionId, "document", doc);
     };
+    const stored = new Map(docs.map((d) => [d.hash, d]));
     const fresh = new Map<string, LibraryDocument>();
     for (const p of paths) {
-      const { doc, outcome } = await scanFile(collectionId, p, byPath, fresh);
+      const { doc, outcome } = await scanFile(collectionId, p, byPath, stored, fresh);
       if (outcome === "new") fresh.set(doc.hash, doc);
       else note(doc, outcome);
     }

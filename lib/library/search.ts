@@ -79,7 +79,7 @@ export async function searchLibrary(
     if (!space) continue;
     const vector = await queryVector(c);
     const found = await space.search({ vector, text: input.q, k });
-    const docs = new Map((await library.store.documents(c.id)).map((d) => [d.id, d]));
+    const docs = await library.store.documentsById(c.id, found.map((h) => h.chunk.documentId));
     for (const h of found) {
       const doc = docs.get(h.chunk.documentId);
       if (!doc) continue; // deleted a moment ago

@@ -16,8 +16,8 @@ import { openSqliteIndex } from "./index/sqlite.ts";
 import type { LibraryIndex } from "./index/types.ts";
 import { type JobDeps, runJob, spaceName } from "./job.ts";
 import { DEFAULT_EMBEDDING_MODEL, prefixRuleFor } from "./prefixes.ts";
-import { LibraryStore } from "./store.ts";
-import type { Collection, CollectionView, IndexTarget } from "./types.ts";
+import { GET_MANY_MAX, LibraryStore } from "./store.ts";
+import type { Collection, CollectionView, IndexTarget, LibraryDocument } from "./types.ts";
 import { createImports, type Imports } from "./imports.ts";
 import { createJobClaims } from "./lease.ts";
 import { Watchers } from "./watchers.ts";
@@ -259,12 +259,17 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
       for (const n of await idx.names()) {
         if (n.startsWith(prefix) && !keep.includes(n)) await idx.drop(n);
       }
-      for (const d of await store.documents(id)) {
-        await store.updateDocument(
-          id,
-          d.id,
-          (d) => ({ ...d, state: "queued", error: null, errorKind: null }),
-        );
+      // Every document queued again, ten to a commit rather than one commit each.
+      const requeue = (d: LibraryDocument): LibraryDocument => ({
+        ...d,
+        state: "queued",
+        error: null,
+        errorKind: null,
+      });
+      const all = await store.documents(id);
+      for (let at = 0; at < all.length; at += GET_MANY_MAX) {
+        const group = all.slice(at, at + GET_MANY_MAX);
+        await store.updateDocuments(id, group.map((d) => [d.id, requeue] as const));
       }
       await imports.rescanFolders(id);
       start(id);

@@ -13,6 +13,12 @@ import {
 } from "../kv/keys.ts";
 import type { Collection, CollectionView, LibraryDocument } from "./types.ts";
 
+/** Keys one `getMany` reads at most (Deno KV's limit), so documents per read-then-write commit. */
+export const GET_MANY_MAX = 10;
+
+/** Keys per atomic commit when a collection's records are deleted. */
+const DELETE_GROUP = 100;
+
 /** Documents per atomic commit of `insertDocuments` (well under KV's limits on checks). */
 const INSERT_GROUP = 20;
 
@@ -59,6 +65,25 @@ export class LibraryStore {
 
   async document(collectionId: string, docId: string): Promise<LibraryDocument | null> {
     return (await this.kv.get<LibraryDocument>(libraryDocKey(collectionId, docId))).value;
+  }
+
+  /**
+   * The documents of `ids` that exist, by id: `getMany` reads of ten keys (its limit), so a
+   * search resolves its hits without listing the whole collection.
+   */
+  async documentsById(
+    collectionId: string,
+    ids: Iterable<string>,
+  ): Promise<Map<string, LibraryDocument>> {
+    const unique = [...new Set(ids)];
+    const out = new Map<string, LibraryDocument>();
+    for (let at = 0; at < unique.length; at += GET_MANY_MAX) {
+      const keys = unique.slice(at, at + GET_MANY_MAX).map((id) => libraryDocKey(collectionId, id));
+      for (const e of await this.kv.getMany<LibraryDocument[]>(keys)) {
+        if (e.value) out.set(e.value.id, e.value);
+      }
+    }
+    return out;
   }
 
   /** The document holding `hash` in the collection, if any. */
@@ -137,7 +162,9 @@ export class LibraryStore {
     collectionId: string,
     changes: [docId: string, change: (d: LibraryDocument) => LibraryDocument][],
   ): Promise<(LibraryDocument | null)[]> {
-    if (changes.length > 10) throw new RangeError("at most 10 documents per commit");
+    if (changes.length > GET_MANY_MAX) {
+      throw new RangeError(`at most ${GET_MANY_MAX} documents per commit`);
+    }
     for (;;) {
       const entries = await this.kv.getMany<LibraryDocument[]>(
         changes.map(([id]) => libraryDocKey(collectionId, id)),
@@ -163,7 +190,17 @@ export class LibraryStore {
   /** Removes the collection and every document record of it. */
   async deleteCollection(id: string): Promise<void> {
     for (const prefix of [libraryDocsPrefix(id), libraryHashPrefix(id)]) {
-      for await (const e of this.kv.list({ prefix })) await this.kv.delete(e.key);
+      // One commit per group of keys rather than per key (well under KV's mutation limit).
+      let op = this.kv.atomic();
+      let n = 0;
+      for await (const e of this.kv.list({ prefix })) {
+        op.delete(e.key);
+        if (++n % DELETE_GROUP === 0) {
+          await op.commit();
+          op = this.kv.atomic();
+        }
+      }
+      if (n % DELETE_GROUP) await op.commit();
     }
     await this.kv.delete(collectionKey(id));
   }

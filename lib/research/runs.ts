@@ -131,10 +131,8 @@ export async function deleteRunEntries(kv: Deno.Kv, record: RunRecord): Promise<
     runKey(record.id),
     runByTimeKey(record.createdAt, record.id),
     ...runSideKeys(record.id),
+    ...await prefixedKeys(kv, record.id),
   ];
-  for (const prefix of runPrefixes(record.id)) {
-    for await (const e of kv.list({ prefix })) keys.push(e.key);
-  }
   for (let i = 0; i < keys.length; i += 500) {
     const op = kv.atomic();
     for (const k of keys.slice(i, i + 500)) op.delete(k);
@@ -145,15 +143,20 @@ export async function deleteRunEntries(kv: Deno.Kv, record: RunRecord): Promise<
 
 /** Every KV key a run holds (record, indexes, events, text, steps): for tests and diagnostics. */
 export async function runEntryKeys(kv: Deno.Kv, id: string): Promise<Deno.KvKey[]> {
-  const keys: Deno.KvKey[] = [];
-  for (const k of [runKey(id), ...runSideKeys(id)]) {
-    if ((await kv.get(k)).versionstamp) keys.push(k);
-  }
-  for (const prefix of runPrefixes(id)) {
-    for await (const e of kv.list({ prefix })) keys.push(e.key);
-  }
+  const single = await kv.getMany([runKey(id), ...runSideKeys(id)]);
+  const keys = single.filter((e) => e.versionstamp).map((e) => e.key);
+  keys.push(...await prefixedKeys(kv, id));
   for await (const e of kv.list<string>({ prefix: RUNS_BY_TIME_PREFIX })) {
     if (e.value === id) keys.push(e.key);
+  }
+  return keys;
+}
+
+/** Every key under the run's prefixes (events, text, steps, sources, passages). */
+async function prefixedKeys(kv: Deno.Kv, id: string): Promise<Deno.KvKey[]> {
+  const keys: Deno.KvKey[] = [];
+  for (const prefix of runPrefixes(id)) {
+    for await (const e of kv.list({ prefix })) keys.push(e.key);
   }
   return keys;
 }

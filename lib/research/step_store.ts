@@ -13,9 +13,10 @@ import {
 } from "../kv/keys.ts";
 import type { LiveRun } from "./live.ts";
 import type { StepRecord } from "./steps/types.ts";
+import { CHUNK_CHARS } from "./text.ts";
 
-/** Longest output kept inline, and the size of each part (UTF-16 units: ≤ 32 KiB each). */
-export const PART_CHARS = 16_000;
+/** Longest output kept inline, and the size of each part: the text's chunk size (≤ 32 KiB). */
+export const PART_CHARS = CHUNK_CHARS;
 
 /** Every stored step record of a run by name, outputs reassembled. */
 export async function loadSteps(

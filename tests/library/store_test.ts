@@ -1,0 +1,95 @@
+/**
+ * The Library's KV store on a real Deno KV file: deleting a collection leaves none of its
+ * document or hash records (more of them than one delete commit holds), and a search's hits
+ * resolve to their documents with ids that are gone left out.
+ */
+import { assertEquals } from "../assert.ts";
+import { prefixRuleFor } from "../../lib/library/prefixes.ts";
+import { LibraryStore } from "../../lib/library/store.ts";
+import type { Collection, LibraryDocument } from "../../lib/library/types.ts";
+import { collectionKey, libraryDocsPrefix, libraryHashPrefix } from "../../lib/kv/keys.ts";
+
+function collection(id: string): Collection {
+  const model = "text-embedding-nomic-embed-text-v1.5";
+  return {
+    id,
+    name: id,
+    index: {
+      generation: 1,
+      provider: "lmstudio",
+      model,
+      prefix: prefixRuleFor(model),
+      dimensions: null,
+    },
+    building: null,
+    state: "idle",
+    error: null,
+    folders: [],
+    createdAt: 1,
+    updatedAt: 1,
+  };
+}
+
+function doc(collectionId: string, i: number): LibraryDocument {
+  return {
+    id: `d${i}`,
+    collectionId,
+    name: `doc${i}.txt`,
+    source: { kind: "upload" },
+    hash: `h${i}`,
+    size: 1,
+    state: "queued",
+    error: null,
+    errorKind: null,
+    title: null,
+    format: null,
+    pages: null,
+    chunks: 0,
+    addedAt: i,
+    indexedAt: null,
+  };
+}
+
+async function withStore(fn: (kv: Deno.Kv, store: LibraryStore) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "deepstudio-store-" });
+  const kv = await Deno.openKv(`${dir}/kv.sqlite`);
+  try {
+    await fn(kv, new LibraryStore(kv));
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function count(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.list({ prefix })) n++;
+  return n;
+}
+
+Deno.test("deleting a collection removes every document and hash record, and only its own", async () => {
+  await withStore(async (kv, store) => {
+    for (const id of ["gone", "kept"]) await store.putCollection(collection(id));
+    await store.insertDocuments(Array.from({ length: 250 }, (_, i) => doc("gone", i)));
+    await store.insertDocuments([doc("kept", 1)]);
+    assertEquals(await count(kv, libraryDocsPrefix("gone")), 250);
+    await store.deleteCollection("gone");
+    assertEquals(await count(kv, libraryDocsPrefix("gone")), 0);
+    assertEquals(await count(kv, libraryHashPrefix("gone")), 0);
+    assertEquals((await kv.get(collectionKey("gone"))).value, null);
+    assertEquals(await count(kv, libraryDocsPrefix("kept")), 1);
+    assertEquals(await count(kv, libraryHashPrefix("kept")), 1);
+  });
+});
+
+Deno.test("documentsById reads the hits' documents across getMany groups, skipping gone ids", async () => {
+  await withStore(async (_kv, store) => {
+    await store.putCollection(collection("c"));
+    await store.insertDocuments(Array.from({ length: 25 }, (_, i) => doc("c", i)));
+    const ids = [...Array.from({ length: 25 }, (_, i) => `d${i}`), "d3", "missing"];
+    const found = await store.documentsById("c", ids);
+    assertEquals(found.size, 25);
+    assertEquals(found.get("d24")?.name, "doc24.txt");
+    assertEquals(found.has("missing"), false);
+  });
+});
