@@ -5,6 +5,8 @@
  * answers the manual's error feed; `limited` a 503 (body a guess). Every request is recorded.
  */
 
+import { type RecordedServer, serveRecorded } from "./recorded_server.ts";
+
 /** One paper of the fake. */
 export interface FakePaper {
   id: string;
@@ -14,32 +16,16 @@ export interface FakePaper {
 }
 
 /** A running fake. */
-export interface FakeArxiv {
-  url: string;
+export interface FakeArxiv extends RecordedServer {
   mode: "ok" | "error" | "limited";
-  requests: URL[];
-  close(): Promise<void>;
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 /** Starts the fake over `papers`. */
 export function startFakeArxiv(papers: FakePaper[]): FakeArxiv {
-  const ac = new AbortController();
-  const fake: FakeArxiv = {
-    url: "",
-    mode: "ok",
-    requests: [],
-    close: async () => {
-      ac.abort();
-      await server.finished;
-    },
-  };
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-    (req) => {
-      const url = new URL(req.url);
-      fake.requests.push(url);
+  const fake: FakeArxiv = Object.assign(
+    serveRecorded((_req, url) => {
       const paper = papers.find((p) => url.pathname === `/abs/${p.id}`);
       if (paper) {
         return new Response(
@@ -75,8 +61,8 @@ export function startFakeArxiv(papers: FakePaper[]): FakeArxiv {
       return new Response(`${head}${body}</feed>\n`, {
         headers: { "content-type": "application/atom+xml; charset=utf-8" },
       });
-    },
+    }),
+    { mode: "ok" as FakeArxiv["mode"] },
   );
-  fake.url = `http://127.0.0.1:${server.addr.port}`;
   return fake;
 }

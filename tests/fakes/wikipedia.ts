@@ -7,6 +7,8 @@
  * handled by closing. Every request is recorded.
  */
 
+import { type RecordedServer, serveRecorded } from "./recorded_server.ts";
+
 /** One article of the fake wiki. */
 export interface FakeArticle {
   title: string;
@@ -17,32 +19,15 @@ export interface FakeArticle {
 }
 
 /** A running fake. */
-export interface FakeWikipedia {
-  url: string;
+export interface FakeWikipedia extends RecordedServer {
   mode: "ok" | "error" | "limited";
   articles: FakeArticle[];
-  requests: URL[];
-  close(): Promise<void>;
 }
 
 /** Starts the fake. */
 export function startFakeWikipedia(articles: FakeArticle[]): FakeWikipedia {
-  const ac = new AbortController();
-  const fake: FakeWikipedia = {
-    url: "",
-    mode: "ok",
-    articles,
-    requests: [],
-    close: async () => {
-      ac.abort();
-      await server.finished;
-    },
-  };
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
-    (req) => {
-      const url = new URL(req.url);
-      fake.requests.push(url);
+  const fake: FakeWikipedia = Object.assign(
+    serveRecorded((_req, url) => {
       if (url.pathname.startsWith("/wiki/")) {
         const title = decodeURIComponent(url.pathname.slice(6)).replaceAll("_", " ");
         const a = fake.articles.find((x) => x.title === title);
@@ -85,8 +70,8 @@ export function startFakeWikipedia(articles: FakeArticle[]): FakeWikipedia {
           })),
         },
       });
-    },
+    }),
+    { mode: "ok" as FakeWikipedia["mode"], articles },
   );
-  fake.url = `http://127.0.0.1:${server.addr.port}`;
   return fake;
 }

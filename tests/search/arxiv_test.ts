@@ -7,9 +7,9 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { SearchError } from "../../lib/search/errors.ts";
 import { arxivEngine } from "../../lib/search/arxiv.ts";
-import type { CitationSummary, Source } from "../../lib/sources/types.ts";
 import { startFakeArxiv } from "../fakes/arxiv.ts";
 import { harness } from "../research/support.ts";
+import { sourcedRun } from "./support.ts";
 
 const PAPERS = [
   {
@@ -74,18 +74,11 @@ Deno.test("a sourced run on arXiv reads the abstract pages and every citation re
     env: { LDR_SEARCH_ARXIV_URL: ax.url, LDR_SEARCH_ALLOW_PRIVATE_URLS: "true" },
   });
   try {
-    const { status, json } = await h.post({
-      query: "Does retrieval help small models answer with sources?",
-      sources: { engines: ["arxiv"] },
-    });
-    assertEquals(status, 202, JSON.stringify(json));
-    const run = await h.waitRun(json.id as string);
-    assertEquals(run.status, "completed", run.text);
-    const body = (await h.get(`/api/research/${run.id}/sources`)).json as unknown as {
-      sources: Source[];
-      citations: CitationSummary;
-      passages: Record<string, string>;
-    };
+    const { run, body } = await sourcedRun(
+      h,
+      "Does retrieval help small models answer with sources?",
+      "arxiv",
+    );
     assert(body.sources.every((s) => s.engine === "arxiv" && s.state === "read"));
     assertEquals(body.citations.removed, 1);
     const cited = body.citations.citations[0];

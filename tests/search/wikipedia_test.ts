@@ -7,10 +7,10 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { SearchError } from "../../lib/search/errors.ts";
 import { articleUrl, snippetText, wikipediaEngine } from "../../lib/search/wikipedia.ts";
-import type { CitationSummary, Source } from "../../lib/sources/types.ts";
 import { startFakeWikipedia } from "../fakes/wikipedia.ts";
 import { deadPort } from "../e2e/stack.ts";
 import { harness } from "../research/support.ts";
+import { sourcedRun } from "./support.ts";
 
 const ARTICLES = [
   {
@@ -80,18 +80,7 @@ Deno.test("a sourced run on Wikipedia reads the articles and every citation reso
     env: { LDR_SEARCH_WIKIPEDIA_URL: wiki.url, LDR_SEARCH_ALLOW_PRIVATE_URLS: "true" },
   });
   try {
-    const { status, json } = await h.post({
-      query: "How does smoke calm bees?",
-      sources: { engines: ["wikipedia"] },
-    });
-    assertEquals(status, 202, JSON.stringify(json));
-    const run = await h.waitRun(json.id as string);
-    assertEquals(run.status, "completed", run.text);
-    const body = (await h.get(`/api/research/${run.id}/sources`)).json as unknown as {
-      sources: Source[];
-      citations: CitationSummary;
-      passages: Record<string, string>;
-    };
+    const { run, body } = await sourcedRun(h, "How does smoke calm bees?", "wikipedia");
     assertEquals(body.sources.map((s) => [s.title, s.state]), [["Bee smoker", "read"], [
       "Varroa destructor",
       "read",
