@@ -1,7 +1,8 @@
 /**
  * `/api/providers`: the providers with their URLs, availability, connection tests on unsaved
- * values, and model lists. Upstream failures come back as 502 with the typed error (docs/providers.md, "Errors") in
- * the usual error shape: `{"error":{"kind","title","message","hint",...}}`.
+ * values, and model lists. Upstream failures come back as 502 with the typed error
+ * (docs/providers.md, "Errors") in the usual error shape:
+ * `{"error":{"kind","title","message","hint",...}}`.
  */
 import { Hono } from "hono";
 import { z } from "zod";

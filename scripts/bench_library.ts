@@ -13,6 +13,7 @@
  */
 import { median, percentile, ROOT } from "./bench_util.ts";
 import { type IndexingBench, measureIndexing } from "./bench_library_indexing.ts";
+import { rng } from "../tests/library/index_conformance_scale.ts"; // the tests' seeded PRNG (mulberry32)
 
 /** What the Library bench reports. */
 export interface LibraryBench {
@@ -42,18 +43,6 @@ const WORDS = (
   "model context token window embedding vector search index chunk document page heading " +
   "server local latency memory cache stream answer source citation report research query"
 ).split(" ");
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Vector recall@10 of `space` against an exact scan: the stored vectors are regenerated from

@@ -126,16 +126,10 @@ export function extractHtml(html: string): ExtractedHtml {
   const document = parseDocument(html);
   const lang = document.documentElement?.getAttribute("lang") || null;
   const pageTitle = (document.querySelector("title")?.textContent ?? "").trim();
-  let article:
-    | { title?: string | null; content?: unknown; byline?: string | null } & {
-      siteName?: string | null;
-      lang?: string | null;
-      excerpt?: string | null;
-    }
-    | null = null;
+  let article: ReturnType<Readability<Node>["parse"]> = null;
   try {
-    article = new Readability(document as unknown as Document, {
-      serializer: (el: Node) => el,
+    article = new Readability<Node>(document as unknown as Document, {
+      serializer: (el) => el,
     }).parse();
   } catch {
     article = null;

@@ -1,8 +1,9 @@
 /**
  * Errors on the /v1 gateway speak OpenAI's format, `{"error":{"message","type","code","param"}}`,
  * because the callers are OpenAI clients (SDKs, curl scripts, editors): they read `error.message`
- * and branch on the status. deepstudio's typed `UpstreamError` (docs/providers.md, "Errors") is mapped here, with its
- * hint appended to the message so the fix reaches a person who only sees the client's error text.
+ * and branch on the status. deepstudio's typed `UpstreamError` (docs/providers.md, "Errors") is
+ * mapped here, with its hint appended to the message so the fix reaches a person who only sees the
+ * client's error text.
  */
 import type { AppError } from "../http/errors.ts";
 import type { UpstreamError, UpstreamErrorKind } from "../providers/types.ts";

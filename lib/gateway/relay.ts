@@ -298,8 +298,9 @@ async function relayDocument(
   try {
     bytes = await readUpstream(res, MAX_ANSWER_BYTES, o.touch) as Uint8Array<ArrayBuffer>;
   } catch (e) {
+    // No cancel here: the capped reader cancels an over-cap body itself, a failed read has
+    // already ended it, and the body stays locked to that reader (a cancel would be refused).
     o.finish();
-    res.body?.cancel(e).catch(() => {});
     return errorResponse(o.failure(e), o.clock, o.now);
   }
   o.finish();

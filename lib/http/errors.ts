@@ -4,7 +4,10 @@
  * response, so no handler formats errors by hand and no path can leak a stack trace.
  */
 
-/** Error kinds of the API itself (upstream LLM failures carry their own kinds, docs/providers.md, "Errors"). */
+/**
+ * Error kinds of the API itself (upstream LLM failures carry their own kinds, docs/providers.md,
+ * "Errors").
+ */
 export type AppErrorKind =
   | "validation"
   | "locked"

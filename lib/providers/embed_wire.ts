@@ -72,6 +72,22 @@ function embedError(
   return base;
 }
 
+/** A `server_error` for an answer deepstudio cannot use, on the 502 mapping of `body`. */
+function serverError(
+  ctx: SlotContext,
+  ectx: ErrorContext,
+  message: string,
+  hint: string,
+  body = "",
+): ProviderError {
+  return new ProviderError({
+    ...errorFromHttp(502, body, null, ctx.provider, ectx),
+    kind: "server_error",
+    message,
+    hint,
+  });
+}
+
 async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<unknown> {
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
@@ -95,12 +111,12 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     });
     const bytes = await readCapped(res, MAX_EMBED_BODY);
     if (bytes === null) {
-      throw new ProviderError({
-        ...errorFromHttp(502, "", null, ctx.provider, ectx),
-        kind: "server_error",
-        message: `${ctx.provider.record.displayName} at ${url} sent more than 64 MiB of embeddings`,
-        hint: "Lower the embedding batch size.",
-      });
+      throw serverError(
+        ctx,
+        ectx,
+        `${ctx.provider.record.displayName} at ${url} sent more than 64 MiB of embeddings`,
+        "Lower the embedding batch size.",
+      );
     }
     return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
   });
@@ -109,27 +125,24 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     throw new ProviderError(embedError(status, headers, json, text, ctx, ectx));
   }
   if (json === undefined) {
-    throw new ProviderError({
-      ...errorFromHttp(502, text, null, ctx.provider, ectx),
-      kind: "server_error",
-      message: `${ctx.provider.record.displayName} at ${url} answered without JSON`,
-      hint: "Check that the URL points at the embedding server's API.",
-    });
+    throw serverError(
+      ctx,
+      ectx,
+      `${ctx.provider.record.displayName} at ${url} answered without JSON`,
+      "Check that the URL points at the embedding server's API.",
+      text,
+    );
   }
   return json;
 }
 
 function malformed(ctx: SlotContext, what: string): ProviderError {
-  return new ProviderError({
-    ...errorFromHttp(502, "", null, ctx.provider, {
-      url: ctx.provider.apiBase,
-      inContainer: false,
-    }),
-    kind: "server_error",
-    message: `${ctx.provider.record.displayName} sent an embeddings answer without ${what}`,
-    hint:
-      "Is the model an embedding model? In LM Studio pick one of type 'embedding' (e.g. text-embedding-nomic-embed-text-v1.5).",
-  });
+  return serverError(
+    ctx,
+    { url: ctx.provider.apiBase, inContainer: false },
+    `${ctx.provider.record.displayName} sent an embeddings answer without ${what}`,
+    "Is the model an embedding model? In LM Studio pick one of type 'embedding' (e.g. text-embedding-nomic-embed-text-v1.5).",
+  );
 }
 
 function vectorsOf(values: unknown, count: number, ctx: SlotContext): number[][] {

@@ -1,9 +1,10 @@
 /**
- * The one mapping from upstream failures to the typed `UpstreamError` of docs/providers.md ("Errors"): openai SDK error
- * classes (most specific first), fetch failures, HTTP statuses, and every error body shape in the
- * transcripts (`error` as a string or an object, llama.cpp's `exceed_context_size_error` with
- * numbers, errors inside a stream, LM Studio's 200-with-error-body). Messages name the provider and
- * the actual URL; hints say what to do; secrets are scrubbed from anything a server echoed back.
+ * The one mapping from upstream failures to the typed `UpstreamError` of docs/providers.md
+ * ("Errors"): openai SDK error classes (most specific first), fetch failures, HTTP statuses, and
+ * every error body shape in the transcripts (`error` as a string or an object, llama.cpp's
+ * `exceed_context_size_error` with numbers, errors inside a stream, LM Studio's
+ * 200-with-error-body). Messages name the provider and the actual URL; hints say what to do;
+ * secrets are scrubbed from anything a server echoed back.
  */
 import { dockerLoopbackHint } from "../hints/docker.ts";
 import { loadedSdk } from "./sdk.ts";
@@ -528,7 +529,10 @@ const OVERFLOW_NUMBERS: { re: RegExp; order: "pc" | "cp" }[] = [
 const OVERFLOW_TEXT =
   /tokens to keep from the initial prompt is greater than the context length|context the overflows|n_keep|exceed_context_size_error|context size has been exceeded|exceeds the available context size|context_length_exceeded|context length|too many tokens|token limit/i;
 
-/** Recognises context overflow (docs/providers.md, "Errors") and extracts prompt size vs loaded context when given. */
+/**
+ * Recognises context overflow (docs/providers.md, "Errors") and extracts prompt size vs loaded
+ * context when given.
+ */
 export function tokenLimitInfo(
   info: BodyInfo,
 ): { promptTokens?: number; contextLength?: number } | null {

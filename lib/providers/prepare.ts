@@ -63,9 +63,10 @@ export interface PreparedChat {
 }
 
 /**
- * Chooses the model and builds the body (docs/providers.md, "Completions"): model defaulting, max_tokens capped to 80 % of
- * the effective context window (omitted when `llm.supports_max_tokens` is false), temperature,
- * top_k / repeat_penalty only when set, include_usage for streams. Throws `ProviderError`.
+ * Chooses the model and builds the body (docs/providers.md, "Completions"): model defaulting,
+ * max_tokens capped to 80 % of the effective context window (omitted when `llm.supports_max_tokens`
+ * is false), temperature, top_k / repeat_penalty only when set, include_usage for streams. Throws
+ * `ProviderError`.
  */
 export async function prepareChat(
   deps: StreamDeps,

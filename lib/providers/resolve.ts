@@ -1,6 +1,7 @@
 /**
- * From settings to a provider ready to call: canonical base URL (docs/providers.md, "Server URLs"), `/v1` root, and the key
- * to send. `resolveWith` does the same for unsaved values (the settings form's "Test connection").
+ * From settings to a provider ready to call: canonical base URL (docs/providers.md, "Server URLs"),
+ * `/v1` root, and the key to send. `resolveWith` does the same for unsaved values (the settings
+ * form's "Test connection").
  */
 import type { Settings } from "../settings/schema.ts";
 import { PROVIDERS } from "./records.ts";

@@ -1,11 +1,11 @@
 /**
  * The one SSE reader of the provider module: completions (`stream.ts`), the /v1 relay's usage
  * stripper (`lib/gateway/sse.ts`) and stream guard (`lib/gateway/stream_guard.ts`) and any native
- * streaming API read events with these functions, so every path agrees on where an event ends. The rule (the WHATWG event-stream format, as every
- * server in tests/fixtures/transcripts sends it): lines end with LF or CRLF, an event ends at a
- * blank line, `data:` lines join with "\n", lines starting with `:` are comments, and an event
- * without data is not dispatched. (A bare CR as the only line ending is not supported; no server
- * we know sends it.)
+ * streaming API read events with these functions, so every path agrees on where an event ends. The
+ * rule (the WHATWG event-stream format, as every server in tests/fixtures/transcripts sends it):
+ * lines end with LF or CRLF, an event ends at a blank line, `data:` lines join with "\n", lines
+ * starting with `:` are comments, and an event without data is not dispatched. (A bare CR as the
+ * only line ending is not supported; no server we know sends it.)
  *
  * Frames are found on bytes with native `indexOf` scans, so the relay can hand on untouched
  * events as the exact bytes that arrived; only events someone needs are decoded. A stream read in

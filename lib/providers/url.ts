@@ -1,7 +1,8 @@
 /**
- * Server URL handling (docs/providers.md, "Server URLs"). Users paste every variant of an address; we keep one canonical
- * base (origin plus any reverse-proxy prefix, never a trailing `/v1`) so `/v1` is never doubled
- * or dropped, and so LM Studio's 200-on-unknown-route quirk cannot be triggered by a stray slash.
+ * Server URL handling (docs/providers.md, "Server URLs"). Users paste every variant of an address;
+ * we keep one canonical base (origin plus any reverse-proxy prefix, never a trailing `/v1`) so
+ * `/v1` is never doubled or dropped, and so LM Studio's 200-on-unknown-route quirk cannot be
+ * triggered by a stray slash.
  */
 
 /** Outcome of {@link normalizeBaseUrl}: the canonical base, or a message that says what to fix. */

@@ -8,27 +8,9 @@ import { assertEquals } from "../assert.ts";
 import { DocumentCommits } from "../../lib/library/doc_commits.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
 import type { LibraryDocument } from "../../lib/library/types.ts";
+import { libraryDoc } from "./records.ts";
 
-function doc(i: number): LibraryDocument {
-  return {
-    id: `d${i}`,
-    collectionId: "c1",
-    name: `doc${i}.txt`,
-    source: { kind: "upload" },
-    hash: `h${i}`,
-    size: 10,
-    indexedHash: null,
-    state: "queued",
-    error: null,
-    errorKind: null,
-    title: null,
-    format: null,
-    pages: null,
-    chunks: 0,
-    addedAt: i,
-    indexedAt: null,
-  } as LibraryDocument;
-}
+const doc = (i: number) => libraryDoc("c1", i, { size: 10 });
 
 Deno.test("document commits: grouped, in order per document, deleted documents left out", async () => {
   const kv = await Deno.openKv(":memory:");

@@ -7,31 +7,17 @@
 import { assertEquals } from "../assert.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
 import { retryLockedWrites } from "../../lib/kv/locked_retry.ts";
-import type { LibraryDocument } from "../../lib/library/types.ts";
+import { libraryDoc } from "./records.ts";
 
 Deno.test("library store: updates from two KV connections on one file all land", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ds-kv-locked-" });
   const a = retryLockedWrites(await Deno.openKv(`${dir}/kv.sqlite`));
   const b = retryLockedWrites(await Deno.openKv(`${dir}/kv.sqlite`));
   try {
-    const docs = Array.from({ length: 3 }, (_, i): LibraryDocument => ({
-      id: `doc${i}`,
-      collectionId: "c1",
-      name: `doc${i}.txt`,
-      source: { kind: "upload" },
-      hash: `h${i}`,
-      size: 1,
-      state: "queued",
-      error: null,
-      errorKind: null,
-      title: null,
-      format: "txt",
-      pages: null,
-      chunks: 0,
-      addedAt: 0,
-      indexedHash: null,
-      indexedAt: null,
-    } as LibraryDocument));
+    const docs = Array.from(
+      { length: 3 },
+      (_, i) => libraryDoc("c1", i, { id: `doc${i}`, format: "txt", addedAt: 0 }),
+    );
     const [sa, sb] = [new LibraryStore(a), new LibraryStore(b)];
     await sa.insertDocuments(docs);
     const bump = (store: LibraryStore) => async () => {

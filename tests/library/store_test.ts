@@ -6,7 +6,8 @@
 import { assertEquals } from "../assert.ts";
 import { prefixRuleFor } from "../../lib/library/prefixes.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
-import type { Collection, LibraryDocument } from "../../lib/library/types.ts";
+import type { Collection } from "../../lib/library/types.ts";
+import { libraryDoc } from "./records.ts";
 import { collectionKey, libraryDocsPrefix, libraryHashPrefix } from "../../lib/kv/keys.ts";
 
 function collection(id: string): Collection {
@@ -30,25 +31,7 @@ function collection(id: string): Collection {
   };
 }
 
-function doc(collectionId: string, i: number): LibraryDocument {
-  return {
-    id: `d${i}`,
-    collectionId,
-    name: `doc${i}.txt`,
-    source: { kind: "upload" },
-    hash: `h${i}`,
-    size: 1,
-    state: "queued",
-    error: null,
-    errorKind: null,
-    title: null,
-    format: null,
-    pages: null,
-    chunks: 0,
-    addedAt: i,
-    indexedAt: null,
-  };
-}
+const doc = (collectionId: string, i: number) => libraryDoc(collectionId, i);
 
 async function withStore(fn: (kv: Deno.Kv, store: LibraryStore) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "deepstudio-store-" });
