@@ -2,24 +2,16 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../asse
 import { runEntryKeys } from "../../lib/research/runs.ts";
 import type { RunRecord } from "../../lib/research/schema.ts";
 import { startFakeLmStudio } from "../fakes/lmstudio.ts";
-import { harness, readSse, words } from "./support.ts";
+import { harness, readSse, spawnCrashChild, words } from "./support.ts";
 
 Deno.test("after a crash (kill -9), a restarted app resumes the run at its step once the lease expires", async () => {
   const lm = await startFakeLmStudio({ reply: words(2000), tokenDelayMs: 10 });
   const dir = await Deno.makeTempDir();
   const path = `${dir}/deepstudio.kv`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./crash_child.ts", import.meta.url).pathname, path, lm.url],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const crash = spawnCrashChild(new URL("./crash_child.ts", import.meta.url), [path, lm.url]);
+  const child = crash.child;
   try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("\n")) out += (await reader.read()).value ?? "";
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
-    const url = out.trim();
+    const url = await crash.url;
     const res = await fetch(`${url}/api/research`, {
       method: "POST",
       headers: { "content-type": "application/json" },

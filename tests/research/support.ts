@@ -165,3 +165,27 @@ export function foldEvents(events: SseEvent[]): string {
   }
   return text;
 }
+
+/**
+ * Starts a crash-test child (`deno run -A script …args`, a deepstudio that prints its URL and
+ * runs until killed): the process at once, and its URL once printed.
+ */
+export function spawnCrashChild(
+  script: URL,
+  args: string[],
+): { child: Deno.ChildProcess; url: Promise<string> } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script.pathname, ...args],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const url = (async () => {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("\n")) out += (await reader.read()).value ?? "";
+    reader.releaseLock();
+    child.stdout.cancel().catch(() => {});
+    return out.trim();
+  })();
+  return { child, url };
+}

@@ -4,7 +4,7 @@ import type { RunRecord } from "../../lib/research/schema.ts";
 import { startFakeLmStudio } from "../fakes/lmstudio.ts";
 import { startFakeSearxng } from "../fakes/searxng.ts";
 import { startPageServer } from "../net/page_server.ts";
-import { harness, words } from "../research/support.ts";
+import { harness, spawnCrashChild, words } from "../research/support.ts";
 
 Deno.test("a sourced run killed (-9) mid-answer resumes at its step: no second search or read", async () => {
   const srv = startPageServer();
@@ -14,25 +14,14 @@ Deno.test("a sourced run killed (-9) mid-answer resumes at its step: no second s
   const lm = await startFakeLmStudio({ reply: `${words(600)} [1].`, tokenDelayMs: 10 });
   const dir = await Deno.makeTempDir();
   const path = `${dir}/deepstudio.kv`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./crash_child.ts", import.meta.url).pathname,
-      path,
-      lm.url,
-      searx.url,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const crash = spawnCrashChild(new URL("./crash_child.ts", import.meta.url), [
+    path,
+    lm.url,
+    searx.url,
+  ]);
+  const child = crash.child;
   try {
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("\n")) out += (await reader.read()).value ?? "";
-    reader.releaseLock();
-    child.stdout.cancel().catch(() => {});
-    const res = await fetch(`${out.trim()}/api/research`, {
+    const res = await fetch(`${await crash.url}/api/research`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: "Hello?", sources: { engines: ["searxng"] } }),
