@@ -73,6 +73,18 @@ Deno.test("sqlite: adds, deletes and searches while the vectors load in slices s
     vectors.deleted(["d2", "d3"]);
     assertEquals((await loading).size, 461);
     db.close();
+
+    // A document re-indexed during a load (deleted, then added again): its new rows stay.
+    index = await openSqliteIndex(dir, { loadSlice: 50 });
+    const again = (await index.existing("s1"))!;
+    const reloading = again.warm();
+    await again.deleteDocuments(["d4"]);
+    const redone = rec("d4", 0, vec());
+    await again.add([redone]);
+    await reloading;
+    assertEquals((await again.search({ vector: redone.vector, k: 1 }))[0].chunk.id, "d4:0");
+    assertEquals((await again.search({ vector: stored[15].vector, k: 600 })).length, 452);
+    await index.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,7 +5,8 @@
  * - Loaded on first need in slices of `slice` rows with the event loop let through between them,
  *   so loading 100 000 vectors (≈ 2-3 s) never stalls the server's other requests. Searches meanwhile
  *   wait for the same load; this process's adds during it are read by the load itself and its
- *   deletes are applied to the rows already loaded.
+ *   deletes are applied at once to the rows loaded so far (deferring them to the end would also
+ *   drop rows the document got again after the delete, as a re-index does).
  * - Follows this process's adds and deletes directly, and other processes' commits before each
  *   search (`PRAGMA data_version` moves on them): rows past the newest one held are appended; if
  *   the count still differs, something was deleted there and the vectors are loaded again.
@@ -22,8 +23,8 @@ const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
 export class SpaceVectors {
   #matrix: VectorMatrix | null = null;
   #loading: Promise<VectorMatrix> | null = null;
-  /** Documents deleted while a load runs (their loaded rows go when it ends). */
-  #deletedWhileLoading: string[] = [];
+  /** The matrix a load is filling (deletes during the load apply to it). */
+  #partial: VectorMatrix | null = null;
   #seenVersion = -1;
   #version: StatementSync;
   #rows: StatementSync;
@@ -67,13 +68,15 @@ export class SpaceVectors {
   async #load(): Promise<VectorMatrix> {
     const version = this.#dataVersion();
     const matrix = new VectorMatrix(this.dimensions);
-    this.#deletedWhileLoading = [];
-    while (this.#append(matrix, matrix.maxRowid, this.slice) === this.slice) {
-      await yieldToEventLoop();
-      if (!this.db.isOpen) throw new Error("the index was closed while loading");
+    this.#partial = matrix;
+    try {
+      while (this.#append(matrix, matrix.maxRowid, this.slice) === this.slice) {
+        await yieldToEventLoop();
+        if (!this.db.isOpen) throw new Error("the index was closed while loading");
+      }
+    } finally {
+      this.#partial = null;
     }
-    matrix.removeDocuments(this.#deletedWhileLoading);
-    this.#deletedWhileLoading = [];
     this.#seenVersion = version;
     return this.#matrix = matrix;
   }
@@ -108,7 +111,6 @@ export class SpaceVectors {
 
   /** Documents this process deleted. */
   deleted(documentIds: string[]): void {
-    this.#matrix?.removeDocuments(documentIds);
-    if (this.#loading) this.#deletedWhileLoading.push(...documentIds);
+    (this.#matrix ?? this.#partial)?.removeDocuments(documentIds);
   }
 }
