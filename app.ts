@@ -11,6 +11,7 @@ import { appErrorResponse } from "./lib/gateway/openai_error.ts";
 import { AppError } from "./lib/http/errors.ts";
 import { isGatewayPath } from "./lib/http/security.ts";
 import { createSignInThrottle } from "./lib/http/throttle.ts";
+import { createUpstreamClient } from "./lib/providers/http1_client.ts";
 import { readEnvOverrides } from "./lib/settings/env.ts";
 import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
@@ -56,11 +57,14 @@ export function createContext(deps: AppDeps): AppContext {
   }
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? (() => {});
+  const fetch = deps.fetch ?? globalThis.fetch.bind(globalThis);
   return {
     kv: deps.kv,
     config: { ...DEFAULT_CONFIG, ...deps.config },
     settings: createSettingsStore(deps.kv, overrides),
-    fetch: deps.fetch ?? globalThis.fetch.bind(globalThis),
+    fetch,
+    upstream: deps.upstream ??
+      (deps.fetch ? fetch : createUpstreamClient({ fallback: fetch, env: deps.env })),
     now,
     shutdown: deps.shutdown ?? new AbortController().signal,
     log,

@@ -13,6 +13,12 @@ export interface AppDeps {
   env?: Record<string, string | undefined>;
   config?: Partial<AppConfig>;
   fetch?: typeof fetch;
+  /**
+   * The /v1 relay's client for streamed chat requests. Default: the raw HTTP/1.1 client of
+   * lib/providers/http1_client.ts for http:// upstreams (fetch for the rest) when `fetch` is not
+   * given, else that `fetch` (a test's fake sees every request).
+   */
+  upstream?: typeof fetch;
   now?: () => number;
   /** Aborted at shutdown: streams end and runs stop cleanly. */
   shutdown?: AbortSignal;
@@ -28,6 +34,8 @@ export interface AppContext {
   config: AppConfig;
   settings: SettingsStore;
   fetch: typeof fetch;
+  /** See `AppDeps.upstream`. */
+  upstream: typeof fetch;
   now: () => number;
   shutdown: AbortSignal;
   log: (message: string) => void;

@@ -18,6 +18,7 @@ export function gatewayRoutes(ctx: AppContext) {
   const providers = providerServiceFor(ctx);
   const gateway = createGateway({
     fetch: ctx.fetch,
+    upstream: ctx.upstream,
     now: ctx.now,
     perfNow: () => performance.now(),
     inContainer: ctx.config.inContainer,

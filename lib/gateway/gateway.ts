@@ -22,6 +22,8 @@ import { type RequestClock, timingHeader } from "./timing.ts";
 /** What the gateway needs from the app. */
 export interface GatewayDeps {
   fetch: typeof fetch;
+  /** Streamed chat requests (lib/providers/http1_client.ts); `fetch` when not given. */
+  upstream?: typeof fetch;
   /** Wall clock in ms (model-list ages, shared with the provider module). */
   now: () => number;
   /** Monotonic clock in ms with sub-ms resolution (Server-Timing, idle timeout). */

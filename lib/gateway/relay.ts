@@ -37,6 +37,8 @@ import { type RequestClock, timingHeader } from "./timing.ts";
 /** What relaying needs. */
 export interface RelayDeps {
   fetch: typeof fetch;
+  /** Streamed chat requests (lib/providers/http1_client.ts); `fetch` when not given. */
+  upstream?: typeof fetch;
   /** Monotonic ms clock (Server-Timing). */
   perfNow: () => number;
   inContainer: boolean;
@@ -142,7 +144,7 @@ export async function relayChat(
   const sentAt = now();
   let res: Response;
   try {
-    res = await deps.fetch(plan.url, {
+    res = await (plan.stream && deps.upstream || deps.fetch)(plan.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",

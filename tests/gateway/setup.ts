@@ -9,6 +9,7 @@ import {
   type FakeLmStudioOptions,
   startFakeLmStudio,
 } from "../fakes/lmstudio.ts";
+import { createUpstreamClient } from "../../lib/providers/http1_client.ts";
 import { serve, testApp } from "../helpers.ts";
 
 /** A running gateway in front of a fake LM Studio. */
@@ -25,9 +26,17 @@ export interface GatewayRig {
   close(): Promise<void>;
 }
 
-/** Starts the fake and deepstudio; `env` adds or overrides `LDR_*` settings. */
+/**
+ * Starts the fake and deepstudio; `env` adds or overrides `LDR_*` settings. Streamed /v1 requests
+ * go over the raw HTTP/1.1 client as in production (app.ts's default); `upstream: "fetch"` sends
+ * them through fetch instead.
+ */
 export async function startRig(
-  opts: { fake?: FakeLmStudioOptions; env?: Record<string, string> } = {},
+  opts: {
+    fake?: FakeLmStudioOptions;
+    env?: Record<string, string>;
+    upstream?: "raw" | "fetch";
+  } = {},
 ): Promise<GatewayRig> {
   const lm = await startFakeLmStudio(opts.fake);
   const fetched: string[] = [];
@@ -35,9 +44,15 @@ export async function startRig(
     fetched.push(input instanceof Request ? input.url : String(input));
     return fetch(input, init);
   };
+  const raw = createUpstreamClient({ fallback: fetch });
+  const recordingRaw: typeof fetch = (input, init) => {
+    fetched.push(input instanceof Request ? input.url : String(input));
+    return raw(input, init);
+  };
   const t = await testApp({
     env: { LDR_LLM_LMSTUDIO_URL: lm.url, ...opts.env },
     fetch: recordingFetch,
+    upstream: opts.upstream === "fetch" ? recordingFetch : recordingRaw,
   });
   const s = serve(t.app);
   const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "sk-client-key", maxRetries: 0 });

@@ -1,0 +1,250 @@
+/**
+ * A fetch-shaped HTTP/1.1 client over a raw socket, for the /v1 relay's streaming requests to an
+ * http:// upstream. Why: Deno's fetch hands JavaScript one chunked-encoding chunk per read, and
+ * LM Studio and llama.cpp write one SSE frame per chunk, so every frame costs a read promise, an
+ * enqueue and a write; reading the socket directly (64 KiB reads) gets every frame written since
+ * the last read at once, and the body leaves as one chunk per read (docs/benchmarks.md, "Relay
+ * capacity": the raw JS hop of scripts/bench_proxy.ts).
+ *
+ * It is fetch for what the relay sends (a POST with a string body and plain headers): anything
+ * else, an https:// URL, or a configured HTTP proxy goes to the fetch it was given. Errors look
+ * like fetch's, so lib/providers/errors.ts maps them the same: a failed connect or a connection
+ * closed before the answer is a `TypeError` ("error sending request…"), a failed or cut body read
+ * a `TypeError` ("error reading a body from connection…"), an abort rejects with the signal's
+ * reason and closes the socket at once (the upstream sees the disconnect).
+ */
+import { BodyTooLargeError } from "./errors.ts";
+import {
+  createChunkedDecoder,
+  type Decoded,
+  headEnd,
+  MAX_HEAD_BYTES,
+  parseHead,
+  requestHead,
+  type ResponseHead,
+} from "./http1_wire.ts";
+
+/**
+ * Bytes per socket read: every frame buffered since the last read arrives in one (~80 frames of
+ * ~200 bytes). Each open stream holds its buffer while it waits, so it is not larger than that.
+ */
+const READ_BYTES = 16 * 1024;
+const encoder = new TextEncoder();
+const NULL_BODY = new Set([204, 205, 304]);
+
+/** What picks the raw client over fetch. */
+export interface UpstreamClientOptions {
+  /** For whatever the raw client does not do (https, proxies, non-string bodies). */
+  fallback: typeof fetch;
+  /** The process environment: an HTTP proxy configured there is only honoured by fetch. */
+  env?: Record<string, string | undefined>;
+}
+
+/** True when the environment configures a proxy for http:// URLs (Deno's fetch honours it). */
+export function proxyConfigured(env: Record<string, string | undefined> = {}): boolean {
+  return ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].some((k) => !!env[k]);
+}
+
+/** A fetch whose http:// POSTs with a string body go over the raw HTTP/1.1 client. */
+export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch {
+  const proxied = proxyConfigured(opts.env);
+  return (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
+    const headers = init?.headers;
+    const plainHeaders = headers === undefined ||
+      (typeof headers === "object" && !(headers instanceof Headers) && !Array.isArray(headers));
+    if (
+      proxied || url === null || !url.startsWith("http://") || !plainHeaders ||
+      !(init?.body === undefined || typeof init.body === "string") ||
+      (init?.method ?? "GET").toUpperCase() !== "POST"
+    ) {
+      return opts.fallback(input, init);
+    }
+    return rawRequest(new URL(url), {
+      headers: (headers ?? {}) as Record<string, string>,
+      body: encoder.encode((init?.body as string | undefined) ?? ""),
+      signal: init?.signal ?? undefined,
+    });
+  };
+}
+
+/** One request on a fresh connection (`connection: close`). */
+export async function rawRequest(
+  url: URL,
+  req: { headers: Record<string, string>; body: Uint8Array; signal?: AbortSignal },
+): Promise<Response> {
+  const { signal } = req;
+  signal?.throwIfAborted();
+  const port = Number(url.port || 80);
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const sending = (e: unknown) =>
+    new TypeError(`error sending request for url (${url.href}): ${message(e)}`, { cause: e });
+
+  const fields: [string, string][] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    const lower = name.toLowerCase();
+    if (lower !== "host" && lower !== "content-length" && lower !== "connection") {
+      fields.push([lower, String(value)]);
+    }
+  }
+  fields.push(["content-length", String(req.body.length)], ["connection", "close"]);
+  const head = requestHead("POST", `${url.pathname}${url.search}`, url.host, fields);
+  const request = new Uint8Array(head.length + req.body.length);
+  request.set(head);
+  request.set(req.body, head.length);
+
+  let conn: Deno.TcpConn | null = null;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    signal?.removeEventListener("abort", close);
+    try {
+      conn?.close();
+    } catch { /* closed already */ }
+  };
+  const aborted = () => signal?.aborted ? signal.reason : null;
+  signal?.addEventListener("abort", close, { once: true });
+  try {
+    conn = await Deno.connect({ hostname, port });
+  } catch (e) {
+    close();
+    throw aborted() ?? sending(e);
+  }
+  if (closed) { // aborted while connecting
+    close();
+    throw aborted();
+  }
+
+  let buf: Uint8Array = new Uint8Array(READ_BYTES);
+  let have = 0;
+  let end = -1;
+  let parsed: ResponseHead;
+  try {
+    for (let w = 0; w < request.length;) w += await conn.write(request.subarray(w));
+    for (;;) {
+      while (end === -1) {
+        if (have === buf.length) buf = grown(buf);
+        const n = await conn.read(buf.subarray(have));
+        if (n === null) throw new Error("connection closed before message completed");
+        have += n;
+        end = headEnd(buf, have);
+      }
+      parsed = parseHead(buf.subarray(0, end));
+      if (parsed.status >= 200) break;
+      // An interim answer (100 Continue): the real head follows.
+      buf.copyWithin(0, end, have);
+      have -= end;
+      end = headEnd(buf, have);
+    }
+  } catch (e) {
+    close();
+    if (aborted()) throw aborted();
+    if (e instanceof SyntaxError || e instanceof BodyTooLargeError) throw e;
+    throw sending(e);
+  }
+
+  const { status, headers } = parsed;
+  const length = headers.get("content-length");
+  const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+  if (NULL_BODY.has(status) || (!chunked && length !== null && Number(length) === 0)) {
+    close();
+    return new Response(NULL_BODY.has(status) ? null : new Uint8Array(0), {
+      status,
+      statusText: parsed.statusText,
+      headers,
+    });
+  }
+  if (!chunked && length !== null && !/^\d+$/.test(length)) {
+    close();
+    throw new SyntaxError(`malformed content-length ${JSON.stringify(length)}`);
+  }
+  const body = bodyStream(conn, buf, { from: end, to: have }, {
+    chunked,
+    length: chunked || length === null ? null : Number(length),
+    close,
+    aborted,
+  });
+  return new Response(body, { status, statusText: parsed.statusText, headers });
+}
+
+/**
+ * The body as a stream of one chunk per socket read (the data of every chunked-encoding chunk
+ * that read completed, concatenated). Not a byte stream: readers take the chunks as they are.
+ */
+function bodyStream(
+  conn: Deno.TcpConn,
+  buf: Uint8Array,
+  first: { from: number; to: number },
+  o: { chunked: boolean; length: number | null; close: () => void; aborted: () => unknown },
+): ReadableStream<Uint8Array> {
+  const decoder = o.chunked ? createChunkedDecoder() : null;
+  let left = o.length ?? Infinity; // bytes still due (Content-Length)
+  let pending: { from: number; to: number } | null = first.to > first.from ? first : null;
+  const reading = (e: unknown) =>
+    o.aborted() ??
+      new TypeError(`error reading a body from connection: ${message(e)}`, { cause: e });
+  const cut = () => reading(new Error("unexpected end of file"));
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      // Loops until it enqueues or ends: a pull that enqueues nothing is not called again.
+      for (;;) {
+        let from = 0, to: number;
+        if (pending) {
+          ({ from, to } = pending);
+          pending = null;
+        } else {
+          let n: number | null;
+          try {
+            n = await conn.read(buf.subarray(0, READ_BYTES));
+          } catch (e) {
+            o.close();
+            throw reading(e);
+          }
+          if (n === null) {
+            o.close();
+            // Only a close-delimited body may end with the connection.
+            if (decoder || left !== Infinity) throw cut();
+            return controller.close();
+          }
+          to = n;
+        }
+        let d: Decoded;
+        if (decoder) {
+          try {
+            d = decoder.feed(buf, from, to);
+          } catch (e) {
+            o.close();
+            throw e;
+          }
+        } else {
+          const stop = Math.min(to, from + left);
+          left -= stop - from;
+          d = { data: buf.slice(from, stop), ended: left === 0, end: stop };
+        }
+        if (d.data.length) controller.enqueue(d.data);
+        if (d.ended) {
+          o.close();
+          return controller.close();
+        }
+        if (d.data.length) return;
+      }
+    },
+    cancel() {
+      o.close();
+    },
+  }, { highWaterMark: 1 });
+}
+
+/** `buf` twice as large (a head longer than one read), up to one byte over the head cap. */
+function grown(buf: Uint8Array): Uint8Array {
+  if (buf.length > MAX_HEAD_BYTES) throw new BodyTooLargeError(MAX_HEAD_BYTES, "body");
+  const next = new Uint8Array(Math.min(buf.length * 2, MAX_HEAD_BYTES + 1));
+  next.set(buf);
+  return next;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

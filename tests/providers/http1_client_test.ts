@@ -1,0 +1,259 @@
+/**
+ * The raw HTTP/1.1 upstream client (lib/providers/http1_client.ts) against real servers on
+ * 127.0.0.1: Deno.serve for the ordinary case, and a raw Deno.listen server writing hand-made
+ * responses (chunked bodies split anywhere, extensions, trailers, resets, slow heads).
+ */
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { BodyTooLargeError, networkDetail } from "../../lib/providers/errors.ts";
+import { createUpstreamClient, proxyConfigured } from "../../lib/providers/http1_client.ts";
+import { createChunkedDecoder } from "../../lib/providers/http1_wire.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const unused: typeof fetch = () => Promise.reject(new Error("fallback used"));
+const client = createUpstreamClient({ fallback: unused });
+
+/** What the raw server saw of one request. */
+interface Seen {
+  head: string;
+  body: Uint8Array;
+}
+
+/**
+ * A raw server: reads one request per connection (head and Content-Length body), then `script`
+ * writes whatever it likes. `closed` resolves when a connection's peer went away.
+ */
+function rawServer(script: (conn: Deno.Conn, seen: Seen) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const seen: Seen[] = [];
+  const done: Promise<void>[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      done.push((async () => {
+        try {
+          const s = await readRequest(conn);
+          seen.push(s);
+          await script(conn, s);
+        } catch { /* the client went away */ }
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      })());
+    }
+  })();
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    seen,
+    async close() {
+      listener.close();
+      await Promise.all(done);
+    },
+  };
+}
+
+async function readRequest(conn: Deno.Conn): Promise<Seen> {
+  let bytes = new Uint8Array(0);
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    const text = decoder.decode(bytes);
+    const end = text.indexOf("\r\n\r\n");
+    if (end !== -1) {
+      const length = Number(/content-length: (\d+)/i.exec(text)?.[1] ?? 0);
+      const headBytes = encoder.encode(text.slice(0, end + 4)).length;
+      if (bytes.length >= headBytes + length) {
+        return { head: text.slice(0, end), body: bytes.slice(headBytes, headBytes + length) };
+      }
+    }
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("request cut");
+    const next = new Uint8Array(bytes.length + n);
+    next.set(bytes);
+    next.set(buf.subarray(0, n), bytes.length);
+    bytes = next;
+  }
+}
+
+async function write(conn: Deno.Conn, text: string) {
+  const bytes = encoder.encode(text);
+  for (let w = 0; w < bytes.length;) w += await conn.write(bytes.subarray(w));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function post(url: string, init: RequestInit = {}) {
+  return client(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+    ...init,
+  });
+}
+
+Deno.test("the request arrives with its exact body bytes, the Host header and the caller's headers", async () => {
+  let got: { body: Uint8Array; host: string | null; auth: string | null } | null = null;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    got = {
+      body: new Uint8Array(await req.arrayBuffer()),
+      host: req.headers.get("host"),
+      auth: req.headers.get("authorization"),
+    };
+    return new Response('data: {"a":1}\n\ndata: [DONE]\n\n', {
+      headers: { "content-type": "text/event-stream" },
+    });
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const body = JSON.stringify({ messages: [{ role: "user", content: "héllo ✓ \u{1F600}" }] });
+  const res = await post(url, { body, headers: { authorization: "Bearer k" } });
+  assertEquals(res.status, 200);
+  assertEquals(res.headers.get("content-type"), "text/event-stream");
+  assertEquals(await res.text(), 'data: {"a":1}\n\ndata: [DONE]\n\n');
+  assertEquals(got!.body, encoder.encode(body));
+  assertEquals(got!.host, `127.0.0.1:${server.addr.port}`);
+  assertEquals(got!.auth, "Bearer k");
+  await server.shutdown();
+});
+
+Deno.test("a chunked body split anywhere, with extensions and trailers, decodes to its data", async () => {
+  const wire = "5;name=value\r\nhello\r\n1A\r\n abcdefghijklmnopqrstuvwxy\r\n" +
+    '3;a;b="c"\r\n!!!\r\n0;last\r\nx-trailer: 1\r\nx-other: 2\r\n\r\n';
+  const want = "hello abcdefghijklmnopqrstuvwxy!!!";
+  // Every split of the wire in two, through the decoder, and over a real socket in pieces.
+  const bytes = encoder.encode(wire);
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const d = createChunkedDecoder();
+    const a = d.feed(bytes, 0, cut);
+    const b = a.ended ? { data: new Uint8Array(0), ended: true } : d.feed(bytes, cut, bytes.length);
+    assertEquals(decoder.decode(a.data) + decoder.decode(b.data), want, `cut at ${cut}`);
+    assert(b.ended, `ended, cut at ${cut}`);
+  }
+  const server = rawServer(async (conn) => {
+    await write(
+      conn,
+      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n",
+    );
+    for (let i = 0; i < wire.length; i += 7) {
+      await write(conn, wire.slice(i, i + 7));
+      await sleep(1);
+    }
+    await sleep(50); // the body ended at the 0-chunk, not at the close
+  });
+  const t0 = performance.now();
+  const res = await post(server.url);
+  assertEquals(await res.text(), want);
+  assert(performance.now() - t0 < 5000);
+  await server.close();
+});
+
+Deno.test("a body ends at its Content-Length, or with the connection when it has neither", async () => {
+  const server = rawServer(async (conn, seen) => {
+    if (decoder.decode(seen.body) === "length") {
+      await write(conn, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello");
+      await sleep(50);
+    } else await write(conn, "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil the end");
+  });
+  assertEquals(await (await post(server.url, { body: "length" })).text(), "hello");
+  assertEquals(await (await post(server.url, { body: "close" })).text(), "until the end");
+  await server.close();
+});
+
+Deno.test("a connection closed mid-body (no 0-chunk) is fetch's 'closed mid-response' error", async () => {
+  const server = rawServer(async (conn) => {
+    await write(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    await sleep(20);
+    conn.close(); // mid-body: no 0-chunk
+  });
+  const res = await post(server.url);
+  const reader = res.body!.getReader();
+  assertEquals(decoder.decode((await reader.read()).value), "hello");
+  const e = await assertRejects(() => reader.read(), TypeError);
+  assertEquals(networkDetail(e), "the connection was closed mid-response");
+  await server.close();
+});
+
+Deno.test("a refused connection is fetch's connection error", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const e = await assertRejects(() => post(`http://127.0.0.1:${port}`), TypeError);
+  assertEquals(networkDetail(e), "connection refused");
+});
+
+Deno.test("an abort while the head is slow rejects at once and closes the socket", async () => {
+  let peerGone: () => void;
+  const gone = new Promise<void>((r) => peerGone = r);
+  const server = rawServer(async (conn) => {
+    const n = await conn.read(new Uint8Array(16)).catch(() => null);
+    if (n === null) peerGone();
+  });
+  const ac = new AbortController();
+  const pending = post(server.url, { signal: ac.signal });
+  await sleep(50);
+  ac.abort();
+  const e = await assertRejects(() => pending);
+  assertEquals((e as Error).name, "AbortError");
+  await gone; // the upstream saw the disconnect
+  await server.close();
+});
+
+Deno.test("an abort mid-body errors the read and the upstream sees the close", async () => {
+  let peerGone: () => void;
+  const gone = new Promise<void>((r) => peerGone = r);
+  const server = rawServer(async (conn) => {
+    await write(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+    try {
+      for (let i = 0; i < 1000; i++) {
+        await write(conn, "6\r\ndata\n\n\r\n");
+        await sleep(5);
+      }
+    } catch {
+      peerGone();
+    }
+  });
+  const ac = new AbortController();
+  const res = await post(server.url, { signal: ac.signal });
+  const reader = res.body!.getReader();
+  assert((await reader.read()).value!.length > 0);
+  ac.abort();
+  const e = await assertRejects(() => reader.read());
+  assertEquals((e as Error).name, "AbortError");
+  await gone;
+  await server.close();
+});
+
+Deno.test("malformed heads and over-cap heads are typed errors", async () => {
+  const server = rawServer(async (conn, seen) => {
+    if (decoder.decode(seen.body) === "big") {
+      await write(conn, `HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(100_000)}\r\n\r\n`);
+    } else if (decoder.decode(seen.body) === "status") await write(conn, "ICY 200 OK\r\n\r\n");
+    else await write(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n");
+  });
+  await assertRejects(() => post(server.url, { body: "big" }), BodyTooLargeError);
+  await assertRejects(() => post(server.url, { body: "status" }), SyntaxError);
+  const res = await post(server.url, { body: "size" });
+  await assertRejects(() => res.text(), SyntaxError);
+  await server.close();
+});
+
+Deno.test("header values that would split the request head are refused", async () => {
+  await assertRejects(
+    () => post("http://127.0.0.1:1", { headers: { authorization: "Bearer a\r\nx-evil: 1" } }),
+    TypeError,
+  );
+});
+
+Deno.test("https, GETs, Headers objects and a configured proxy go to the fallback fetch", async () => {
+  const calls: string[] = [];
+  const fallback: typeof fetch = (input) => {
+    calls.push(String(input));
+    return Promise.resolve(new Response("fallback"));
+  };
+  const c = createUpstreamClient({ fallback });
+  await c("https://example.invalid/v1", { method: "POST", body: "{}" });
+  await c("http://127.0.0.1:1/v1/models");
+  await c("http://127.0.0.1:1/v1", { method: "POST", body: "{}", headers: new Headers() });
+  const proxied = createUpstreamClient({ fallback, env: { HTTP_PROXY: "http://proxy:3128" } });
+  await proxied("http://127.0.0.1:1/v1", { method: "POST", body: "{}" });
+  assertEquals(calls.length, 4);
+  assert(proxyConfigured({ https_proxy: undefined, all_proxy: "socks5://x" }));
+  assert(!proxyConfigured({}));
+});
