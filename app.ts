@@ -58,15 +58,16 @@ export function createContext(deps: AppDeps): AppContext {
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? (() => {});
   const fetch = deps.fetch ?? globalThis.fetch.bind(globalThis);
+  const shutdown = deps.shutdown ?? new AbortController().signal;
   return {
     kv: deps.kv,
     config: { ...DEFAULT_CONFIG, ...deps.config },
     settings: createSettingsStore(deps.kv, overrides),
     fetch,
     upstream: deps.upstream ??
-      (deps.fetch ? fetch : createUpstreamClient({ fallback: fetch, env: deps.env })),
+      (deps.fetch ? fetch : createUpstreamClient({ fallback: fetch, env: deps.env, shutdown })),
     now,
-    shutdown: deps.shutdown ?? new AbortController().signal,
+    shutdown,
     log,
     version: VERSION,
     signIn: deps.signIn ?? createSignInThrottle(now, log),

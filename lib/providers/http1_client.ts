@@ -23,6 +23,7 @@ import {
   requestHead,
   type ResponseHead,
 } from "./http1_wire.ts";
+import { type ConnPool, createConnPool } from "./http1_pool.ts";
 
 /**
  * Bytes per socket read: every frame buffered since the last read arrives in one (~80 frames of
@@ -38,7 +39,15 @@ export interface UpstreamClientOptions {
   fallback: typeof fetch;
   /** The process environment: an HTTP proxy configured there is only honoured by fetch. */
   env?: Record<string, string | undefined>;
+  /**
+   * Given: connections are kept alive between requests (lib/providers/http1_pool.ts) and the
+   * idle ones closed when it aborts. Without it every request has its own connection.
+   */
+  shutdown?: AbortSignal;
 }
+
+/** How long a kept-alive connection waits for its next request (servers wait 5 s, typically). */
+const KEEP_IDLE_MS = 2000;
 
 /** True when the environment configures a proxy for http:// URLs (Deno's fetch honours it). */
 export function proxyConfigured(env: Record<string, string | undefined> = {}): boolean {
@@ -48,6 +57,9 @@ export function proxyConfigured(env: Record<string, string | undefined> = {}): b
 /** A fetch whose http:// POSTs with a string body go over the raw HTTP/1.1 client. */
 export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch {
   const proxied = proxyConfigured(opts.env);
+  const pool = opts.shutdown
+    ? createConnPool({ idleMs: KEEP_IDLE_MS, shutdown: opts.shutdown })
+    : null;
   return (input, init) => {
     const url = typeof input === "string" ? input : input instanceof URL ? input.href : null;
     const headers = init?.headers;
@@ -64,22 +76,23 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
       headers: (headers ?? {}) as Record<string, string>,
       body: encoder.encode((init?.body as string | undefined) ?? ""),
       signal: init?.signal ?? undefined,
-    });
+    }, pool);
   };
 }
 
-/** One request on a fresh connection (`connection: close`). */
+/** A connection closed by the server before any byte of the answer (a stale pooled one). */
+class StaleConnection extends Error {}
+
+/**
+ * One request: on an idle pooled connection when `pool` has one (retried once on a fresh
+ * connection if that one turns out closed before any answer byte), else on a fresh one.
+ */
 export async function rawRequest(
   url: URL,
   req: { headers: Record<string, string>; body: Uint8Array; signal?: AbortSignal },
+  pool: ConnPool | null = null,
 ): Promise<Response> {
-  const { signal } = req;
-  signal?.throwIfAborted();
-  const port = Number(url.port || 80);
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-  const sending = (e: unknown) =>
-    new TypeError(`error sending request for url (${url.href}): ${message(e)}`, { cause: e });
-
+  req.signal?.throwIfAborted();
   const fields: [string, string][] = [];
   for (const [name, value] of Object.entries(req.headers)) {
     const lower = name.toLowerCase();
@@ -87,13 +100,32 @@ export async function rawRequest(
       fields.push([lower, String(value)]);
     }
   }
-  fields.push(["content-length", String(req.body.length)], ["connection", "close"]);
+  fields.push(["content-length", String(req.body.length)]);
+  if (!pool) fields.push(["connection", "close"]);
   const head = requestHead("POST", `${url.pathname}${url.search}`, url.host, fields);
   const request = new Uint8Array(head.length + req.body.length);
   request.set(head);
   request.set(req.body, head.length);
+  const reused = pool?.take(url.host) ?? null;
+  try {
+    return await exchange(url, request, req.signal, pool, reused);
+  } catch (e) {
+    if (!(e instanceof StaleConnection)) throw e;
+    return await exchange(url, request, req.signal, pool, null);
+  }
+}
 
-  let conn: Deno.TcpConn | null = null;
+/** Sends `request` on `reused` or a new connection and reads the answer's head. */
+async function exchange(
+  url: URL,
+  request: Uint8Array,
+  signal: AbortSignal | undefined,
+  pool: ConnPool | null,
+  reused: Deno.TcpConn | null,
+): Promise<Response> {
+  const sending = (e: unknown) =>
+    new TypeError(`error sending request for url (${url.href}): ${message(e)}`, { cause: e });
+  let conn = reused;
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -105,15 +137,18 @@ export async function rawRequest(
   };
   const aborted = () => signal?.aborted ? signal.reason : null;
   signal?.addEventListener("abort", close, { once: true });
-  try {
-    conn = await Deno.connect({ hostname, port });
-  } catch (e) {
-    close();
-    throw aborted() ?? sending(e);
-  }
-  if (closed) { // aborted while connecting
-    close();
-    throw aborted();
+  if (!conn) {
+    try {
+      const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+      conn = await Deno.connect({ hostname, port: Number(url.port || 80) });
+    } catch (e) {
+      close();
+      throw aborted() ?? sending(e);
+    }
+    if (closed) { // aborted while connecting
+      close();
+      throw aborted();
+    }
   }
 
   let buf: Uint8Array = new Uint8Array(READ_BYTES);
@@ -141,14 +176,23 @@ export async function rawRequest(
     close();
     if (aborted()) throw aborted();
     if (e instanceof SyntaxError || e instanceof BodyTooLargeError) throw e;
+    if (reused && have === 0) throw new StaleConnection();
     throw sending(e);
   }
 
   const { status, headers } = parsed;
   const length = headers.get("content-length");
   const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+  const keep = pool && !parsed.close ? pool : null;
+  /** The body read to its exact end: the connection serves the next request, or closes. */
+  const done = (exact: boolean) => {
+    if (!exact || !keep || closed || aborted()) return close();
+    closed = true;
+    signal?.removeEventListener("abort", close);
+    keep.give(url.host, conn!);
+  };
   if (NULL_BODY.has(status) || (!chunked && length !== null && Number(length) === 0)) {
-    close();
+    done(end === have);
     return new Response(NULL_BODY.has(status) ? null : new Uint8Array(0), {
       status,
       statusText: parsed.statusText,
@@ -163,6 +207,7 @@ export async function rawRequest(
     chunked,
     length: chunked || length === null ? null : Number(length),
     close,
+    done,
     aborted,
   });
   return new Response(body, { status, statusText: parsed.statusText, headers });
@@ -176,7 +221,14 @@ function bodyStream(
   conn: Deno.TcpConn,
   buf: Uint8Array,
   first: { from: number; to: number },
-  o: { chunked: boolean; length: number | null; close: () => void; aborted: () => unknown },
+  o: {
+    chunked: boolean;
+    length: number | null;
+    close: () => void;
+    /** The body ended; `exact`: at the last byte read (nothing of a next answer follows). */
+    done: (exact: boolean) => void;
+    aborted: () => unknown;
+  },
 ): ReadableStream<Uint8Array> {
   const decoder = o.chunked ? createChunkedDecoder() : null;
   let left = o.length ?? Infinity; // bytes still due (Content-Length)
@@ -225,7 +277,7 @@ function bodyStream(
         }
         if (d.data.length) controller.enqueue(d.data);
         if (d.ended) {
-          o.close();
+          o.done(d.end === to);
           return controller.close();
         }
         if (d.data.length) return;

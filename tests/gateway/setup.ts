@@ -44,7 +44,8 @@ export async function startRig(
     fetched.push(input instanceof Request ? input.url : String(input));
     return fetch(input, init);
   };
-  const raw = createUpstreamClient({ fallback: fetch });
+  const stopRaw = new AbortController(); // its kept-alive connections close with the rig
+  const raw = createUpstreamClient({ fallback: fetch, shutdown: stopRaw.signal });
   const recordingRaw: typeof fetch = (input, init) => {
     fetched.push(input instanceof Request ? input.url : String(input));
     return raw(input, init);
@@ -71,6 +72,7 @@ export async function startRig(
     async close() {
       await s.close();
       t.close();
+      stopRaw.abort();
       await lm.close();
     },
   };

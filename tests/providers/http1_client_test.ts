@@ -257,3 +257,71 @@ Deno.test("https, GETs, Headers objects and a configured proxy go to the fallbac
   assert(proxyConfigured({ https_proxy: undefined, all_proxy: "socks5://x" }));
   assert(!proxyConfigured({}));
 });
+
+Deno.test("a kept-alive connection serves the next request; shutdown closes it", async () => {
+  const ports: number[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (_req, info) => {
+      ports.push(info.remoteAddr.port);
+      return new Response("data: {}\n\n", { headers: { "content-type": "text/event-stream" } });
+    },
+  );
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  const shutdown = new AbortController();
+  const pooled = createUpstreamClient({ fallback: unused, shutdown: shutdown.signal });
+  for (let i = 0; i < 3; i++) {
+    const res = await pooled(`${url}/v1`, { method: "POST", body: "{}" });
+    assertEquals(await res.text(), "data: {}\n\n");
+  }
+  assertEquals(ports.length, 3);
+  assertEquals(new Set(ports).size, 1, "one connection for all three");
+  shutdown.abort();
+  await server.shutdown(); // returns only once our side closed the idle connection
+});
+
+Deno.test("a kept-alive connection the server closes before answering is retried on a fresh one", async () => {
+  let connections = 0;
+  const server = rawServer(async (conn) => {
+    const first = ++connections === 1;
+    await write(conn, "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    // The first connection takes the next request and closes without a byte of answer (its
+    // keep-alive timeout racing the request); the retry gets a fresh one.
+    if (first) server.seen.push(await readRequest(conn));
+  });
+  const shutdown = new AbortController();
+  const pooled = createUpstreamClient({ fallback: unused, shutdown: shutdown.signal });
+  const call = (body: string) => pooled(`${server.url}/v1`, { method: "POST", body });
+  assertEquals(await (await call("first")).text(), "ok");
+  assertEquals(await (await call("second")).text(), "ok");
+  assertEquals(connections, 2);
+  // "second" reached the closing connection, then the fresh one, byte-identical.
+  assertEquals(server.seen.map((s) => decoder.decode(s.body)), ["first", "second", "second"]);
+  shutdown.abort();
+  await server.close();
+});
+
+Deno.test("a body cancelled early or answered with connection: close is not kept", async () => {
+  let connections = 0;
+  const server = rawServer(async (conn, seen) => {
+    connections++;
+    if (decoder.decode(seen.body) === "close") {
+      await write(conn, "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok");
+      return;
+    }
+    await write(conn, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n");
+    await conn.read(new Uint8Array(16)).catch(() => null); // until the client goes
+  });
+  const shutdown = new AbortController();
+  const pooled = createUpstreamClient({ fallback: unused, shutdown: shutdown.signal });
+  const call = (body: string) => pooled(`${server.url}/v1`, { method: "POST", body });
+  const res = await call("cancel");
+  const reader = res.body!.getReader();
+  await reader.read();
+  await reader.cancel();
+  assertEquals(await (await call("close")).text(), "ok");
+  assertEquals(await (await call("close")).text(), "ok");
+  assertEquals(connections, 3);
+  shutdown.abort();
+  await server.close();
+});
