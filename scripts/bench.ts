@@ -46,7 +46,7 @@ const scale = (n: number) => (QUICK ? Math.max(1, Math.round(n / 4)) : n);
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
 
-async function startHop(mockUrl: string, mode: "native" | "js"): Promise<Proc> {
+async function startHop(mockUrl: string, mode: "native" | "js" | "raw"): Promise<Proc> {
   const t0 = performance.now();
   const p = await spawn(
     ["run", "--allow-net", "scripts/bench_proxy.ts", mockUrl, mode],
@@ -179,6 +179,7 @@ async function main() {
   const mock = await startMock();
   const hop = await startHop(mock.url, "native");
   const jsHop = await startHop(mock.url, "js");
+  const rawHop = await startHop(mock.url, "raw");
   const cold = [];
   for (let i = 0; i < 4; i++) cold.push(await coldStart(mock.url));
   console.log(`cold start → first answer: ${cold.map((c) => fmt(c.answer, 0)).join(", ")} ms`);
@@ -187,6 +188,7 @@ async function main() {
   const direct: Target = { name: "direct", url: mock.url };
   const bare: Target = { name: "bare hop", url: hop.url, pid: hop.pid };
   const js: Target = { name: "JS relay hop", url: jsHop.url, pid: jsHop.pid };
+  const raw: Target = { name: "raw JS hop", url: rawHop.url, pid: rawHop.pid };
   const gw: Target = { name: "deepstudio", url: ds.url, pid: ds.pid };
   const pids = { mock: mock.pid, "bare hop": hop.pid, deepstudio: ds.pid };
   try {
@@ -238,7 +240,7 @@ async function main() {
         { streams: 1, frames: 20_000, client: "fetch reader" as const },
       ]
     ) {
-      const row = await flatOut([direct, bare, js, gw], mock.url, {
+      const row = await flatOut([direct, bare, js, raw, gw], mock.url, {
         ...o,
         frames: scale(o.frames),
         rounds: QUICK ? 2 : 6,
@@ -246,7 +248,9 @@ async function main() {
       flat.push(row);
       console.log(
         `flat out ×${row.streams} (${row.client}): ${
-          [direct, bare, js, gw].map((t) => fmt(median(row.framesPerS[t.name]), 0)).join(" / ")
+          [direct, bare, js, raw, gw].map((t) => fmt(median(row.framesPerS[t.name]), 0)).join(
+            " / ",
+          )
         } frames/s`,
       );
     }
@@ -347,6 +351,7 @@ async function main() {
   } finally {
     await stop(ds).catch(() => {});
     await stop(jsHop);
+    await stop(rawHop);
     await stop(hop);
     await stop(mock);
   }
