@@ -1,16 +1,13 @@
 /**
- * A fetch-shaped HTTP/1.1 client over a raw socket, for the /v1 relay's streaming requests to an
- * http:// upstream. Why: Deno's fetch hands JavaScript one chunked-encoding chunk per read, and
- * LM Studio and llama.cpp write one SSE frame per chunk, so every frame costs a read promise, an
- * enqueue and a write; reading the socket directly (64 KiB reads) gets every frame written since
- * the last read at once, and the body leaves as one chunk per read (docs/benchmarks.md, "Relay
- * capacity": the raw JS hop of scripts/bench_proxy.ts).
- *
- * It is fetch for what the relay sends (a POST with a string body and plain headers): anything
- * else, an https:// URL, or a configured HTTP proxy goes to the fetch it was given. Errors look
- * like fetch's, so lib/providers/errors.ts maps them the same: a failed connect or a connection
- * closed before the answer is a `TypeError` ("error sending request…"), a failed or cut body read
- * a `TypeError` ("error reading a body from connection…"), an abort rejects with the signal's
+ * A fetch-shaped HTTP/1.1 client over a raw socket, for the /v1 relay's streamed requests to an
+ * http:// upstream. Deno's fetch hands JavaScript one chunked-encoding chunk (one SSE frame, as
+ * LM Studio and llama.cpp write them) per read; a 16 KiB socket read takes every frame written
+ * since the last read, and the body leaves as one chunk per read (docs/decisions/
+ * raw-upstream-client.md). A POST with a string body and plain headers goes this way; anything
+ * else, https://, or a configured HTTP proxy goes to the fetch it was given. Errors look like
+ * fetch's, so lib/providers/errors.ts maps them the same: a failed connect or a connection closed
+ * before the answer is a `TypeError` ("error sending request…"), a failed or cut body read a
+ * `TypeError` ("error reading a body from connection…"); an abort rejects with the signal's
  * reason and closes the socket at once (the upstream sees the disconnect).
  */
 import { BodyTooLargeError } from "./errors.ts";
@@ -20,7 +17,7 @@ import {
   headEnd,
   MAX_HEAD_BYTES,
   parseHead,
-  requestHead,
+  requestBytes,
   type ResponseHead,
 } from "./http1_wire.ts";
 import { type ConnPool, createConnPool } from "./http1_pool.ts";
@@ -72,13 +69,24 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
     ) {
       return opts.fallback(input, init);
     }
-    return rawRequest(new URL(url), {
+    const target = new URL(url);
+    return rawRequest(target, {
       headers: (headers ?? {}) as Record<string, string>,
       body: encoder.encode((init?.body as string | undefined) ?? ""),
       signal: init?.signal ?? undefined,
-    }, pool);
+    }, pool).catch((e) => {
+      // Deno.connect tries a name's first address only (`localhost` may be ::1 while the server
+      // listens on 127.0.0.1); fetch tries them all, and then reports the failure itself.
+      if (e instanceof ConnectError && !/^[\d.]+$|^\[/.test(target.hostname)) {
+        return opts.fallback(input, init);
+      }
+      throw e;
+    });
   };
 }
+
+/** The connect failed (nothing was sent). */
+class ConnectError extends TypeError {}
 
 /** A connection closed by the server before any byte of the answer (a stale pooled one). */
 class StaleConnection extends Error {}
@@ -93,19 +101,9 @@ export async function rawRequest(
   pool: ConnPool | null = null,
 ): Promise<Response> {
   req.signal?.throwIfAborted();
-  const fields: [string, string][] = [];
-  for (const [name, value] of Object.entries(req.headers)) {
-    const lower = name.toLowerCase();
-    if (lower !== "host" && lower !== "content-length" && lower !== "connection") {
-      fields.push([lower, String(value)]);
-    }
-  }
-  fields.push(["content-length", String(req.body.length)]);
-  if (!pool) fields.push(["connection", "close"]);
-  const head = requestHead("POST", `${url.pathname}${url.search}`, url.host, fields);
-  const request = new Uint8Array(head.length + req.body.length);
-  request.set(head);
-  request.set(req.body, head.length);
+  const request = requestBytes(`${url.pathname}${url.search}`, url.host, req.headers, req.body, {
+    keepAlive: pool !== null,
+  });
   const reused = pool?.take(url.host) ?? null;
   try {
     return await exchange(url, request, req.signal, pool, reused);
@@ -143,7 +141,7 @@ async function exchange(
       conn = await Deno.connect({ hostname, port: Number(url.port || 80) });
     } catch (e) {
       close();
-      throw aborted() ?? sending(e);
+      throw aborted() ?? new ConnectError(sending(e).message, { cause: e });
     }
     if (closed) { // aborted while connecting
       close();

@@ -21,23 +21,33 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 /**
- * The request head for `method path` to `host` (`host:port`); a header name or value that could
- * split the head (CR, LF, NUL) is refused the way fetch refuses it, with a `TypeError`.
+ * A POST of `body` to `path` on `host` (`host:port`), head and body in one array. The caller's
+ * `host`, `content-length` and `connection` headers are replaced by the right ones; a header name
+ * or value that could split the head (CR, LF, NUL) is refused the way fetch refuses it, with a
+ * `TypeError`.
  */
-export function requestHead(
-  method: string,
+export function requestBytes(
   path: string,
   host: string,
-  headers: [string, string][],
+  headers: Record<string, string>,
+  body: Uint8Array,
+  o: { keepAlive: boolean },
 ): Uint8Array {
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const [name, value] of headers) {
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) {
+  let head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === "host" || lower === "content-length" || lower === "connection") continue;
+    if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {
       throw new TypeError(`invalid request header: ${JSON.stringify(name)}`);
     }
-    head += `${name}: ${value}\r\n`;
+    head += `${lower}: ${value}\r\n`;
   }
-  return encoder.encode(`${head}\r\n`);
+  head += `content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
+  const bytes = encoder.encode(head);
+  const out = new Uint8Array(bytes.length + body.length);
+  out.set(bytes);
+  out.set(body, bytes.length);
+  return out;
 }
 
 /** A parsed response head. */

@@ -325,3 +325,21 @@ Deno.test("a body cancelled early or answered with connection: close is not kept
   shutdown.abort();
   await server.close();
 });
+
+Deno.test("a host name whose first address refuses goes to fetch, which tries every address", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const calls: string[] = [];
+  const fallback: typeof fetch = (input) => {
+    calls.push(String(input));
+    return Promise.resolve(new Response("from fetch"));
+  };
+  const c = createUpstreamClient({ fallback });
+  const res = await c(`http://localhost:${port}/v1`, { method: "POST", body: "{}" });
+  assertEquals(await res.text(), "from fetch");
+  assertEquals(calls, [`http://localhost:${port}/v1`]);
+  // An address literal has no other address: the refusal is the answer.
+  await assertRejects(() => c(`http://127.0.0.1:${port}/v1`, { method: "POST", body: "{}" }));
+  assertEquals(calls.length, 1);
+});
