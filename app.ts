@@ -57,17 +57,20 @@ export function createContext(deps: AppDeps): AppContext {
   }
   const now = deps.now ?? (() => Date.now());
   const log = deps.log ?? (() => {});
-  const fetch = deps.fetch ?? globalThis.fetch.bind(globalThis);
-  const shutdown = deps.shutdown ?? new AbortController().signal;
   return {
     kv: deps.kv,
     config: { ...DEFAULT_CONFIG, ...deps.config },
     settings: createSettingsStore(deps.kv, overrides),
-    fetch,
-    upstream: deps.upstream ??
-      (deps.fetch ? fetch : createUpstreamClient({ fallback: fetch, env: deps.env, shutdown })),
+    fetch: deps.fetch ?? globalThis.fetch.bind(globalThis),
     now,
-    shutdown,
+    shutdown: deps.shutdown ?? new AbortController().signal,
+    // Kept-alive connections close at `deps.shutdown`; without one, each stream has its own.
+    upstream: deps.upstream ?? deps.fetch ??
+      createUpstreamClient({
+        fallback: globalThis.fetch.bind(globalThis),
+        env: deps.env,
+        shutdown: deps.shutdown,
+      }),
     log,
     version: VERSION,
     signIn: deps.signIn ?? createSignInThrottle(now, log),
