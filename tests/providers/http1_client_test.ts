@@ -343,3 +343,20 @@ Deno.test("a host name whose first address refuses goes to fetch, which tries ev
   await assertRejects(() => c(`http://127.0.0.1:${port}/v1`, { method: "POST", body: "{}" }));
   assertEquals(calls.length, 1);
 });
+
+Deno.test("a head that arrives slowly, in pieces split anywhere, is waited for and parsed", async () => {
+  const head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nx-long: " +
+    "v".repeat(20_000) +
+    "\r\ntransfer-encoding: chunked\r\n\r\n6\r\ndata\n\n\r\n0\r\n\r\n";
+  const server = rawServer(async (conn) => {
+    for (let i = 0; i < head.length; i += 4999) {
+      await write(conn, head.slice(i, i + 4999));
+      await sleep(20);
+    }
+  });
+  const res = await post(server.url);
+  assertEquals(res.headers.get("x-long")?.length, 20_000);
+  assertEquals(res.headers.get("content-type"), "text/event-stream");
+  assertEquals(await res.text(), "data\n\n");
+  await server.close();
+});
