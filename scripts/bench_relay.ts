@@ -3,7 +3,9 @@
  * hop (native pipe), the JS relay hop (fetch, one read per upstream chunk), the raw JS hop (raw
  * socket upstream, one read per socket read) and, unless `--no-deepstudio`, deepstudio itself.
  * For quick A/B runs while working on the relay; `deno task bench` writes the report.
- * Run: `deno run -A scripts/bench_relay.ts [--rounds N] [--frames N] [--no-deepstudio]`.
+ * `--with-fetch` adds deepstudio with its streams on Deno's fetch (the before of the raw client).
+ * Run: `deno run -A scripts/bench_relay.ts [--rounds N] [--frames N] [--no-deepstudio]
+ * [--with-fetch]`.
  */
 import { flatOut, type Target } from "./bench_runs.ts";
 import { fmt, median, type Proc, spawn, stop } from "./bench_util.ts";
@@ -31,14 +33,22 @@ for (const mode of ["native", "js", "raw"]) {
   const name = { native: "bare hop", js: "JS relay hop", raw: "raw JS hop" }[mode]!;
   targets.push({ name, url: p.url, pid: p.pid });
 }
-if (!Deno.args.includes("--no-deepstudio")) {
+const variants: [string, Record<string, string>][] = Deno.args.includes("--no-deepstudio")
+  ? []
+  : [["deepstudio", {}]];
+// deepstudio on Deno's fetch, as before lib/providers/http1_client.ts: with a proxy configured
+// the raw client steps aside, and NO_PROXY lets fetch still go straight to the mock.
+if (Deno.args.includes("--with-fetch")) {
+  variants.push(["ds via fetch", { HTTP_PROXY: "http://127.0.0.1:9", NO_PROXY: "127.0.0.1" }]);
+}
+for (const [name, env] of variants) {
   const ds = await spawn(
     [...startTaskArgs(), "main.ts", "--port", "0", "--kv", ":memory:"],
-    { LDR_LLM_LMSTUDIO_URL: mock.url, NO_COLOR: "1" },
+    { LDR_LLM_LMSTUDIO_URL: mock.url, NO_COLOR: "1", ...env },
     /running at (http:\/\/[^/\s]+)\//,
   );
   procs.push(ds);
-  targets.push({ name: "deepstudio", url: ds.url, pid: ds.pid });
+  targets.push({ name, url: ds.url, pid: ds.pid });
 }
 try {
   console.log(`load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
