@@ -14,8 +14,8 @@ import { BodyTooLargeError } from "./errors.ts";
 import {
   createChunkedDecoder,
   type Decoded,
+  growHead,
   headEnd,
-  MAX_HEAD_BYTES,
   parseHead,
   requestBytes,
   type ResponseHead,
@@ -29,6 +29,7 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
 const READ_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 const NULL_BODY = new Set([204, 205, 304]);
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /** What picks the raw client over fetch. */
 export interface UpstreamClientOptions {
@@ -74,7 +75,12 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
       headers: (headers ?? {}) as Record<string, string>,
       body: encoder.encode((init?.body as string | undefined) ?? ""),
       signal: init?.signal ?? undefined,
-    }, pool).catch((e) => {
+    }, pool).then((res) => {
+      if (!REDIRECT.has(res.status)) return res;
+      // fetch follows redirects (a reverse proxy sending http:// to https://): let it.
+      res.body?.cancel().catch(() => {});
+      return opts.fallback(input, init);
+    }, (e) => {
       // Deno.connect tries a name's first address only (`localhost` may be ::1 while the server
       // listens on 127.0.0.1); fetch tries them all, and then reports the failure itself.
       if (e instanceof ConnectError && !/^[\d.]+$|^\[/.test(target.hostname)) {
@@ -157,7 +163,7 @@ async function exchange(
     for (let w = 0; w < request.length;) w += await conn.write(request.subarray(w));
     for (;;) {
       while (end === -1) {
-        if (have === buf.length) buf = grown(buf);
+        if (have === buf.length) buf = growHead(buf);
         const n = await conn.read(buf.subarray(have));
         if (n === null) throw new Error("connection closed before message completed");
         have += n;
@@ -285,14 +291,6 @@ function bodyStream(
       o.close();
     },
   }, { highWaterMark: 1 });
-}
-
-/** `buf` twice as large (a head longer than one read), up to one byte over the head cap. */
-function grown(buf: Uint8Array): Uint8Array {
-  if (buf.length > MAX_HEAD_BYTES) throw new BodyTooLargeError(MAX_HEAD_BYTES, "body");
-  const next = new Uint8Array(Math.min(buf.length * 2, MAX_HEAD_BYTES + 1));
-  next.set(buf);
-  return next;
 }
 
 function message(e: unknown): string {

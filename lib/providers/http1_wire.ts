@@ -77,6 +77,14 @@ export function headEnd(buf: Uint8Array, length: number): number {
   return end;
 }
 
+/** `buf` twice as large (a head longer than one read), up to one byte over the head cap. */
+export function growHead(buf: Uint8Array): Uint8Array {
+  if (buf.length > MAX_HEAD_BYTES) throw new BodyTooLargeError(MAX_HEAD_BYTES, "body");
+  const next = new Uint8Array(Math.min(buf.length * 2, MAX_HEAD_BYTES + 1));
+  next.set(buf);
+  return next;
+}
+
 /** Parses a complete head (`bytes` up to and including its blank line). */
 export function parseHead(bytes: Uint8Array): ResponseHead {
   const lines = decoder.decode(bytes).split(/\r?\n/);

@@ -360,3 +360,22 @@ Deno.test("a head that arrives slowly, in pieces split anywhere, is waited for a
   assertEquals(await res.text(), "data\n\n");
   await server.close();
 });
+
+Deno.test("a redirect is left to fetch, which follows it as it always did", async () => {
+  const server = rawServer(async (conn) => {
+    await write(
+      conn,
+      "HTTP/1.1 308 Permanent Redirect\r\nlocation: /v2\r\ncontent-length: 0\r\n\r\n",
+    );
+  });
+  const calls: string[] = [];
+  const fallback: typeof fetch = (input) => {
+    calls.push(String(input));
+    return Promise.resolve(new Response("followed"));
+  };
+  const c = createUpstreamClient({ fallback });
+  const res = await c(`${server.url}/v1`, { method: "POST", body: "{}" });
+  assertEquals(await res.text(), "followed");
+  assertEquals(calls, [`${server.url}/v1`]);
+  await server.close();
+});
