@@ -15,11 +15,19 @@ export interface RankedList {
   items: { chunk: StoredChunk; score: number }[];
 }
 
-/** Fuses ranked lists into the top `k` hits (ties keep the vector list's order). */
+/**
+ * Fuses ranked lists into the top `k` hits. Items a list scores exactly alike share that list's
+ * best rank among them ("1224" competition ranking): otherwise the order rows happened to be
+ * stored in would decide, and of two chunks with the same cosine the one that also matches the
+ * words could rank second (seen when a re-index wrote documents in another order). Hits the
+ * fusion still ties keep the first list's order.
+ */
 export function fuse(lists: RankedList[], k: number): IndexHit[] {
   const byId = new Map<string, IndexHit>();
   for (const list of lists) {
-    list.items.forEach((item, rank) => {
+    let rank = 0;
+    list.items.forEach((item, i) => {
+      if (i > 0 && item.score !== list.items[i - 1].score) rank = i;
       let hit = byId.get(item.chunk.id);
       if (!hit) {
         hit = { chunk: item.chunk, score: 0, scores: {} };
