@@ -5,8 +5,18 @@
  * very same embedding requests (same batches, same two in flight as the Library's embedder) are
  * replayed straight at the server. The overhead is how much longer the whole job took than
  * those raw calls: extraction, chunking, the index commits, KV and progress events.
+ *
+ * Fair both ways: the replay sends the very batches the server recorded (same inputs, same
+ * sizes, same order), keeps the same number in flight as the embedder (2), and reads every answer
+ * whole and parses it (`res.json()`, as deepstudio's `JSON.parse` of the body), so neither side
+ * skips work the other does; the replay adds nothing deepstudio would not need either.
+ * The CPU columns (from /proc) say where the time went: deepstudio's process during the job,
+ * the server during the job and during the replay, and the replaying client.
+ * `BENCH_INDEXING_PROFILE=DIR` runs deepstudio with `--cpu-prof` and prints the job's profile
+ * summary (`bench_profile.ts`) to stderr.
  */
-import { ROOT, spawn, stop } from "./bench_util.ts";
+import { cpuSeconds, ROOT, spawn, stop } from "./bench_util.ts";
+import { readProfile, summarize } from "./bench_profile.ts";
 
 /** What the indexing bench reports. */
 export interface IndexingBench {
@@ -20,6 +30,13 @@ export interface IndexingBench {
   overhead: number;
   perInputMs: number;
   paragraphs: number;
+  /** CPU ms deepstudio used during the job (all its threads). */
+  jobCpuMs: number;
+  /** CPU ms the embedding server used during the job, and during the replay. */
+  serverJobCpuMs: number;
+  serverRawCpuMs: number;
+  /** CPU ms the replaying client (this process) used. */
+  rawCpuMs: number;
 }
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
@@ -95,10 +112,13 @@ export async function measureIndexing(
       await Deno.writeTextFile(`${dir}/docs/report${i}.txt`, docText(i, paragraphs));
     }
     // Permissions change nothing of the measured work; main.ts as the start task runs it.
+    const profileDir = Deno.env.get("BENCH_INDEXING_PROFILE");
+    const spawnedAt = performance.now();
     ds = await spawn(
       [
         "run",
         "-A",
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         new URL("main.ts", ROOT).pathname,
         "--port",
         "0",
@@ -130,14 +150,29 @@ export async function measureIndexing(
     const abort = new AbortController();
     const ended = idle(`${ds.url}/api/collections/${id}/events`, abort.signal);
     await new Promise((r) => setTimeout(r, 200)); // subscribed before the job starts
+    const cpu0 = cpuSeconds(ds.pid);
+    const srv0 = cpuSeconds(embed.pid);
     const t0 = performance.now();
     await post(`/api/collections/${id}/documents`, { path: `${dir}/docs` });
     const state = await ended;
     const jobMs = performance.now() - t0;
+    const jobCpuMs = (cpuSeconds(ds.pid) - cpu0) * 1000;
+    const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
     const batches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
+    const srv1 = cpuSeconds(embed.pid);
+    const self0 = cpuSeconds("self");
     const rawMs = await replay(embedUrl, batches, 2);
+    const rawCpuMs = (cpuSeconds("self") - self0) * 1000;
+    const serverRawCpuMs = (cpuSeconds(embed.pid) - srv1) * 1000;
+    if (profileDir) {
+      await stop(ds);
+      ds = null;
+      const from = t0 - spawnedAt;
+      const s = summarize(await readProfile(profileDir), 25, { fromMs: from, toMs: from + jobMs });
+      console.error(JSON.stringify(s, null, 1));
+    }
     return {
       documents,
       chunks: batches.reduce((n, b) => n + b.length, 0),
@@ -146,6 +181,10 @@ export async function measureIndexing(
       overhead: jobMs / rawMs - 1,
       perInputMs,
       paragraphs,
+      jobCpuMs,
+      serverJobCpuMs,
+      serverRawCpuMs,
+      rawCpuMs,
     };
   } finally {
     if (ds) await stop(ds);

@@ -1,6 +1,6 @@
 /** Embeddings through the adapters' slot against fake servers speaking the documented bytes. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
-import { ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
+import { nestsDeeper, ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
 import { ProviderError } from "../../lib/providers/errors.ts";
 import { PROVIDERS } from "../../lib/providers/records.ts";
 import { resolveWith } from "../../lib/providers/resolve.ts";
@@ -204,4 +204,33 @@ Deno.test("embedder: documents embedded at once share its concurrency (at most 2
   const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
   assertEquals(all.map((v) => v.length), [10, 10, 10]);
   assertEquals(most, 2);
+});
+
+Deno.test("an embeddings answer nested deeper than 64 levels is refused, at 64 it is read", async () => {
+  const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+  assertEquals(nestsDeeper(JSON.parse(nested(64))), false);
+  assertEquals(nestsDeeper(JSON.parse(nested(65))), true);
+  assertEquals(nestsDeeper(JSON.parse(`{"a":[1,{"b":${nested(61)}}]}`)), false);
+  assertEquals(nestsDeeper(JSON.parse(`{"a":[1,{"b":${nested(62)}}]}`)), true);
+  let body = "";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(body, { headers: { "content-type": "application/json" } }),
+  );
+  try {
+    const ctx: SlotContext = {
+      deps: { fetch, now: Date.now, inContainer: false },
+      provider: resolveWith(PROVIDERS.lmstudio, `http://127.0.0.1:${server.addr.port}`, ""),
+    };
+    const input = { model: "m", input: ["x"] };
+    // 64 levels in all: the answer, its data list, the item and 61 more.
+    body = `{"data":[{"embedding":[1,2],"index":0,"extra":${nested(61)}}]}`;
+    assertEquals((await openAiEmbed(ctx, input)).vectors, [[1, 2]]);
+    body = `{"data":[{"embedding":[1,2],"index":0,"extra":${nested(62)}}]}`;
+    const err = await upstream(openAiEmbed(ctx, input));
+    assertEquals(err.kind, "server_error");
+    assertStringIncludes(err.message, "without JSON");
+  } finally {
+    await server.shutdown();
+  }
 });
