@@ -30,8 +30,9 @@ export interface IndexingBench {
   overhead: number;
   perInputMs: number;
   paragraphs: number;
-  /** CPU ms deepstudio used during the job (all its threads). */
+  /** CPU ms deepstudio used during the job (all its threads), and its main (JS) thread. */
   jobCpuMs: number;
+  mainCpuMs: number;
   /** CPU ms the embedding server used during the job, and during the replay. */
   serverJobCpuMs: number;
   serverRawCpuMs: number;
@@ -151,12 +152,15 @@ export async function measureIndexing(
     const ended = idle(`${ds.url}/api/collections/${id}/events`, abort.signal);
     await new Promise((r) => setTimeout(r, 200)); // subscribed before the job starts
     const cpu0 = cpuSeconds(ds.pid);
+    const main = `${ds.pid}/task/${ds.pid}` as unknown as number; // the thread JS runs on
+    const main0 = cpuSeconds(main);
     const srv0 = cpuSeconds(embed.pid);
     const t0 = performance.now();
     await post(`/api/collections/${id}/documents`, { path: `${dir}/docs` });
     const state = await ended;
     const jobMs = performance.now() - t0;
     const jobCpuMs = (cpuSeconds(ds.pid) - cpu0) * 1000;
+    const mainCpuMs = (cpuSeconds(main) - main0) * 1000;
     const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
@@ -182,6 +186,7 @@ export async function measureIndexing(
       perInputMs,
       paragraphs,
       jobCpuMs,
+      mainCpuMs,
       serverJobCpuMs,
       serverRawCpuMs,
       rawCpuMs,

@@ -3,8 +3,9 @@
  * (no native module, no --allow-ffi, nothing extra in the Docker image or the compiled binary).
  * Chosen by measurement over LanceDB in docs/decisions/library-index.md.
  *
- * - Durable: WAL journal; every `add`/`delete` is one transaction, so a kill -9 loses at most
- *   the transaction in flight and never leaves a half-written batch. A second process opening the
+ * - Durable: WAL journal; every `delete` is one transaction and so is every group of `add`s
+ *   (committed on a writer thread, `sqlite_writer.ts`, and acknowledged once durable), so a
+ *   kill -9 loses at most the transaction in flight and never leaves a half-written batch. A second process opening the
  *   same file works (SQLite's locking serialises writers; `busy_timeout` waits instead of failing).
  * - Keyword: FTS5 with BM25 ranking (porter stemming over unicode61 tokens), an external-content
  *   table kept in step by triggers inside the same transaction.
@@ -13,7 +14,7 @@
  *   and scanned with WebAssembly SIMD for candidates, which are re-ranked by exact cosine
  *   similarity on their float32 vectors read back from the file.
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { fuse, type RankedList } from "./fuse.ts";
 import {
@@ -28,6 +29,7 @@ import {
 } from "./types.ts";
 import { KeywordPlanner } from "./keyword.ts";
 import { SpaceVectors } from "./sqlite_vectors.ts";
+import { type ChunkRow, SqliteWriter } from "./sqlite_writer.ts";
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -94,28 +96,33 @@ function transaction<T>(db: DatabaseSync, fn: () => T): T {
 const OVERSAMPLE = 8;
 const MIN_CANDIDATES = 128;
 
+/** A vector's bytes in a buffer of their own (a view would carry its whole buffer across). */
+function vectorBytes(v: Float32Array): Uint8Array {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength
+    ? new Uint8Array(v.buffer)
+    : new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+}
+
 class SqliteSpace implements IndexSpace {
   #vectors: SpaceVectors;
-  #insert: StatementSync;
   #keywords: KeywordPlanner;
 
   constructor(
     readonly name: string,
     readonly dimensions: number,
     private db: DatabaseSync,
+    private writer: SqliteWriter,
     loadSlice?: number,
   ) {
-    this.#insert = db.prepare(
-      // OR IGNORE: a chunk already committed (by a retried batch, or a second process working on
-      // the same collection) stays as it is; the UNIQUE key means no duplicate can ever exist.
-      `INSERT OR IGNORE INTO chunks (space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
     this.#vectors = new SpaceVectors(db, name, dimensions, loadSlice);
     this.#keywords = new KeywordPlanner(db);
   }
 
-  add(chunks: ChunkRecord[]): Promise<void> {
+  /**
+   * Committed by the writer thread (`sqlite_writer.ts`); the in-memory vectors pick the rows up
+   * from the file as another connection's commit before the next search.
+   */
+  async add(chunks: ChunkRecord[]): Promise<void> {
     for (const c of chunks) {
       if (c.vector.length !== this.dimensions) {
         throw new IndexError(
@@ -124,42 +131,34 @@ class SqliteSpace implements IndexSpace {
         );
       }
     }
-    const rowids = transaction(this.db, () => {
-      // Dropped meanwhile (its collection deleted, perhaps by another process): adding would
-      // leave orphan chunks of a space nobody lists.
-      if (!this.db.prepare(`SELECT 1 FROM spaces WHERE name = ?`).get(this.name)) {
-        throw new IndexError("unavailable", `Index ${this.name} was deleted`);
-      }
-      return chunks.map((c) => {
-        const r = this.#insert.run(
-          this.name,
-          c.id,
-          c.collectionId,
-          c.documentId,
-          c.ord,
-          c.page,
-          c.heading,
-          c.start,
-          c.end,
-          c.text,
-          new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
-        );
-        return Number(r.changes) > 0 ? Number(r.lastInsertRowid) : null;
-      });
-    });
-    chunks.forEach((c, i) => {
-      const rowid = rowids[i];
-      if (rowid !== null) this.#vectors.added(rowid, c.documentId, c.vector);
-    });
-    return Promise.resolve();
+    if (chunks.length === 0) return;
+    await this.writer.add(
+      this.name,
+      chunks.map((c): ChunkRow => [
+        c.id,
+        c.collectionId,
+        c.documentId,
+        c.ord,
+        c.page,
+        c.heading,
+        c.start,
+        c.end,
+        c.text,
+        vectorBytes(c.vector),
+      ]),
+    );
   }
 
   deleteDocuments(documentIds: string[]): Promise<void> {
     documentIds.forEach(checkIdentifier);
-    if (documentIds.length === 0) return Promise.resolve();
+    // Documents without chunks (a new one, as most are when a job starts on them) need no write
+    // transaction: that would wait, blocking the event loop, for the writer thread's commit.
+    const has = this.db.prepare(`SELECT 1 FROM chunks WHERE space = ? AND document_id = ? LIMIT 1`);
+    const ids = documentIds.filter((d) => has.get(this.name, d));
+    if (ids.length === 0) return Promise.resolve();
     const del = this.db.prepare(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
-    transaction(this.db, () => documentIds.forEach((d) => del.run(this.name, d)));
-    this.#vectors.deleted(documentIds);
+    transaction(this.db, () => ids.forEach((d) => del.run(this.name, d)));
+    this.#vectors.deleted(ids);
     return Promise.resolve();
   }
 
@@ -275,10 +274,9 @@ class SqliteSpace implements IndexSpace {
     return fuse(lists, query.k);
   }
 
+  /** On the writer thread: merging FTS5's segments rewrites them, which takes a while. */
   optimize(): Promise<void> {
-    this.db.exec(`INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')`);
-    this.db.exec(`PRAGMA wal_checkpoint(TRUNCATE)`);
-    return Promise.resolve();
+    return this.writer.optimize();
   }
 }
 
@@ -294,6 +292,7 @@ export function openSqliteIndex(
   const db = new DatabaseSync(join(dir, INDEX_FILE));
   db.exec(`PRAGMA busy_timeout = 5000`);
   db.exec(SCHEMA);
+  const writer = new SqliteWriter(join(dir, INDEX_FILE));
   const open = new Map<string, SqliteSpace>();
 
   const existing = (name: string): SqliteSpace | null => {
@@ -302,7 +301,7 @@ export function openSqliteIndex(
     if (cached) return cached;
     const row = db.prepare(`SELECT dimensions FROM spaces WHERE name = ?`).get(name);
     if (!row) return null;
-    const space = new SqliteSpace(name, Number(row.dimensions), db, opts.loadSlice);
+    const space = new SqliteSpace(name, Number(row.dimensions), db, writer, opts.loadSlice);
     open.set(name, space);
     return space;
   };
@@ -346,10 +345,10 @@ export function openSqliteIndex(
       Promise.resolve(
         db.prepare(`SELECT name FROM spaces ORDER BY name`).all().map((r) => String(r.name)),
       ),
-    close() {
+    async close() {
       open.clear();
+      await writer.close();
       if (db.isOpen) db.close();
-      return Promise.resolve();
     },
   };
   return Promise.resolve(index);
