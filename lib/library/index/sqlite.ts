@@ -30,37 +30,7 @@ import {
 import { KeywordPlanner } from "./keyword.ts";
 import { SpaceVectors } from "./sqlite_vectors.ts";
 import { type ChunkRow, SqliteWriter } from "./sqlite_writer.ts";
-
-const SCHEMA = `
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dimensions INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-  rowid INTEGER PRIMARY KEY,
-  space TEXT NOT NULL,
-  id TEXT NOT NULL,
-  collection_id TEXT NOT NULL,
-  document_id TEXT NOT NULL,
-  ord INTEGER NOT NULL,
-  page INTEGER,
-  heading TEXT,
-  start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL,
-  text TEXT NOT NULL,
-  vector BLOB NOT NULL,
-  UNIQUE (space, id)
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (space, document_id, ord);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-  text, content = 'chunks', content_rowid = 'rowid', tokenize = 'porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-  INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-  INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-END;
-`;
+import { openSchema } from "./sqlite_schema.ts";
 
 const COLUMNS = `rowid, id, collection_id, document_id, ord, page, heading, start, "end", text`;
 
@@ -291,7 +261,7 @@ export function openSqliteIndex(
   Deno.mkdirSync(dir, { recursive: true });
   const db = new DatabaseSync(join(dir, INDEX_FILE));
   db.exec(`PRAGMA busy_timeout = 5000`);
-  db.exec(SCHEMA);
+  openSchema(db);
   const writer = new SqliteWriter(join(dir, INDEX_FILE));
   const open = new Map<string, SqliteSpace>();
 
