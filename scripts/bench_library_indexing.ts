@@ -38,9 +38,18 @@ export interface IndexingBench {
   serverRawCpuMs: number;
   /** CPU ms the replaying client (this process) used. */
   rawCpuMs: number;
+  /**
+   * ms with 0, 1, 2 embedding requests inside the server, from the first request to the job's
+   * end (and during the replay): time under 2 is time the server waited on its client.
+   */
+  occupancyJob: number[];
+  occupancyRaw: number[];
 }
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
+
+/** Documents of the warm-up collection (each one full batch or more, as the measured ones). */
+const WARM_DOCUMENTS = 4;
 
 /** A document of `paragraphs` paragraphs (12 ≈ 5 chunks, 80 ≈ 32: a 20-page report). */
 function docText(i: number, paragraphs: number): string {
@@ -108,7 +117,9 @@ export async function measureIndexing(
     await Deno.mkdir(`${dir}/docs`, { recursive: true });
     await Deno.mkdir(`${dir}/data`);
     await Deno.mkdir(`${dir}/warm`);
-    await Deno.writeTextFile(`${dir}/warm/warm.txt`, docText(-1, 4));
+    for (let i = 1; i <= WARM_DOCUMENTS; i++) {
+      await Deno.writeTextFile(`${dir}/warm/warm${i}.txt`, docText(-i, paragraphs));
+    }
     for (let i = 0; i < documents; i++) {
       await Deno.writeTextFile(`${dir}/docs/report${i}.txt`, docText(i, paragraphs));
     }
@@ -137,8 +148,10 @@ export async function measureIndexing(
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       }).then((r) => r.json());
-    // Warm-up: a one-document collection first, so the extractors' and the index's first load
-    // (once per process) is not counted.
+    // Warm-up: a collection of a few documents like the measured ones first, so the extractors'
+    // and the index's first load (once per process) is not counted, nor the JIT warm-up of
+    // either side's full-sized requests: the server's first answers of full batches are several
+    // times slower, and the replay's client (this process) warms up on the same batches.
     const warm = (await post("/api/collections", { name: "warm" })).id as string;
     const warmAbort = new AbortController();
     const warmed = idle(`${ds.url}/api/collections/${warm}/events`, warmAbort.signal);
@@ -146,7 +159,14 @@ export async function measureIndexing(
     await post(`/api/collections/${warm}/documents`, { path: `${dir}/warm` });
     await warmed;
     warmAbort.abort();
+    const warmBatches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
+    await replay(embedUrl, warmBatches, 2);
     await (await fetch(`${embedUrl}/_bench/requests`)).body?.cancel();
+    const occupancy = async () =>
+      ((await (await fetch(`${embedUrl}/_bench/occupancy`)).json()) as number[]).map((ms) =>
+        Math.round(ms)
+      );
+    await occupancy();
     const id = (await post("/api/collections", { name: "bench" })).id as string;
     const abort = new AbortController();
     const ended = idle(`${ds.url}/api/collections/${id}/events`, abort.signal);
@@ -164,12 +184,14 @@ export async function measureIndexing(
     const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
+    const occupancyJob = await occupancy();
     const batches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
     const srv1 = cpuSeconds(embed.pid);
     const self0 = cpuSeconds("self");
     const rawMs = await replay(embedUrl, batches, 2);
     const rawCpuMs = (cpuSeconds("self") - self0) * 1000;
     const serverRawCpuMs = (cpuSeconds(embed.pid) - srv1) * 1000;
+    const occupancyRaw = await occupancy();
     if (profileDir) {
       await stop(ds);
       ds = null;
@@ -190,6 +212,8 @@ export async function measureIndexing(
       serverJobCpuMs,
       serverRawCpuMs,
       rawCpuMs,
+      occupancyJob,
+      occupancyRaw,
     };
   } finally {
     if (ds) await stop(ds);

@@ -50,8 +50,15 @@ async function superseded(deps: JobDeps, collectionId: string, generation: numbe
   return deps.owns ? !await deps.owns(collectionId) : false;
 }
 
-/** Documents a job works on at the same time. */
-const DOCUMENTS_AT_ONCE = 3;
+/**
+ * Documents a job works on at the same time, and the bytes of their files together (one document
+ * over it still goes, alone). Enough that while some wait on their embedding calls or commits,
+ * others are read and chunked, so the embedder always has its next request ready: at 3, a
+ * document of one batch (read, chunk, embed, commit) took three times the embedding call, and the
+ * server sat idle between requests.
+ */
+const DOCUMENTS_AT_ONCE = 8;
+const BYTES_AT_ONCE = 32 * 1024 * 1024;
 
 /** The index space of a collection's generation. */
 export function spaceName(collectionId: string, generation: number): string {
@@ -274,12 +281,24 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     let next = 0;
     let stopped = false;
     let failure: unknown = null;
+    let holding = 0;
+    let released: (() => void)[] = [];
     const worker = async () => {
       while (!stopped && failure === null && next < todo.length) {
+        const doc = todo[next++];
+        while (holding > 0 && holding + doc.size > BYTES_AT_ONCE) {
+          await new Promise<void>((r) => released.push(r));
+        }
+        holding += doc.size;
         try {
-          if (!await indexOne(todo[next++])) stopped = true;
+          if (!await indexOne(doc)) stopped = true;
         } catch (e) {
           failure ??= e;
+        } finally {
+          holding -= doc.size;
+          const wake = released;
+          released = [];
+          wake.forEach((r) => r());
         }
       }
     };
@@ -295,11 +314,15 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       await setState({ index: collection.building, building: null });
       await index.drop(spaceName(collectionId, old));
     }
-    await space?.optimize();
     progress.currentFile = null;
     progress.state = "idle";
     await setState({ state: "idle", error: null });
     emit();
+    // Every chunk is searchable already: merging the keyword index's segments (on the index's
+    // writer thread) need not keep the collection `indexing`, and cannot fail the job.
+    await space?.optimize().catch((e) =>
+      deps.log(`library job ${collectionId}: optimize: ${e instanceof Error ? e.message : e}`)
+    );
   } catch (e) {
     await Promise.allSettled(finished);
     if (signal.aborted) return;
