@@ -66,13 +66,6 @@ function transaction<T>(db: DatabaseSync, fn: () => T): T {
 const OVERSAMPLE = 8;
 const MIN_CANDIDATES = 128;
 
-/** A vector's bytes in a buffer of their own (a view would carry its whole buffer across). */
-function vectorBytes(v: Float32Array): Uint8Array {
-  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength
-    ? new Uint8Array(v.buffer)
-    : new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
-}
-
 class SqliteSpace implements IndexSpace {
   #vectors: SpaceVectors;
   #keywords: KeywordPlanner;
@@ -102,6 +95,8 @@ class SqliteSpace implements IndexSpace {
       }
     }
     if (chunks.length === 0) return;
+    const vectors = new Float32Array(chunks.length * this.dimensions);
+    chunks.forEach((c, i) => vectors.set(c.vector, i * this.dimensions));
     await this.writer.add(
       this.name,
       chunks.map((c): ChunkRow => [
@@ -114,8 +109,8 @@ class SqliteSpace implements IndexSpace {
         c.start,
         c.end,
         c.text,
-        vectorBytes(c.vector),
       ]),
+      vectors.buffer,
     );
   }
 

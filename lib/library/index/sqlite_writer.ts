@@ -19,7 +19,7 @@
  */
 import { IndexError } from "./types.ts";
 
-/** One chunk row, in the order of the INSERT's columns after `space`. */
+/** One chunk row without its vector, in the order of the INSERT's columns after `space`. */
 export type ChunkRow = [
   id: string,
   collectionId: string,
@@ -30,13 +30,20 @@ export type ChunkRow = [
   start: number,
   end: number,
   text: string,
-  vector: Uint8Array,
 ];
+
+/** One add: rows and their vectors, row after row in one buffer (moved to the worker, not copied). */
+interface Add {
+  space: string;
+  rows: ChunkRow[];
+  vectors: ArrayBuffer;
+}
 
 /** What the worker is asked: inserts of several spaces in one transaction, or FTS maintenance. */
 type Request =
-  | { id: number; kind: "add"; adds: { space: string; rows: ChunkRow[] }[] }
-  | { id: number; kind: "optimize" };
+  | { id: number; kind: "add"; adds: Add[] }
+  | { id: number; kind: "optimize" }
+  | { id: number; kind: "close" };
 
 /** Per add: rows inserted, or null when its space no longer exists. */
 type Reply = { id: number; inserted?: (number | null)[]; error?: string };
@@ -67,6 +74,10 @@ function writerMain(file: string, busyMs: number) {
     const req = e.data as Request;
     try {
       const { db, exists, insert } = await ready;
+      if (req.kind === "close") {
+        db.close(); // before the worker ends, so the file is free when close() resolves
+        return scope.postMessage({ id: req.id });
+      }
       if (req.kind === "optimize") {
         db.exec(`INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')`);
         db.exec(`PRAGMA wal_checkpoint(TRUNCATE)`);
@@ -74,10 +85,14 @@ function writerMain(file: string, busyMs: number) {
       }
       db.exec("BEGIN IMMEDIATE");
       try {
-        const inserted = req.adds.map(({ space, rows }) => {
+        const inserted = req.adds.map(({ space, rows, vectors }) => {
           if (!exists.get(space)) return null;
+          const size = vectors.byteLength / rows.length;
           let n = 0;
-          for (const r of rows) n += Number(insert.run(space, ...r).changes);
+          rows.forEach((r, i) => {
+            const vector = new Uint8Array(vectors, i * size, size);
+            n += Number(insert.run(space, ...r, vector).changes);
+          });
           return n;
         });
         db.exec("COMMIT");
@@ -92,9 +107,7 @@ function writerMain(file: string, busyMs: number) {
   };
 }
 
-interface Queued {
-  space: string;
-  rows: ChunkRow[];
+interface Queued extends Add {
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -131,18 +144,21 @@ export class SqliteWriter {
     return this.#worker = worker;
   }
 
-  #ask(req: Request): Promise<Reply> {
+  #ask(req: Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
     const worker = this.#start();
     return new Promise((resolve) => {
       this.#replies.set(req.id, resolve);
-      worker.postMessage(req);
+      worker.postMessage(req, transfer);
     });
   }
 
-  /** Inserts `rows` into `space` (rows already there are kept); resolves once committed. */
-  add(space: string, rows: ChunkRow[]): Promise<void> {
+  /**
+   * Inserts `rows` into `space` (rows already there are kept); resolves once committed.
+   * `vectors` holds the rows' vectors one after the other; it is moved to the writer (detached).
+   */
+  add(space: string, rows: ChunkRow[], vectors: ArrayBuffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ space, rows, resolve, reject });
+      this.#queue.push({ space, rows, vectors, resolve, reject });
       if (!this.#busy) this.#pump();
     });
   }
@@ -154,8 +170,8 @@ export class SqliteWriter {
       const reply = await this.#ask({
         id: this.#nextId++,
         kind: "add",
-        adds: group.map(({ space, rows }) => ({ space, rows })),
-      });
+        adds: group.map(({ space, rows, vectors }) => ({ space, rows, vectors })),
+      }, group.map((q) => q.vectors));
       group.forEach((q, i) => {
         if (reply.error !== undefined) q.reject(new Error(reply.error));
         else if (reply.inserted![i] === null) {
@@ -179,7 +195,9 @@ export class SqliteWriter {
     while (this.#busy || this.#replies.size) {
       await new Promise((r) => setTimeout(r, 1));
     }
-    this.#worker?.terminate();
+    if (!this.#worker) return;
+    await this.#ask({ id: this.#nextId++, kind: "close" });
+    this.#worker.terminate();
     this.#worker = null;
   }
 }
