@@ -14,7 +14,7 @@
  *   and scanned with WebAssembly SIMD for candidates, which are re-ranked by exact cosine
  *   similarity on their float32 vectors read back from the file.
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { join } from "node:path";
 import { fuse, type RankedList } from "./fuse.ts";
 import {
@@ -69,6 +69,14 @@ const MIN_CANDIDATES = 128;
 class SqliteSpace implements IndexSpace {
   #vectors: SpaceVectors;
   #keywords: KeywordPlanner;
+  /** Statements of fixed text, prepared once (a job asks per document). */
+  #statements = new Map<string, StatementSync>();
+
+  #sql(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) this.#statements.set(sql, st = this.db.prepare(sql));
+    return st;
+  }
 
   constructor(
     readonly name: string,
@@ -118,10 +126,10 @@ class SqliteSpace implements IndexSpace {
     documentIds.forEach(checkIdentifier);
     // Documents without chunks (a new one, as most are when a job starts on them) need no write
     // transaction: that would wait, blocking the event loop, for the writer thread's commit.
-    const has = this.db.prepare(`SELECT 1 FROM chunks WHERE space = ? AND document_id = ? LIMIT 1`);
+    const has = this.#sql(`SELECT 1 FROM chunks WHERE space = ? AND document_id = ? LIMIT 1`);
     const ids = documentIds.filter((d) => has.get(this.name, d));
     if (ids.length === 0) return Promise.resolve();
-    const del = this.db.prepare(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
+    const del = this.#sql(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
     transaction(this.db, () => ids.forEach((d) => del.run(this.name, d)));
     this.#vectors.deleted(ids);
     return Promise.resolve();
@@ -130,7 +138,7 @@ class SqliteSpace implements IndexSpace {
   retainDocuments(keep: string[]): Promise<number> {
     keep.forEach(checkIdentifier);
     const keepSet = new Set(keep);
-    const docs = this.db.prepare(`SELECT DISTINCT document_id FROM chunks WHERE space = ?`)
+    const docs = this.#sql(`SELECT DISTINCT document_id FROM chunks WHERE space = ?`)
       .all(this.name).map((r) => String(r.document_id)).filter((d) => !keepSet.has(d));
     if (docs.length === 0) return Promise.resolve(0);
     const before = this.#countSync();
@@ -139,7 +147,7 @@ class SqliteSpace implements IndexSpace {
 
   ordsOf(documentId: string): Promise<number[]> {
     checkIdentifier(documentId);
-    const rows = this.db.prepare(
+    const rows = this.#sql(
       `SELECT ord FROM chunks WHERE space = ? AND document_id = ? ORDER BY ord`,
     ).all(this.name, documentId);
     return Promise.resolve(rows.map((r) => Number(r.ord)));
@@ -147,9 +155,9 @@ class SqliteSpace implements IndexSpace {
 
   #countSync(documentId?: string): number {
     const row = documentId
-      ? this.db.prepare(`SELECT count(*) AS n FROM chunks WHERE space = ? AND document_id = ?`)
+      ? this.#sql(`SELECT count(*) AS n FROM chunks WHERE space = ? AND document_id = ?`)
         .get(this.name, documentId)
-      : this.db.prepare(`SELECT count(*) AS n FROM chunks WHERE space = ?`).get(this.name);
+      : this.#sql(`SELECT count(*) AS n FROM chunks WHERE space = ?`).get(this.name);
     return Number(row?.n ?? 0);
   }
 
