@@ -9,7 +9,14 @@
  * Fair both ways: the replay sends the very batches the server recorded (same inputs, same
  * sizes, same order), keeps the same number in flight as the embedder (2), and reads every answer
  * whole and parses it (`res.json()`, as deepstudio's `JSON.parse` of the body), so neither side
- * skips work the other does; the replay adds nothing deepstudio would not need either.
+ * skips work the other does; the replay adds nothing deepstudio would not need either. Both start
+ * warm: a warm-up collection of full-sized documents is indexed first and its batches replayed
+ * once, so neither the server's nor either client's first full batches (JIT) are counted.
+ * What is not the same: deepstudio's job ends at the collection's `idle` event, so it includes the
+ * import request, extraction, chunking, the last batch's index write and the state commits; the
+ * FTS5 optimize after it does not (it runs on the index's writer thread once the collection is
+ * idle and searchable). `occupancyJob`/`occupancyRaw` (ms with 0, 1, 2 requests inside the
+ * server) show whether the server waited on its client.
  * The CPU columns (from /proc) say where the time went: deepstudio's process during the job,
  * the server during the job and during the replay, and the replaying client.
  * `BENCH_INDEXING_PROFILE=DIR` runs deepstudio with `--cpu-prof` and prints the job's profile
@@ -44,6 +51,8 @@ export interface IndexingBench {
    */
   occupancyJob: number[];
   occupancyRaw: number[];
+  /** When several runs were made (`bench_library.ts`): every run's overhead, this one's the median. */
+  overheads?: number[];
 }
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
