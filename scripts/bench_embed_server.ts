@@ -8,9 +8,10 @@
  *
  * Run: `deno run --allow-net scripts/bench_embed_server.ts [perInputMs] [dims]` → prints
  * `{"port":N}`. Control: `GET /_bench/requests` returns the inputs seen and forgets them;
- * `GET /_bench/occupancy` returns how long (ms) 0, 1, 2, … embedding requests were in the server
- * since the last call (from the first request on), and starts over: time with fewer requests
- * in than the client keeps in flight is time the server waited on its client.
+ * `GET /_bench/occupancy` returns `{"ms":[…],"firstIn","lastOut"}`: how long (ms) 0, 1, 2, …
+ * embedding requests were in the server since the last call (from the first request on), and the
+ * wall-clock times of the first request and the last answer; then it starts over. Time with fewer
+ * requests in than the client keeps in flight is time the server waited on its client.
  * Standalone on purpose: it imports nothing from lib/, so it measures nothing of deepstudio's.
  */
 
@@ -21,6 +22,10 @@ let seen: string[][] = [];
 let inside = 0;
 let since = -1;
 let occupancy: number[] = [];
+/** Wall-clock ms (comparable across processes) of the first request in and the last answer out. */
+let firstIn = NaN;
+let lastOut = NaN;
+const wall = () => performance.timeOrigin + performance.now();
 /** Accounts the time since the last change to the current number of requests inside. */
 function occupy(delta: number) {
   const now = performance.now();
@@ -49,9 +54,10 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
   }
   if (path === "/_bench/occupancy") {
     occupy(0);
-    const out = Array.from(occupancy, (ms) => ms ?? 0);
+    const out = { ms: Array.from(occupancy, (ms) => ms ?? 0), firstIn, lastOut };
     occupancy = [];
     since = -1;
+    firstIn = lastOut = NaN;
     return Response.json(out);
   }
   if (req.method === "GET" && path === "/v1/models") {
@@ -64,11 +70,13 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
     return Response.json({ error: `Unexpected endpoint or method. (${req.method} ${path})` });
   }
   if (since < 0) since = performance.now();
+  if (Number.isNaN(firstIn)) firstIn = wall();
   occupy(1);
   try {
     return await embed(req);
   } finally {
     occupy(-1);
+    lastOut = wall();
   }
 });
 

@@ -22,7 +22,7 @@
  * `BENCH_INDEXING_PROFILE=DIR` runs deepstudio with `--cpu-prof` and prints the job's profile
  * summary (`bench_profile.ts`) to stderr.
  */
-import { cpuSeconds, ROOT, spawn, stop } from "./bench_util.ts";
+import { cpuSeconds, ROOT, spawn, stop, wallNow } from "./bench_util.ts";
 import { readProfile, summarize } from "./bench_profile.ts";
 
 /** What the indexing bench reports. */
@@ -51,6 +51,12 @@ export interface IndexingBench {
    */
   occupancyJob: number[];
   occupancyRaw: number[];
+  /**
+   * ms from the import request to the server's first embedding request, and from its last answer
+   * to the collection's `idle` event: the job's fixed costs around the embedding calls.
+   */
+  headMs: number;
+  tailMs: number;
   /** When several runs were made (`bench_library.ts`): every run's overhead, this one's the median. */
   overheads?: number[];
 }
@@ -171,10 +177,14 @@ export async function measureIndexing(
     const warmBatches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
     await replay(embedUrl, warmBatches, 2);
     await (await fetch(`${embedUrl}/_bench/requests`)).body?.cancel();
-    const occupancy = async () =>
-      ((await (await fetch(`${embedUrl}/_bench/occupancy`)).json()) as number[]).map((ms) =>
-        Math.round(ms)
-      );
+    const occupancy = async () => {
+      const o = await (await fetch(`${embedUrl}/_bench/occupancy`)).json() as {
+        ms: number[];
+        firstIn: number;
+        lastOut: number;
+      };
+      return { ...o, ms: o.ms.map((ms) => Math.round(ms)) };
+    };
     await occupancy();
     const id = (await post("/api/collections", { name: "bench" })).id as string;
     const abort = new AbortController();
@@ -185,22 +195,27 @@ export async function measureIndexing(
     const main0 = cpuSeconds(main);
     const srv0 = cpuSeconds(embed.pid);
     const t0 = performance.now();
+    const wall0 = wallNow();
     await post(`/api/collections/${id}/documents`, { path: `${dir}/docs` });
     const state = await ended;
     const jobMs = performance.now() - t0;
+    const wall1 = wallNow();
     const jobCpuMs = (cpuSeconds(ds.pid) - cpu0) * 1000;
     const mainCpuMs = (cpuSeconds(main) - main0) * 1000;
     const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
-    const occupancyJob = await occupancy();
+    const served = await occupancy();
+    const occupancyJob = served.ms;
+    const headMs = served.firstIn - wall0;
+    const tailMs = wall1 - served.lastOut;
     const batches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
     const srv1 = cpuSeconds(embed.pid);
     const self0 = cpuSeconds("self");
     const rawMs = await replay(embedUrl, batches, 2);
     const rawCpuMs = (cpuSeconds("self") - self0) * 1000;
     const serverRawCpuMs = (cpuSeconds(embed.pid) - srv1) * 1000;
-    const occupancyRaw = await occupancy();
+    const occupancyRaw = (await occupancy()).ms;
     if (profileDir) {
       await stop(ds);
       ds = null;
@@ -223,6 +238,8 @@ export async function measureIndexing(
       rawCpuMs,
       occupancyJob,
       occupancyRaw,
+      headMs,
+      tailMs,
     };
   } finally {
     if (ds) await stop(ds);
