@@ -23,7 +23,7 @@
  * summary (`bench_profile.ts`) to stderr.
  */
 import { cpuSeconds, ROOT, spawn, stop, wallNow } from "./bench_util.ts";
-import { readProfile, summarize } from "./bench_profile.ts";
+import { summarize } from "./bench_profile.ts";
 
 /** What the indexing bench reports. */
 export interface IndexingBench {
@@ -220,8 +220,25 @@ export async function measureIndexing(
       await stop(ds);
       ds = null;
       const from = t0 - spawnedAt;
-      const s = summarize(await readProfile(profileDir), 25, { fromMs: from, toMs: from + jobMs });
-      console.error(JSON.stringify(s, null, 1));
+      const files = [...Deno.readDirSync(profileDir)].map((e) => e.name)
+        .filter((n) => n.endsWith(".cpuprofile"));
+      const read = async (n: string) =>
+        JSON.parse(await Deno.readTextFile(`${profileDir}/${n}`)) as Parameters<
+          typeof summarize
+        >[0];
+      const mainFile = files.find((n) => !n.includes(".worker-"));
+      if (!mainFile) throw new Error(`no profile in ${profileDir}`);
+      const first = await read(mainFile);
+      // One profile per thread (the index's writer is a Worker): each summarised, main first.
+      const summaries = [];
+      for (const n of files) {
+        const profile = await read(n);
+        const shift = (profile.startTime - first.startTime) / 1000; // µs → ms after the main's
+        summaries.push(
+          summarize(profile, 25, { fromMs: from - shift, toMs: from - shift + jobMs }),
+        );
+      }
+      console.error(JSON.stringify(summaries.sort((a, b) => b.busyMs - a.busyMs), null, 1));
     }
     return {
       documents,
