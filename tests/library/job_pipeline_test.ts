@@ -52,6 +52,8 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
   const dir = await Deno.makeTempDir({ prefix: "ds-job-pipeline-" });
   const kv = await Deno.openKv(":memory:");
   const real = await openSqliteIndex(`${dir}/index`);
+  /** Ends the job if an assertion failed before it did, so nothing outlives the test. */
+  let stopJob = () => Promise.resolve();
   try {
     const store = new LibraryStore(kv);
     const model = "text-embedding-nomic-embed-text-v1.5";
@@ -79,6 +81,7 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
         libraryDoc("c1", i, { source: { kind: "path", path }, size: 60 }),
       );
     }
+    const abort = new AbortController();
     let open!: () => void;
     const gate = new Promise<void>((r) => open = r);
     const adds = { n: 0 };
@@ -109,10 +112,17 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
         log: () => {},
       },
       "c1",
-      new AbortController().signal,
+      abort.signal,
     );
+    stopJob = async () => {
+      abort.abort();
+      open();
+      await done;
+    };
     const until = Date.now() + 10_000;
-    while (calls < DOCUMENTS && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    while ((calls < DOCUMENTS || adds.n < DOCUMENTS) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     // Every document embedded, and its write asked for, while not one write has gone through.
     assertEquals(calls, DOCUMENTS);
     assertEquals(adds.n, DOCUMENTS);
@@ -124,6 +134,7 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
     assertEquals(await (await real.existing(spaceName("c1", 1)))!.count(), DOCUMENTS);
     assertEquals((await store.collection("c1"))!.state, "idle");
   } finally {
+    await stopJob();
     await real.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
