@@ -7,7 +7,11 @@
  * exactly the same calls without deepstudio in between.
  *
  * Run: `deno run --allow-net scripts/bench_embed_server.ts [perInputMs] [dims]` → prints
- * `{"port":N}`. Control: `GET /_bench/requests` returns the inputs seen and forgets them.
+ * `{"port":N}`. Control: `GET /_bench/requests` returns the inputs seen and forgets them;
+ * `GET /_bench/occupancy` returns `{"ms":[…],"firstIn","lastOut"}`: how long (ms) 0, 1, 2, …
+ * embedding requests were in the server since the last call (from the first request on), and the
+ * wall-clock times of the first request and the last answer; then it starts over. Time with fewer
+ * requests in than the client keeps in flight is time the server waited on its client.
  * Standalone on purpose: it imports nothing from lib/, so it measures nothing of deepstudio's.
  */
 
@@ -15,6 +19,20 @@ const perInputMs = Number(Deno.args[0] ?? 0.3);
 const dims = Number(Deno.args[1] ?? 768);
 const MODEL = "text-embedding-nomic-embed-text-v1.5";
 let seen: string[][] = [];
+let inside = 0;
+let since = -1;
+let occupancy: number[] = [];
+/** Wall-clock ms (comparable across processes) of the first request in and the last answer out. */
+let firstIn = NaN;
+let lastOut = NaN;
+const wall = () => performance.timeOrigin + performance.now();
+/** Accounts the time since the last change to the current number of requests inside. */
+function occupy(delta: number) {
+  const now = performance.now();
+  if (since >= 0) occupancy[inside] = (occupancy[inside] ?? 0) + now - since;
+  since = now;
+  inside += delta;
+}
 
 function vector(text: string): number[] {
   const v = new Array(dims);
@@ -34,6 +52,14 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
     seen = [];
     return Response.json(out);
   }
+  if (path === "/_bench/occupancy") {
+    occupy(0);
+    const out = { ms: Array.from(occupancy, (ms) => ms ?? 0), firstIn, lastOut };
+    occupancy = [];
+    since = -1;
+    firstIn = lastOut = NaN;
+    return Response.json(out);
+  }
   if (req.method === "GET" && path === "/v1/models") {
     return Response.json({
       data: [{ id: MODEL, object: "model", owned_by: "organization_owner" }],
@@ -43,9 +69,21 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
   if (req.method !== "POST" || path !== "/v1/embeddings") {
     return Response.json({ error: `Unexpected endpoint or method. (${req.method} ${path})` });
   }
+  if (since < 0) since = performance.now();
+  if (Number.isNaN(firstIn)) firstIn = wall();
+  occupy(1);
+  try {
+    return await embed(req);
+  } finally {
+    occupy(-1);
+    lastOut = wall();
+  }
+});
+
+async function embed(req: Request): Promise<Response> {
   const body = await req.json() as { model?: string; input: string | string[] };
   const input = typeof body.input === "string" ? [body.input] : body.input;
-  if (!path.startsWith("/_")) seen.push(input);
+  seen.push(input);
   await new Promise((r) => setTimeout(r, perInputMs * input.length));
   return Response.json({
     object: "list",
@@ -53,5 +91,5 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }
     model: body.model ?? MODEL,
     usage: { prompt_tokens: 0, total_tokens: 0 },
   });
-});
+}
 console.log(JSON.stringify({ port: server.addr.port }));

@@ -5,8 +5,25 @@
  * very same embedding requests (same batches, same two in flight as the Library's embedder) are
  * replayed straight at the server. The overhead is how much longer the whole job took than
  * those raw calls: extraction, chunking, the index commits, KV and progress events.
+ *
+ * Fair both ways: the replay sends the very batches the server recorded (same inputs, same
+ * sizes, same order), keeps the same number in flight as the embedder (2), and reads every answer
+ * whole and parses it (`res.json()`, as deepstudio's `JSON.parse` of the body), so neither side
+ * skips work the other does; the replay adds nothing deepstudio would not need either. Both start
+ * warm: a warm-up collection of full-sized documents is indexed first and its batches replayed
+ * once, so neither the server's nor either client's first full batches (JIT) are counted.
+ * What is not the same: deepstudio's job ends at the collection's `idle` event, so it includes the
+ * import request, extraction, chunking, the last batch's index write and the state commits; the
+ * FTS5 optimize after it does not (it runs on the index's writer thread once the collection is
+ * idle and searchable). `occupancyJob`/`occupancyRaw` (ms with 0, 1, 2 requests inside the
+ * server) show whether the server waited on its client.
+ * The CPU columns (from /proc) say where the time went: deepstudio's process during the job,
+ * the server during the job and during the replay, and the replaying client.
+ * `BENCH_INDEXING_PROFILE=DIR` runs deepstudio with `--cpu-prof` and prints the job's profile
+ * summary (`bench_profile.ts`) to stderr.
  */
-import { ROOT, spawn, stop } from "./bench_util.ts";
+import { cpuSeconds, ROOT, spawn, stop, wallNow } from "./bench_util.ts";
+import { summarize } from "./bench_profile.ts";
 
 /** What the indexing bench reports. */
 export interface IndexingBench {
@@ -20,9 +37,34 @@ export interface IndexingBench {
   overhead: number;
   perInputMs: number;
   paragraphs: number;
+  /** CPU ms deepstudio used during the job (all its threads), and its main (JS) thread. */
+  jobCpuMs: number;
+  mainCpuMs: number;
+  /** CPU ms the embedding server used during the job, and during the replay. */
+  serverJobCpuMs: number;
+  serverRawCpuMs: number;
+  /** CPU ms the replaying client (this process) used. */
+  rawCpuMs: number;
+  /**
+   * ms with 0, 1, 2 embedding requests inside the server, from the first request to the job's
+   * end (and during the replay): time under 2 is time the server waited on its client.
+   */
+  occupancyJob: number[];
+  occupancyRaw: number[];
+  /**
+   * ms from the import request to the server's first embedding request, and from its last answer
+   * to the collection's `idle` event: the job's fixed costs around the embedding calls.
+   */
+  headMs: number;
+  tailMs: number;
+  /** When several runs were made (`bench_library.ts`): every run's overhead, this one's the median. */
+  overheads?: number[];
 }
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
+
+/** Documents of the warm-up collection (each one full batch or more, as the measured ones). */
+const WARM_DOCUMENTS = 4;
 
 /** A document of `paragraphs` paragraphs (12 ≈ 5 chunks, 80 ≈ 32: a 20-page report). */
 function docText(i: number, paragraphs: number): string {
@@ -90,15 +132,20 @@ export async function measureIndexing(
     await Deno.mkdir(`${dir}/docs`, { recursive: true });
     await Deno.mkdir(`${dir}/data`);
     await Deno.mkdir(`${dir}/warm`);
-    await Deno.writeTextFile(`${dir}/warm/warm.txt`, docText(-1, 4));
+    for (let i = 1; i <= WARM_DOCUMENTS; i++) {
+      await Deno.writeTextFile(`${dir}/warm/warm${i}.txt`, docText(-i, paragraphs));
+    }
     for (let i = 0; i < documents; i++) {
       await Deno.writeTextFile(`${dir}/docs/report${i}.txt`, docText(i, paragraphs));
     }
     // Permissions change nothing of the measured work; main.ts as the start task runs it.
+    const profileDir = Deno.env.get("BENCH_INDEXING_PROFILE");
+    const spawnedAt = performance.now();
     ds = await spawn(
       [
         "run",
         "-A",
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
         new URL("main.ts", ROOT).pathname,
         "--port",
         "0",
@@ -116,8 +163,10 @@ export async function measureIndexing(
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body),
       }).then((r) => r.json());
-    // Warm-up: a one-document collection first, so the extractors' and the index's first load
-    // (once per process) is not counted.
+    // Warm-up: a collection of a few documents like the measured ones first, so the extractors'
+    // and the index's first load (once per process) is not counted, nor the JIT warm-up of
+    // either side's full-sized requests: the server's first answers of full batches are several
+    // times slower, and the replay's client (this process) warms up on the same batches.
     const warm = (await post("/api/collections", { name: "warm" })).id as string;
     const warmAbort = new AbortController();
     const warmed = idle(`${ds.url}/api/collections/${warm}/events`, warmAbort.signal);
@@ -125,19 +174,72 @@ export async function measureIndexing(
     await post(`/api/collections/${warm}/documents`, { path: `${dir}/warm` });
     await warmed;
     warmAbort.abort();
+    const warmBatches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
+    await replay(embedUrl, warmBatches, 2);
     await (await fetch(`${embedUrl}/_bench/requests`)).body?.cancel();
+    const occupancy = async () => {
+      const o = await (await fetch(`${embedUrl}/_bench/occupancy`)).json() as {
+        ms: number[];
+        firstIn: number;
+        lastOut: number;
+      };
+      return { ...o, ms: o.ms.map((ms) => Math.round(ms)) };
+    };
+    await occupancy();
     const id = (await post("/api/collections", { name: "bench" })).id as string;
     const abort = new AbortController();
     const ended = idle(`${ds.url}/api/collections/${id}/events`, abort.signal);
     await new Promise((r) => setTimeout(r, 200)); // subscribed before the job starts
+    const cpu0 = cpuSeconds(ds.pid);
+    const main = `${ds.pid}/task/${ds.pid}` as unknown as number; // the thread JS runs on
+    const main0 = cpuSeconds(main);
+    const srv0 = cpuSeconds(embed.pid);
     const t0 = performance.now();
+    const wall0 = wallNow();
     await post(`/api/collections/${id}/documents`, { path: `${dir}/docs` });
     const state = await ended;
     const jobMs = performance.now() - t0;
+    const wall1 = wallNow();
+    const jobCpuMs = (cpuSeconds(ds.pid) - cpu0) * 1000;
+    const mainCpuMs = (cpuSeconds(main) - main0) * 1000;
+    const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
+    const served = await occupancy();
+    const occupancyJob = served.ms;
+    const headMs = served.firstIn - wall0;
+    const tailMs = wall1 - served.lastOut;
     const batches = await (await fetch(`${embedUrl}/_bench/requests`)).json() as string[][];
+    const srv1 = cpuSeconds(embed.pid);
+    const self0 = cpuSeconds("self");
     const rawMs = await replay(embedUrl, batches, 2);
+    const rawCpuMs = (cpuSeconds("self") - self0) * 1000;
+    const serverRawCpuMs = (cpuSeconds(embed.pid) - srv1) * 1000;
+    const occupancyRaw = (await occupancy()).ms;
+    if (profileDir) {
+      await stop(ds);
+      ds = null;
+      const from = t0 - spawnedAt;
+      const files = [...Deno.readDirSync(profileDir)].map((e) => e.name)
+        .filter((n) => n.endsWith(".cpuprofile"));
+      const read = async (n: string) =>
+        JSON.parse(await Deno.readTextFile(`${profileDir}/${n}`)) as Parameters<
+          typeof summarize
+        >[0];
+      const mainFile = files.find((n) => !n.includes(".worker-"));
+      if (!mainFile) throw new Error(`no profile in ${profileDir}`);
+      const first = await read(mainFile);
+      // One profile per thread (the index's writer is a Worker): each summarised, main first.
+      const summaries = [];
+      for (const n of files) {
+        const profile = await read(n);
+        const shift = (profile.startTime - first.startTime) / 1000; // µs → ms after the main's
+        summaries.push(
+          summarize(profile, 25, { fromMs: from - shift, toMs: from - shift + jobMs }),
+        );
+      }
+      console.error(JSON.stringify(summaries.sort((a, b) => b.busyMs - a.busyMs), null, 1));
+    }
     return {
       documents,
       chunks: batches.reduce((n, b) => n + b.length, 0),
@@ -146,6 +248,15 @@ export async function measureIndexing(
       overhead: jobMs / rawMs - 1,
       perInputMs,
       paragraphs,
+      jobCpuMs,
+      mainCpuMs,
+      serverJobCpuMs,
+      serverRawCpuMs,
+      rawCpuMs,
+      occupancyJob,
+      occupancyRaw,
+      headMs,
+      tailMs,
     };
   } finally {
     if (ds) await stop(ds);

@@ -11,6 +11,10 @@ import type { LibraryEvents } from "./events.ts";
 import { checkUnderRoots, type FileStore, PathError, sha256, walkFolder } from "./files.ts";
 import type { LibraryStore } from "./store.ts";
 import type { DocumentSource, LibraryDocument } from "./types.ts";
+import { mapBounded } from "../search/multi.ts";
+
+/** Files of a folder scan read and hashed at the same time (each at most the size cap). */
+const HASH_AT_ONCE = 4;
 
 /** Outcome of adding a path. */
 export interface ScanResult {
@@ -121,19 +125,18 @@ export function createImports(deps: ImportDeps): Imports {
   async function scanFile(
     collectionId: string,
     path: string,
+    { hash, size }: { hash: string; size: number },
     byPath: Map<string, LibraryDocument>,
     stored: Map<string, LibraryDocument>,
     fresh: Map<string, LibraryDocument>,
   ) {
-    const bytes = await Deno.readFile(path);
-    const hash = await sha256(bytes);
     const known = byPath.get(path);
     if (known) {
       if (known.hash === hash) return { doc: known, outcome: "unchanged" as const };
       const doc = {
         ...known,
         hash,
-        size: bytes.byteLength,
+        size: size,
         state: "queued" as const,
         error: null,
         errorKind: null,
@@ -151,7 +154,7 @@ export function createImports(deps: ImportDeps): Imports {
       basename(path),
       { kind: "path", path },
       hash,
-      bytes.byteLength,
+      size,
     );
     return { doc, outcome: "new" as const };
   }
@@ -178,8 +181,14 @@ export function createImports(deps: ImportDeps): Imports {
     };
     const stored = new Map(docs.map((d) => [d.hash, d]));
     const fresh = new Map<string, LibraryDocument>();
-    for (const p of paths) {
-      const { doc, outcome } = await scanFile(collectionId, p, byPath, stored, fresh);
+    // Read and hashed a few at a time (the first embedding request waits for the whole scan),
+    // then looked at in order.
+    const digests = await mapBounded(paths, HASH_AT_ONCE, async (p) => {
+      const bytes = await Deno.readFile(p);
+      return { hash: await sha256(bytes), size: bytes.byteLength };
+    });
+    for (const [i, p] of paths.entries()) {
+      const { doc, outcome } = await scanFile(collectionId, p, digests[i], byPath, stored, fresh);
       if (outcome === "new") fresh.set(doc.hash, doc);
       else note(doc, outcome);
     }

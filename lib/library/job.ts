@@ -3,6 +3,8 @@
  * extracted, chunked and embedded in order, each batch of vectors committed to the index as it
  * lands. Chunk ids are `<document>:<ord>` and a resumed document skips the ords the index already
  * holds, so a kill -9 costs at most the batches in flight and never duplicates a chunk.
+ * Nothing the embedding requests wait for is a write: a document's batches are written (and its
+ * `indexed` state committed after them) while the next documents are read and embedded.
  * A per-document problem (unreadable file, chunk too long for the server) fails that document;
  * a server problem (down, model missing, wrong dimensions) pauses the collection with the typed
  * error until it is resumed or the provider answers again.
@@ -10,94 +12,34 @@
 import { ExtractError } from "../extract/types.ts";
 import { extractDocument } from "../extract/extract.ts";
 import { ProviderError } from "../providers/errors.ts";
-import { chunkBlocks, type ChunkOptions } from "./chunk.ts";
+import { chunkBlocks } from "./chunk.ts";
 import { DocumentCommits } from "./doc_commits.ts";
-import { DimensionError, type Embedder } from "./embedder.ts";
-import type { LibraryEvents } from "./events.ts";
-import type { FileStore } from "./files.ts";
-import { IndexError, type IndexSpace, type LibraryIndex } from "./index/types.ts";
-import type { LibraryStore } from "./store.ts";
-import type {
-  Collection,
-  CollectionError,
-  IndexTarget,
-  LibraryDocument,
-  Progress,
-} from "./types.ts";
+import type { IndexSpace } from "./index/types.ts";
+import {
+  failureReason,
+  type JobDeps,
+  PauseError,
+  pauseFrom,
+  readBytes,
+  superseded,
+} from "./job_steps.ts";
+import type { Collection, LibraryDocument, Progress } from "./types.ts";
 
-/** What a job needs. */
-export interface JobDeps {
-  store: LibraryStore;
-  files: FileStore;
-  events: LibraryEvents;
-  index: () => Promise<LibraryIndex>;
-  embedder: (target: IndexTarget) => Embedder;
-  chunking: ChunkOptions;
-  maxDocumentBytes: number;
-  now: () => number;
-  log: (m: string) => void;
-  /** False once another process has taken the job over (this one's lease lapsed). */
-  owns?: (collectionId: string) => Promise<boolean>;
-}
+export type { JobDeps } from "./job_steps.ts";
 
 /**
- * Whether the job should stop before its next document: the collection is gone, its target
- * generation changed (a re-index asked for by any process), or another process owns the job.
+ * Documents a job works on at the same time, and the bytes of their files together (one document
+ * over it still goes, alone). Enough that while some wait on their embedding calls or commits,
+ * others are read and chunked, so the embedder always has its next request ready: at 3, a
+ * document of one batch (read, chunk, embed, commit) took three times the embedding call, and the
+ * server sat idle between requests.
  */
-async function superseded(deps: JobDeps, collectionId: string, generation: number) {
-  const c = await deps.store.collection(collectionId);
-  if (!c || (c.building ?? c.index).generation !== generation) return true;
-  return deps.owns ? !await deps.owns(collectionId) : false;
-}
-
-/** Documents a job works on at the same time. */
-const DOCUMENTS_AT_ONCE = 3;
+const DOCUMENTS_AT_ONCE = 8;
+const BYTES_AT_ONCE = 32 * 1024 * 1024;
 
 /** The index space of a collection's generation. */
 export function spaceName(collectionId: string, generation: number): string {
   return `c_${collectionId.replace(/-/g, "")}_g${generation}`;
-}
-
-/** A failure that stops the whole job (as opposed to one document). */
-class PauseError extends Error {
-  constructor(readonly error: CollectionError) {
-    super(error.message);
-  }
-}
-
-function pauseFrom(e: unknown): CollectionError | null {
-  if (e instanceof ProviderError) {
-    const { kind, title, message, hint } = e.error;
-    return { kind, title, message, hint };
-  }
-  if (e instanceof DimensionError) {
-    return {
-      kind: "dimensions",
-      title: "Embedding model changed",
-      message: e.message,
-      hint: e.hint,
-    };
-  }
-  if (e instanceof IndexError) {
-    return { kind: `index_${e.kind}`, title: "Index problem", message: e.message, hint: e.hint };
-  }
-  return null;
-}
-
-async function readBytes(deps: JobDeps, doc: LibraryDocument): Promise<Uint8Array> {
-  if (doc.source.kind === "path") {
-    const stat = await Deno.stat(doc.source.path);
-    if (stat.size > deps.maxDocumentBytes) {
-      throw new ExtractError(
-        "too_large",
-        `${doc.name} is ${(stat.size / 1048576).toFixed(1)} MiB, over the ${
-          (deps.maxDocumentBytes / 1048576).toFixed(0)
-        } MiB limit`,
-      );
-    }
-    return await Deno.readFile(doc.source.path);
-  }
-  return await deps.files.get(doc.hash);
 }
 
 /** Runs one collection's job until nothing is queued, `signal` aborts, or it pauses. */
@@ -155,26 +97,60 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     bytesTotal = todo.reduce((n, d) => n + d.size, 0);
     emit();
     const embedder = deps.embedder(target);
-    /** Indexes one document; false when the job must stop (aborted or superseded). */
-    const indexOne = async (doc: LibraryDocument): Promise<boolean> => {
-      if (signal.aborted || await superseded(deps, collectionId, target.generation)) return false;
+    let stopped = false;
+    let failure: unknown = null;
+    /** A failed document: its chunks go, the reason stays; a server or index problem pauses. */
+    const failDocument = async (doc: LibraryDocument, e: unknown) => {
+      const pause = pauseFrom(e);
+      if (pause && !(e instanceof ProviderError && e.error.kind === "token_limit")) {
+        throw new PauseError(pause);
+      }
+      await space?.deleteDocuments([doc.id]);
+      await commits.update(doc.id, (d) => ({
+        ...d,
+        state: "failed",
+        error: failureReason(doc, e),
+        errorKind: e instanceof ExtractError
+          ? e.kind
+          : e instanceof ProviderError
+          ? e.error.kind
+          : "internal",
+        chunks: 0,
+      }));
+    };
+    const documentDone = (doc: LibraryDocument) => {
+      bytesDone += doc.size;
+      progress.docsDone++;
+      emit();
+    };
+    /**
+     * Indexes one document; false when the job must stop (aborted or superseded). Its chunks
+     * are written as their batches land without the embedding waiting for them: what is left
+     * once the last batch is in (the writes, then the `indexed` commit) is returned in `landing`.
+     */
+    const indexOne = async (
+      doc: LibraryDocument,
+    ): Promise<{ go: boolean; landing?: Promise<void> }> => {
+      if (signal.aborted || await superseded(deps, collectionId, target.generation)) {
+        return { go: false };
+      }
       progress.currentFile = doc.name;
-      const updateDoc = (change: Partial<LibraryDocument>) =>
-        commits.update(doc.id, (d) => ({ ...d, ...change }));
       // Chunks of an older version of the file go before the new ones come (and before the new
       // hash is recorded); a resumed document (same hash) keeps what it had.
       if (doc.indexedHash !== doc.hash) await space?.deleteDocuments([doc.id]);
       // Committed while the file is read and its first batch embedded; waited for before its
       // first chunk is written, so a document deleted meanwhile gets no orphan chunks. A kill -9
       // before it lands leaves the document `queued` with its old hash: its chunks are redone.
-      const marked = updateDoc({ state: "indexing", indexedHash: doc.hash });
+      const marked = commits.update(doc.id, (d) => ({
+        ...d,
+        state: "indexing",
+        indexedHash: doc.hash,
+      }));
       finished.push(marked);
-      let gone = false;
-      const stillThere = async () => {
-        if (!await marked) gone = true;
-        return !gone;
-      };
+      const stillThere = async () => !!await marked;
       emit();
+      /** Every batch's write, in the order they landed. */
+      const writes: Promise<void>[] = [];
       try {
         const bytes = await readBytes(deps, doc);
         const extracted = await extractDocument(doc.name, bytes, {
@@ -183,109 +159,132 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
         const chunks = chunkBlocks(extracted.blocks, deps.chunking);
         const have = new Set(space ? await space.ordsOf(doc.id) : []);
         const missing = chunks.filter((c) => !have.has(c.ord));
+        const write = async (start: number, vectors: Float32Array[]) => {
+          if (!await stillThere()) return;
+          if (!space) {
+            space = await index.space(
+              spaceName(collectionId, target.generation),
+              vectors[0].length,
+            );
+            target.dimensions = vectors[0].length;
+            await deps.store.updateCollection(collectionId, (c) => {
+              const key = c.building?.generation === target.generation ? "building" : "index";
+              return { ...c, [key]: { ...c[key]!, dimensions: target.dimensions } };
+            });
+          }
+          await space.add(vectors.map((vector, i) => {
+            const c = missing[start + i];
+            return {
+              id: `${doc.id}:${c.ord}`,
+              collectionId,
+              documentId: doc.id,
+              ord: c.ord,
+              text: c.text,
+              page: c.page,
+              heading: c.heading,
+              start: c.start,
+              end: c.end,
+              vector,
+            };
+          }));
+          progress.chunksEmbedded += vectors.length;
+          emit();
+        };
         await embedder.embedDocuments(
           missing.map((c) => c.heading ? `${c.heading}\n${c.text}` : c.text),
           {
             signal,
-            onBatch: async (start, vectors) => {
-              if (!await stillThere()) return;
-              if (!space) {
-                space = await index.space(
-                  spaceName(collectionId, target.generation),
-                  vectors[0].length,
-                );
-                target.dimensions = vectors[0].length;
-                await deps.store.updateCollection(collectionId, (c) => {
-                  const key = c.building?.generation === target.generation ? "building" : "index";
-                  return { ...c, [key]: { ...c[key]!, dimensions: target.dimensions } };
-                });
-              }
-              await space.add(vectors.map((vector, i) => {
-                const c = missing[start + i];
-                return {
-                  id: `${doc.id}:${c.ord}`,
-                  collectionId,
-                  documentId: doc.id,
-                  ord: c.ord,
-                  text: c.text,
-                  page: c.page,
-                  heading: c.heading,
-                  start: c.start,
-                  end: c.end,
-                  vector,
-                };
-              }));
-              progress.chunksEmbedded += vectors.length;
-              emit();
+            onBatch: (start, vectors) => {
+              const w = write(start, vectors);
+              w.catch(() => {}); // reported by `landing`
+              writes.push(w);
             },
           },
         );
-        if (signal.aborted) return false;
-        if (!await stillThere()) {
-          await space?.deleteDocuments([doc.id]); // a batch may have landed before the delete
-          return true;
+        if (signal.aborted) {
+          finished.push(Promise.allSettled(writes));
+          return { go: false };
         }
-        // Not waited for here: the next document's requests go out while this commits. A kill -9
-        // before it lands leaves the document `indexing` with every chunk stored; the resumed job
-        // finds nothing missing and marks it indexed.
-        finished.push(updateDoc({
-          state: "indexed",
-          error: null,
-          errorKind: null,
-          title: extracted.title,
-          format: extracted.format,
-          pages: extracted.pages,
-          chunks: chunks.length,
-          indexedAt: deps.now(),
-        }));
-      } catch (e) {
-        if (signal.aborted) return false;
-        const pause = pauseFrom(e);
-        if (pause && !(e instanceof ProviderError && e.error.kind === "token_limit")) {
-          throw new PauseError(pause);
-        }
-        const reason = e instanceof ExtractError
-          ? e.message
-          : e instanceof ProviderError
-          ? `${e.error.message}. ${e.error.hint}`
-          : e instanceof Deno.errors.NotFound
-          ? `${doc.name} is no longer there`
-          : `${doc.name} could not be indexed: ${e instanceof Error ? e.message : String(e)}`;
-        await marked;
-        await space?.deleteDocuments([doc.id]);
-        await updateDoc({
-          state: "failed",
-          error: reason.replace(/\s*\n\s*/g, " "),
-          errorKind: e instanceof ExtractError
-            ? e.kind
-            : e instanceof ProviderError
-            ? e.error.kind
-            : "internal",
-          chunks: 0,
+        const landing = (async () => {
+          try {
+            await Promise.all(writes);
+          } catch (e) {
+            await Promise.allSettled(writes);
+            if (signal.aborted) return;
+            return await failDocument(doc, e).then(() => documentDone(doc));
+          }
+          if (!await stillThere()) {
+            await space?.deleteDocuments([doc.id]); // a batch may have landed before the delete
+            return documentDone(doc);
+          }
+          // Not waited for: the next documents' requests go out while this commits. A kill -9
+          // before it lands leaves the document `indexing` with every chunk stored; the resumed
+          // job finds nothing missing and marks it indexed.
+          finished.push(commits.update(doc.id, (d) => ({
+            ...d,
+            state: "indexed",
+            error: null,
+            errorKind: null,
+            title: extracted.title,
+            format: extracted.format,
+            pages: extracted.pages,
+            chunks: chunks.length,
+            indexedAt: deps.now(),
+          })));
+          documentDone(doc);
+        })().catch((e) => {
+          failure ??= e;
         });
+        finished.push(landing);
+        return { go: true, landing };
+      } catch (e) {
+        if (signal.aborted) {
+          finished.push(Promise.allSettled(writes));
+          return { go: false };
+        }
+        await Promise.allSettled(writes); // none may land after the failed document's delete
+        await marked;
+        await failDocument(doc, e);
+        documentDone(doc);
+        return { go: true };
       }
-      bytesDone += doc.size;
-      progress.docsDone++;
-      emit();
-      return true;
     };
     // A few documents at a time, so one's reads and commits overlap another's embedding calls
-    // (the embedder still keeps at most its `concurrency` requests in flight).
+    // (the embedder still keeps at most its `concurrency` requests in flight). A document's
+    // bytes count until its chunks have landed.
     let next = 0;
-    let stopped = false;
-    let failure: unknown = null;
+    let holding = 0;
+    let released: (() => void)[] = [];
+    const release = (doc: LibraryDocument) => {
+      holding -= doc.size;
+      const wake = released;
+      released = [];
+      wake.forEach((r) => r());
+    };
     const worker = async () => {
       while (!stopped && failure === null && next < todo.length) {
+        const doc = todo[next++];
+        while (holding > 0 && holding + doc.size > BYTES_AT_ONCE) {
+          await new Promise<void>((r) => released.push(r));
+        }
+        holding += doc.size;
+        let landing: Promise<void> | undefined;
         try {
-          if (!await indexOne(todo[next++])) stopped = true;
+          const out = await indexOne(doc);
+          if (!out.go) stopped = true;
+          landing = out.landing;
         } catch (e) {
           failure ??= e;
+        } finally {
+          if (landing) landing.finally(() => release(doc));
+          else release(doc);
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(DOCUMENTS_AT_ONCE, todo.length) }, worker));
+    // Landings add the commits they make: wait until none is left.
+    while (finished.length) await Promise.all(finished.splice(0));
     if (failure !== null) throw failure;
-    await Promise.all(finished);
     if (stopped) return;
     // Done: a finished re-index becomes the searchable index and the old space goes.
     if (await superseded(deps, collectionId, target.generation)) return;
@@ -295,13 +294,17 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       await setState({ index: collection.building, building: null });
       await index.drop(spaceName(collectionId, old));
     }
-    await space?.optimize();
     progress.currentFile = null;
     progress.state = "idle";
     await setState({ state: "idle", error: null });
     emit();
+    // Every chunk is searchable already: merging the keyword index's segments (on the index's
+    // writer thread) need not keep the collection `indexing`, and cannot fail the job.
+    await space?.optimize().catch((e) =>
+      deps.log(`library job ${collectionId}: optimize: ${e instanceof Error ? e.message : e}`)
+    );
   } catch (e) {
-    await Promise.allSettled(finished);
+    while (finished.length) await Promise.allSettled(finished.splice(0));
     if (signal.aborted) return;
     const error = e instanceof PauseError ? e.error : pauseFrom(e) ?? {
       kind: "internal",

@@ -19,8 +19,8 @@ export const GET_MANY_MAX = 10;
 /** Keys per atomic commit when a collection's records are deleted. */
 const DELETE_GROUP = 100;
 
-/** Documents per atomic commit of `insertDocuments` (well under KV's limits on checks). */
-const INSERT_GROUP = 20;
+/** Documents per atomic commit of `insertDocuments` (one check each: KV allows 100 per commit). */
+const INSERT_GROUP = 50;
 
 /** The KV side of the Library. */
 export class LibraryStore {

@@ -20,6 +20,14 @@ export async function readCapped(
     return null;
   }
   if (!res.body) return new Uint8Array(0);
+  // Declared within the cap and not compressed, so what comes is what was declared (the HTTP
+  // client stops at Content-Length): read whole by the runtime in one go rather than chunk by
+  // chunk through the event loop, where every chunk waits for whatever JS is running (a 500 KB
+  // embeddings answer is dozens of chunks; the Library's indexing waited on them).
+  const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (!onChunk && Number.isFinite(declared) && !encoded) {
+    return new Uint8Array(await res.arrayBuffer());
+  }
   return await readStreamCapped(res.body, max, onChunk);
 }
 

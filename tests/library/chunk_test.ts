@@ -62,3 +62,23 @@ Deno.test("a sentence longer than the budget is cut at words", () => {
   for (const c of chunks) assert(c.tokens <= 50 && c.page === 4);
   assertEquals(chunks.map((c) => c.text).join(" ").split(" ").length, 500);
 });
+
+Deno.test("estimateTokens: the ASCII scan counts word runs and symbols as the Unicode rule does", () => {
+  const reference = (t: string) =>
+    Math.max(Math.ceil(t.length / 4), t.match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu)?.length ?? 0);
+  const alphabet = ["a", "Z", "7", " ", ".", ",", "\t", "\n", "\r", "\v", "\f", "_", "-", "~", "é"];
+  let seed = 7;
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  let dense = 0;
+  for (let n = 0; n < 2000; n++) {
+    const ascii = n % 2 === 0;
+    const text = Array.from(
+      { length: 1 + Math.floor(rand() * 40) },
+      () => alphabet[Math.floor(rand() * (alphabet.length - (ascii ? 1 : 0)))],
+    ).join("");
+    const want = reference(text);
+    if (want > Math.ceil(text.length / 4)) dense++;
+    assertEquals(estimateTokens(text), want, JSON.stringify(text));
+  }
+  assertEquals(dense > 500, true); // most cases are decided by the piece count, not the length
+});

@@ -1,6 +1,6 @@
 /** Embeddings through the adapters' slot against fake servers speaking the documented bytes. */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
-import { ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
+import { nestsDeeper, ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
 import { ProviderError } from "../../lib/providers/errors.ts";
 import { PROVIDERS } from "../../lib/providers/records.ts";
 import { resolveWith } from "../../lib/providers/resolve.ts";
@@ -204,4 +204,46 @@ Deno.test("embedder: documents embedded at once share its concurrency (at most 2
   const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
   assertEquals(all.map((v) => v.length), [10, 10, 10]);
   assertEquals(most, 2);
+});
+
+Deno.test("embeddings answers: vectors hold only numbers; an error body nested over 64 levels is not read", async () => {
+  const nested = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+  assertEquals(nestsDeeper(JSON.parse(nested(64))), false);
+  assertEquals(nestsDeeper(JSON.parse(nested(65))), true);
+  assertEquals(nestsDeeper(JSON.parse(`{"a":[1,{"b":${nested(61)}}]}`)), false);
+  assertEquals(nestsDeeper(JSON.parse(`{"a":[1,{"b":${nested(62)}}]}`)), true);
+  let status = 200;
+  let body = "";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(body, { status, headers: { "content-type": "application/json" } }),
+  );
+  try {
+    const ctx: SlotContext = {
+      deps: { fetch, now: Date.now, inContainer: false },
+      provider: resolveWith(PROVIDERS.lmstudio, `http://127.0.0.1:${server.addr.port}`, ""),
+    };
+    const input = { model: "m", input: ["x"] };
+    body = `{"data":[{"embedding":[1,2],"index":0}],"usage":{"prompt_tokens":[3]}}`;
+    const ok = await openAiEmbed(ctx, input);
+    assertEquals([ok.vectors, ok.promptTokens], [[[1, 2]], undefined]);
+    for (const bad of [`[1,[2]]`, `[1,"2"]`, `[]`, `[1,null]`]) {
+      body = `{"data":[{"embedding":${bad},"index":0}]}`;
+      assertStringIncludes((await upstream(openAiEmbed(ctx, input))).message, "numeric vectors");
+    }
+    for (const bad of [`{"data":[null]}`, `{"data":[1]}`, `null`]) {
+      body = bad;
+      assertEquals((await upstream(openAiEmbed(ctx, input))).kind, "server_error");
+    }
+    // Error bodies are quoted, so their nesting is bounded (64 levels: body, error, extra, 61).
+    status = 500;
+    body = `{"error":{"message":"boom","extra":${nested(61)}}}`;
+    assertEquals((await upstream(openAiEmbed(ctx, input))).message.includes("boom"), true);
+    body = `{"error":{"message":"boom","extra":${nested(62)}}}`;
+    const deep = await upstream(openAiEmbed(ctx, input)); // typed, from the text alone
+    assertEquals(deep.kind, "server_error");
+    assertStringIncludes(deep.message, "HTTP 500");
+  } finally {
+    await server.shutdown();
+  }
 });

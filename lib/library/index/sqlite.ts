@@ -3,8 +3,9 @@
  * (no native module, no --allow-ffi, nothing extra in the Docker image or the compiled binary).
  * Chosen by measurement over LanceDB in docs/decisions/library-index.md.
  *
- * - Durable: WAL journal; every `add`/`delete` is one transaction, so a kill -9 loses at most
- *   the transaction in flight and never leaves a half-written batch. A second process opening the
+ * - Durable: WAL journal; every `delete` is one transaction and so is every group of `add`s
+ *   (committed on a writer thread, `sqlite_writer.ts`, and acknowledged once durable), so a
+ *   kill -9 loses at most the transaction in flight and never leaves a half-written batch. A second process opening the
  *   same file works (SQLite's locking serialises writers; `busy_timeout` waits instead of failing).
  * - Keyword: FTS5 with BM25 ranking (porter stemming over unicode61 tokens), an external-content
  *   table kept in step by triggers inside the same transaction.
@@ -28,37 +29,8 @@ import {
 } from "./types.ts";
 import { KeywordPlanner } from "./keyword.ts";
 import { SpaceVectors } from "./sqlite_vectors.ts";
-
-const SCHEMA = `
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
-CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dimensions INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-  rowid INTEGER PRIMARY KEY,
-  space TEXT NOT NULL,
-  id TEXT NOT NULL,
-  collection_id TEXT NOT NULL,
-  document_id TEXT NOT NULL,
-  ord INTEGER NOT NULL,
-  page INTEGER,
-  heading TEXT,
-  start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL,
-  text TEXT NOT NULL,
-  vector BLOB NOT NULL,
-  UNIQUE (space, id)
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (space, document_id, ord);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-  text, content = 'chunks', content_rowid = 'rowid', tokenize = 'porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-  INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-  INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
-END;
-`;
+import { type ChunkRow, SqliteWriter } from "./sqlite_writer.ts";
+import { openSchema } from "./sqlite_schema.ts";
 
 const COLUMNS = `rowid, id, collection_id, document_id, ord, page, heading, start, "end", text`;
 
@@ -96,26 +68,32 @@ const MIN_CANDIDATES = 128;
 
 class SqliteSpace implements IndexSpace {
   #vectors: SpaceVectors;
-  #insert: StatementSync;
   #keywords: KeywordPlanner;
+  /** Statements of fixed text, prepared once (a job asks per document). */
+  #statements = new Map<string, StatementSync>();
+
+  #sql(sql: string): StatementSync {
+    let st = this.#statements.get(sql);
+    if (!st) this.#statements.set(sql, st = this.db.prepare(sql));
+    return st;
+  }
 
   constructor(
     readonly name: string,
     readonly dimensions: number,
     private db: DatabaseSync,
+    private writer: SqliteWriter,
     loadSlice?: number,
   ) {
-    this.#insert = db.prepare(
-      // OR IGNORE: a chunk already committed (by a retried batch, or a second process working on
-      // the same collection) stays as it is; the UNIQUE key means no duplicate can ever exist.
-      `INSERT OR IGNORE INTO chunks (space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
     this.#vectors = new SpaceVectors(db, name, dimensions, loadSlice);
     this.#keywords = new KeywordPlanner(db);
   }
 
-  add(chunks: ChunkRecord[]): Promise<void> {
+  /**
+   * Committed by the writer thread (`sqlite_writer.ts`); the in-memory vectors pick the rows up
+   * from the file as another connection's commit before the next search.
+   */
+  async add(chunks: ChunkRecord[]): Promise<void> {
     for (const c of chunks) {
       if (c.vector.length !== this.dimensions) {
         throw new IndexError(
@@ -124,49 +102,43 @@ class SqliteSpace implements IndexSpace {
         );
       }
     }
-    const rowids = transaction(this.db, () => {
-      // Dropped meanwhile (its collection deleted, perhaps by another process): adding would
-      // leave orphan chunks of a space nobody lists.
-      if (!this.db.prepare(`SELECT 1 FROM spaces WHERE name = ?`).get(this.name)) {
-        throw new IndexError("unavailable", `Index ${this.name} was deleted`);
-      }
-      return chunks.map((c) => {
-        const r = this.#insert.run(
-          this.name,
-          c.id,
-          c.collectionId,
-          c.documentId,
-          c.ord,
-          c.page,
-          c.heading,
-          c.start,
-          c.end,
-          c.text,
-          new Uint8Array(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
-        );
-        return Number(r.changes) > 0 ? Number(r.lastInsertRowid) : null;
-      });
-    });
-    chunks.forEach((c, i) => {
-      const rowid = rowids[i];
-      if (rowid !== null) this.#vectors.added(rowid, c.documentId, c.vector);
-    });
-    return Promise.resolve();
+    if (chunks.length === 0) return;
+    const vectors = new Float32Array(chunks.length * this.dimensions);
+    chunks.forEach((c, i) => vectors.set(c.vector, i * this.dimensions));
+    await this.writer.add(
+      this.name,
+      chunks.map((c): ChunkRow => [
+        c.id,
+        c.collectionId,
+        c.documentId,
+        c.ord,
+        c.page,
+        c.heading,
+        c.start,
+        c.end,
+        c.text,
+      ]),
+      vectors.buffer,
+    );
   }
 
   deleteDocuments(documentIds: string[]): Promise<void> {
     documentIds.forEach(checkIdentifier);
-    if (documentIds.length === 0) return Promise.resolve();
-    const del = this.db.prepare(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
-    transaction(this.db, () => documentIds.forEach((d) => del.run(this.name, d)));
-    this.#vectors.deleted(documentIds);
+    // Documents without chunks (a new one, as most are when a job starts on them) need no write
+    // transaction: that would wait, blocking the event loop, for the writer thread's commit.
+    const has = this.#sql(`SELECT 1 FROM chunks WHERE space = ? AND document_id = ? LIMIT 1`);
+    const ids = documentIds.filter((d) => has.get(this.name, d));
+    if (ids.length === 0) return Promise.resolve();
+    const del = this.#sql(`DELETE FROM chunks WHERE space = ? AND document_id = ?`);
+    transaction(this.db, () => ids.forEach((d) => del.run(this.name, d)));
+    this.#vectors.deleted(ids);
     return Promise.resolve();
   }
 
   retainDocuments(keep: string[]): Promise<number> {
     keep.forEach(checkIdentifier);
     const keepSet = new Set(keep);
-    const docs = this.db.prepare(`SELECT DISTINCT document_id FROM chunks WHERE space = ?`)
+    const docs = this.#sql(`SELECT DISTINCT document_id FROM chunks WHERE space = ?`)
       .all(this.name).map((r) => String(r.document_id)).filter((d) => !keepSet.has(d));
     if (docs.length === 0) return Promise.resolve(0);
     const before = this.#countSync();
@@ -175,7 +147,7 @@ class SqliteSpace implements IndexSpace {
 
   ordsOf(documentId: string): Promise<number[]> {
     checkIdentifier(documentId);
-    const rows = this.db.prepare(
+    const rows = this.#sql(
       `SELECT ord FROM chunks WHERE space = ? AND document_id = ? ORDER BY ord`,
     ).all(this.name, documentId);
     return Promise.resolve(rows.map((r) => Number(r.ord)));
@@ -183,9 +155,9 @@ class SqliteSpace implements IndexSpace {
 
   #countSync(documentId?: string): number {
     const row = documentId
-      ? this.db.prepare(`SELECT count(*) AS n FROM chunks WHERE space = ? AND document_id = ?`)
+      ? this.#sql(`SELECT count(*) AS n FROM chunks WHERE space = ? AND document_id = ?`)
         .get(this.name, documentId)
-      : this.db.prepare(`SELECT count(*) AS n FROM chunks WHERE space = ?`).get(this.name);
+      : this.#sql(`SELECT count(*) AS n FROM chunks WHERE space = ?`).get(this.name);
     return Number(row?.n ?? 0);
   }
 
@@ -275,10 +247,9 @@ class SqliteSpace implements IndexSpace {
     return fuse(lists, query.k);
   }
 
+  /** On the writer thread: merging FTS5's segments rewrites them, which takes a while. */
   optimize(): Promise<void> {
-    this.db.exec(`INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')`);
-    this.db.exec(`PRAGMA wal_checkpoint(TRUNCATE)`);
-    return Promise.resolve();
+    return this.writer.optimize();
   }
 }
 
@@ -293,7 +264,8 @@ export function openSqliteIndex(
   Deno.mkdirSync(dir, { recursive: true });
   const db = new DatabaseSync(join(dir, INDEX_FILE));
   db.exec(`PRAGMA busy_timeout = 5000`);
-  db.exec(SCHEMA);
+  openSchema(db);
+  const writer = new SqliteWriter(join(dir, INDEX_FILE));
   const open = new Map<string, SqliteSpace>();
 
   const existing = (name: string): SqliteSpace | null => {
@@ -302,7 +274,7 @@ export function openSqliteIndex(
     if (cached) return cached;
     const row = db.prepare(`SELECT dimensions FROM spaces WHERE name = ?`).get(name);
     if (!row) return null;
-    const space = new SqliteSpace(name, Number(row.dimensions), db, opts.loadSlice);
+    const space = new SqliteSpace(name, Number(row.dimensions), db, writer, opts.loadSlice);
     open.set(name, space);
     return space;
   };
@@ -346,10 +318,10 @@ export function openSqliteIndex(
       Promise.resolve(
         db.prepare(`SELECT name FROM spaces ORDER BY name`).all().map((r) => String(r.name)),
       ),
-    close() {
+    async close() {
       open.clear();
+      await writer.close();
       if (db.isOpen) db.close();
-      return Promise.resolve();
     },
   };
   return Promise.resolve(index);

@@ -4,12 +4,15 @@
  *
  * - Loaded on first need in slices of `slice` rows with the event loop let through between them,
  *   so loading 100 000 vectors (≈ 2-3 s) never stalls the server's other requests. Searches meanwhile
- *   wait for the same load; this process's adds during it are read by the load itself and its
- *   deletes are applied at once to the rows loaded so far (deferring them to the end would also
- *   drop rows the document got again after the delete, as a re-index does).
- * - Follows this process's adds and deletes directly, and other processes' commits before each
- *   search (`PRAGMA data_version` moves on them): rows past the newest one held are appended; if
- *   the count still differs, something was deleted there and the vectors are loaded again.
+ *   wait for the same load; rows committed during it are read by the load itself (rowids only
+ *   grow, so they come after every row read so far) and this connection's deletes are applied at
+ *   once to the rows loaded so far (deferring them to the end would also drop rows the document
+ *   got again after the delete, as a re-index does).
+ * - Follows this connection's deletes directly, and other connections' commits before each
+ *   search (`PRAGMA data_version` moves on them): the adds of this process's writer thread
+ *   (`sqlite_writer.ts`) and whatever other processes do. Rows past the newest one held are
+ *   appended; if the count still differs, something was deleted there and the vectors are
+ *   loaded again.
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { VectorMatrix } from "./vectors.ts";
@@ -88,8 +91,17 @@ export class SpaceVectors {
     const matrix = this.#matrix;
     if (matrix && version === this.#seenVersion) return matrix;
     if (matrix) {
-      this.#append(matrix, matrix.maxRowid, Number.MAX_SAFE_INTEGER);
-      if (matrix.size === Number(this.#count.get(this.space)?.n ?? 0)) {
+      // One read transaction: the rows appended and the count are of the same snapshot, though
+      // the writer thread (or another process) commits in between.
+      this.db.exec("BEGIN");
+      let whole: boolean;
+      try {
+        this.#append(matrix, matrix.maxRowid, Number.MAX_SAFE_INTEGER);
+        whole = matrix.size === Number(this.#count.get(this.space)?.n ?? 0);
+      } finally {
+        this.db.exec("COMMIT");
+      }
+      if (whole) {
         this.#seenVersion = version;
         return matrix;
       }
@@ -101,12 +113,6 @@ export class SpaceVectors {
     } finally {
       this.#loading = null;
     }
-  }
-
-  /** A row this process committed. */
-  added(rowid: number, documentId: string, vector: Float32Array): void {
-    // During a load the load reads it from the file (it comes after every row read so far).
-    this.#matrix?.append(rowid, documentId, vector);
   }
 
   /** Documents this process deleted. */

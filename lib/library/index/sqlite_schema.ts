@@ -1,0 +1,83 @@
+/**
+ * The index file's schema, and its one migration so far.
+ *
+ * Chunk rowids only grow (`AUTOINCREMENT`): the in-memory vectors (`sqlite_vectors.ts`) follow
+ * other connections' commits by appending the rows past the newest rowid they hold, and a load
+ * in slices reads the rows committed meanwhile the same way. A plain `INTEGER PRIMARY KEY` hands
+ * out max(rowid) + 1, so after the newest rows are deleted (a document re-indexed, removed) the
+ * next ones would get rowids already seen: appended by nobody, and when the count happened to
+ * match, searched with the deleted rows' vectors and documents in their place.
+ * Files made before that are rebuilt once on open (rowids kept, so the FTS5 index, which refers
+ * to them, stays valid), in one transaction: a kill -9 during it leaves the old table as it was.
+ */
+import type { DatabaseSync } from "node:sqlite";
+
+/** The chunks table; `{name}` is replaced by the table's name. */
+const CHUNKS_TABLE = `
+CREATE TABLE IF NOT EXISTS {name} (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+  space TEXT NOT NULL,
+  id TEXT NOT NULL,
+  collection_id TEXT NOT NULL,
+  document_id TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  page INTEGER,
+  heading TEXT,
+  start INTEGER NOT NULL,
+  "end" INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  UNIQUE (space, id)
+);
+`;
+
+/** Outside any transaction (the journal mode cannot change inside one). */
+const PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dimensions INTEGER NOT NULL);
+${CHUNKS_TABLE.replace("{name}", "chunks")}
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (space, document_id, ord);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+  text, content = 'chunks', content_rowid = 'rowid', tokenize = 'porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+  INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+  INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+`;
+
+const COPIED =
+  `rowid, space, id, collection_id, document_id, ord, page, heading, start, "end", text, vector`;
+
+/** Whether the file's chunks table predates AUTOINCREMENT (false for a new file). */
+function needsMonotonicRowids(db: DatabaseSync): boolean {
+  const row = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'chunks'`)
+    .get();
+  return row !== undefined && !/AUTOINCREMENT/i.test(String(row.sql));
+}
+
+/** Creates the schema, or brings an older file's up to it. */
+export function openSchema(db: DatabaseSync): void {
+  db.exec(PRAGMAS);
+  if (needsMonotonicRowids(db)) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // Checked again under the write lock: another process may have migrated meanwhile.
+      if (needsMonotonicRowids(db)) {
+        db.exec(`DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad;`);
+        db.exec(CHUNKS_TABLE.replace("{name}", "chunks_next"));
+        db.exec(`INSERT INTO chunks_next (${COPIED}) SELECT ${COPIED} FROM chunks ORDER BY rowid`);
+        db.exec(`DROP TABLE chunks; ALTER TABLE chunks_next RENAME TO chunks;`);
+        db.exec(SCHEMA); // the index and the triggers, on the new table
+      }
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+  db.exec(SCHEMA);
+}
