@@ -15,6 +15,7 @@ import {
   BODY_TIMEOUT_MS,
   bodyTimeout,
   BodyTimeoutError,
+  setBodyDeadline,
   withReadDeadline,
 } from "../lib/http/body.ts";
 import { AppError } from "../lib/http/errors.ts";
@@ -38,6 +39,9 @@ import {
   tokensEqual,
   verifySessionCookie,
 } from "../lib/http/security.ts";
+
+/** The one hot route: the gateway's chat completions (routes/gateway.ts). */
+const GATEWAY_CHAT = "/v1/chat/completions";
 
 /** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
 export const CSP =
@@ -245,6 +249,14 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     // still says what the client tried to send.
     if (Number(c.req.header("content-length") ?? 0) > limit) {
       return Promise.resolve(tooLarge(c, limit));
+    }
+    if (c.req.method === "POST" && c.req.path === GATEWAY_CHAT) {
+      // The gateway's chat handler reads its body through lib/http/body.ts's readers alone, which
+      // enforce this cap (MAX_GATEWAY_BODY, chunked bodies included) and this deadline
+      // themselves: no wrapped stream, no second Request, per request. Routes that may leave a
+      // body unread keep bodyLimit, which reads and caps it here.
+      if (c.req.raw.body) setBodyDeadline(c.req.raw, bodyTimeoutMs);
+      return next();
     }
     const capped = limits.get(limit) ?? limits.get(MAX_BODY)!;
     // The body gets a deadline before anything reads it (bodyLimit reads chunked ones here);
