@@ -9,7 +9,6 @@ import { appErrorResponse } from "../lib/gateway/openai_error.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
-import { secureHeaders } from "hono/secure-headers";
 import type { AppContext } from "../lib/context.ts";
 import {
   BODY_TIMEOUT_MS,
@@ -46,6 +45,25 @@ const GATEWAY_CHAT = "/v1/chat/completions";
 /** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/**
+ * The headers every response carries, lowercase, precomputed once (what hono's secureHeaders
+ * sends with this app's options: no HSTS, which would pin every subdomain of a proxy's domain to
+ * https while deepstudio is usually plain http; no COEP; frames refused).
+ */
+export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
+  ["cross-origin-resource-policy", "same-origin"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["referrer-policy", "no-referrer"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "DENY"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+  ["content-security-policy", CSP],
+];
 
 /** The `Host` a request addressed: the header, or the URL's authority when there is none (HTTP/2, tests). */
 export function requestHost(c: Context): string {
@@ -101,41 +119,41 @@ export function throttled(c: Context, retryAfterSeconds: number): Response {
 
 /** The middleware chain, outermost first; app.ts installs it before any route. */
 export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
-  const headers = secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "data:"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-    referrerPolicy: "no-referrer",
-    xFrameOptions: "DENY",
-    // HSTS would pin every subdomain of a proxy's domain to https; deepstudio is usually plain http.
-    strictTransportSecurity: false,
-    removePoweredBy: true,
-  });
-
-  const finishHeaders: MiddlewareHandler = async (c, next) => {
+  // Outermost: every response leaves with the secure headers, whatever answered it.
+  const headers: MiddlewareHandler = async (c, next) => {
     await next();
     // A handler may return a Response with immutable headers (fetch(), Response.redirect());
-    // copy it so the headers below and secureHeaders' can be set.
+    // copy it so the headers below can be set.
     try {
       c.res.headers.delete("x-powered-by");
     } catch {
       c.res = new Response(c.res.body, c.res);
     }
-    if (isApiPath(c.req.path)) c.res.headers.set("cache-control", "no-store");
+    const h = c.res.headers;
+    // Appending what is absent validates each value once; `set` would also search and delete.
+    for (const [name, value] of SECURE_HEADERS) {
+      if (h.has(name)) h.set(name, value);
+      else h.append(name, value);
+    }
+    if (isApiPath(c.req.path)) h.set("cache-control", "no-store");
+  };
+
+  // The host check's answer for each Host value seen (a pure function of it and the policy).
+  const hostPolicy = { allowedHosts: ctx.config.allowedHosts, boundHost: ctx.config.host };
+  const hostAnswers = new Map<string, boolean>();
+  const allowedHost = (host: string): boolean => {
+    let ok = hostAnswers.get(host);
+    if (ok === undefined) {
+      ok = isAllowedHost(host, hostPolicy);
+      if (hostAnswers.size >= 64) hostAnswers.clear(); // bounded: many names only cost recomputing
+      hostAnswers.set(host, ok);
+    }
+    return ok;
   };
 
   const hostCheck: MiddlewareHandler = async (c, next) => {
     const host = requestHost(c);
-    const policy = { allowedHosts: ctx.config.allowedHosts, boundHost: ctx.config.host };
-    if (!isAllowedHost(host, policy)) {
+    if (!allowedHost(host)) {
       return errorJson(
         c,
         new AppError(
@@ -285,5 +303,5 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     }).finally(() => deadline?.stop());
   };
 
-  return [headers, finishHeaders, hostCheck, crossSite, jsonOnly, auth, sizeCap];
+  return [headers, hostCheck, crossSite, jsonOnly, auth, sizeCap];
 }

@@ -125,6 +125,9 @@ function deadlineStopper(req: Request) {
   };
 }
 
+/** One strict decoder for every body (a whole-input decode leaves no state behind). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Largest JSON body any route accepts. */
 export const MAX_JSON_BODY = 64 * 1024;
 
@@ -145,7 +148,7 @@ export async function readJson(req: Request, limit = MAX_JSON_BODY): Promise<unk
   const bytes = await readBytes(req, limit, new DepthScanner());
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new AppError(400, "bad_request", "The request body is not valid UTF-8");
   }
@@ -218,7 +221,7 @@ export async function readForm(req: Request, limit = 8 * 1024): Promise<Record<s
   if (declared > limit) throw tooLarge(limit);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await readBytes(req, limit));
+    text = UTF8.decode(await readBytes(req, limit));
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw new AppError(400, "bad_request", "The form is not valid UTF-8");
