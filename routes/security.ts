@@ -22,6 +22,7 @@ import {
   bearerToken,
   bodyLimitFor,
   crossSiteReason,
+  CSP,
   isAllowedHost,
   isApiPath,
   isGatewayPath,
@@ -34,6 +35,7 @@ import {
   MAX_GATEWAY_BODY,
   MAX_UPLOAD_BODY,
   printable,
+  SECURE_HEADERS,
   sessionCookieName,
   tokensEqual,
   verifySessionCookie,
@@ -42,28 +44,7 @@ import {
 /** The one hot route: the gateway's chat completions (routes/gateway.ts). */
 const GATEWAY_CHAT = "/v1/chat/completions";
 
-/** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
-export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-/**
- * The headers every response carries, lowercase, precomputed once (what hono's secureHeaders
- * sends with this app's options: no HSTS, which would pin every subdomain of a proxy's domain to
- * https while deepstudio is usually plain http; no COEP; frames refused).
- */
-export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
-  ["cross-origin-resource-policy", "same-origin"],
-  ["cross-origin-opener-policy", "same-origin"],
-  ["origin-agent-cluster", "?1"],
-  ["referrer-policy", "no-referrer"],
-  ["x-content-type-options", "nosniff"],
-  ["x-dns-prefetch-control", "off"],
-  ["x-download-options", "noopen"],
-  ["x-frame-options", "DENY"],
-  ["x-permitted-cross-domain-policies", "none"],
-  ["x-xss-protection", "0"],
-  ["content-security-policy", CSP],
-];
+export { CSP };
 
 /** The `Host` a request addressed: the header, or the URL's authority when there is none (HTTP/2, tests). */
 export function requestHost(c: Context): string {
@@ -151,8 +132,8 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     return ok;
   };
 
-  const hostCheck: MiddlewareHandler = async (c, next) => {
-    const host = requestHost(c);
+  // The checks below answer a refusal, or null to go on: one middleware runs them in order.
+  const hostCheck = (c: Context, host: string): Response | null => {
     if (!allowedHost(host)) {
       return errorJson(
         c,
@@ -165,13 +146,13 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const crossSite: MiddlewareHandler = async (c, next) => {
+  const crossSite = (c: Context, host: string): Response | null => {
     const reason = crossSiteReason({
       method: c.req.method,
-      host: requestHost(c),
+      host,
       origin: c.req.header("origin") ?? null,
       secFetchSite: c.req.header("sec-fetch-site") ?? null,
     });
@@ -187,10 +168,10 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const jsonOnly: MiddlewareHandler = async (c, next) => {
+  const jsonOnly = (c: Context): Response | null => {
     const type = c.req.header("content-type");
     if (
       isApiPath(c.req.path) && isStateChanging(c.req.method) && type !== undefined &&
@@ -208,11 +189,11 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const auth: MiddlewareHandler = async (c, next) => {
-    if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return await next();
+  const auth = (c: Context): Response | null => {
+    if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return null;
     // A presented bearer token is a guess like a sign-in: throttled per address.
     const address = clientAddress(c);
     const guessing = c.req.header("authorization") !== undefined;
@@ -224,7 +205,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     if (state === "wrong") ctx.signIn.failed(address);
     if (state === "ok") {
       if (guessing) ctx.signIn.succeeded(address);
-      return await next();
+      return null;
     }
     if (!isApiPath(c.req.path) && !isStateChanging(c.req.method)) {
       const target = c.req.path + new URL(c.req.url).search;
@@ -303,5 +284,11 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     }).finally(() => deadline?.stop());
   };
 
-  return [headers, hostCheck, crossSite, jsonOnly, auth, sizeCap];
+  const checks: MiddlewareHandler = (c, next) => {
+    const host = requestHost(c);
+    const refusal = hostCheck(c, host) ?? crossSite(c, host) ?? jsonOnly(c) ?? auth(c);
+    return refusal ? Promise.resolve(refusal) : sizeCap(c, next);
+  };
+
+  return [headers, checks];
 }
