@@ -21,10 +21,21 @@ function flag(name: string, fallback: number): number {
   return i === -1 ? fallback : Number(Deno.args[i + 1]);
 }
 
+/** The `deno run` flags of `dir`'s start task (each checkout with its own, V8 flags included). */
+function runFlags(dir: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${dir}/deno.json`)).tasks as Record<
+    string,
+    string
+  >;
+  const run = tasks.start.split("&&").map((s) => s.trim()).find((s) => s.startsWith("deno run "));
+  const m = run ? /^deno run (.*?)\s*main\.ts\b/.exec(run) : null;
+  return m ? ["run", ...m[1].split(/\s+/).filter(Boolean)] : startTaskArgs();
+}
+
 /** Starts deepstudio from checkout `dir` with the start task's flags, `--kv :memory:`. */
 export async function startDs(dir: string, mockUrl: string, extra: string[] = []): Promise<Proc> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...startTaskArgs(), ...extra, "main.ts", "--port", "0", "--kv", ":memory:"],
+    args: [...runFlags(dir), ...extra, "main.ts", "--port", "0", "--kv", ":memory:"],
     cwd: dir,
     env: { LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
     stdout: "piped",
