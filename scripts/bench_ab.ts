@@ -2,8 +2,9 @@
  * A/B of deepstudio's per-request cost: two checkouts of deepstudio (say old main and a branch)
  * and the bare hop, against one mock upstream (scripts/bench_upstream.ts), in interleaved rounds
  * whose order alternates. Per round and target: non-streamed requests at c=1 and c=16 (latency
- * p50 and the server process's CPU per request from /proc) and streams at c=1 (TTFT p50). What
- * `deno task bench` measures for the gap over the bare hop, quicker, for one change at a time.
+ * p50 and the server process's CPU per request from /proc) and streams at c=1, 16, 64 (TTFT p50,
+ * the bench's cadence per level). What `deno task bench` measures for the gap over the bare
+ * hop, quicker, for one change at a time.
  *
  *   deno run -A scripts/bench_ab.ts <dir A> <dir B> [--rounds 6] [--n 300]
  *
@@ -13,6 +14,7 @@
 import { documentOnce, streamOnce } from "./bench_client.ts";
 import { cpuSeconds, fmt, loadAverage, median, type Proc, spawn, stop } from "./bench_util.ts";
 import { startTaskArgs } from "./bench.ts";
+import { specFor } from "./bench_runs.ts";
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
 
@@ -63,6 +65,9 @@ interface Sample {
   doc16Ms: number[];
   doc16Cpu: number[];
   ttft: number[];
+  /** TTFT of streams at c=16 and c=64, the bench's cadence for each (specFor). */
+  ttft16: number[];
+  ttft64: number[];
   ds: number[];
   errors: number;
 }
@@ -110,6 +115,8 @@ async function main() {
     doc16Ms: [],
     doc16Cpu: [],
     ttft: [],
+    ttft16: [],
+    ttft64: [],
     ds: [],
     errors: 0,
   }]));
@@ -135,6 +142,17 @@ async function main() {
         s.ttft.push(st.ttft);
         if (!Number.isNaN(st.ds)) s.ds.push(st.ds);
       }
+      for (const c of [16, 64] as const) {
+        const spec = specFor(c);
+        let left = Math.max(c, Math.round(n / 2));
+        await Promise.all(Array.from({ length: c }, async () => {
+          while (left-- > 0) {
+            const st = await streamOnce(t.proc.url, spec, false);
+            if (!st.ok) s.errors++;
+            (c === 16 ? s.ttft16 : s.ttft64).push(st.ttft);
+          }
+        }));
+      }
     }
   }
   const load1 = loadAverage();
@@ -144,16 +162,16 @@ async function main() {
     }; ${rounds} rounds, n=${n}; A=${dirA} B=${dirB}`,
   );
   console.log(
-    "| target | doc c=1 p50 ms | CPU ms/req c=1 | doc c=16 p50 ms | CPU ms/req c=16 | TTFT c=1 p50 ms | ds p50 | errors |",
+    "| target | doc c=1 p50 ms | CPU ms/req c=1 | doc c=16 p50 ms | CPU ms/req c=16 | TTFT p50 c=1 / 16 / 64 ms | ds p50 | errors |",
   );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const [name, s] of samples) {
     console.log(
       `| ${name} | ${fmt(median(s.docMs))} | ${fmt(median(s.docCpu), 3)} | ${
         fmt(median(s.doc16Ms))
-      } | ${fmt(median(s.doc16Cpu), 3)} | ${fmt(median(s.ttft))} | ${
-        fmt(median(s.ds))
-      } | ${s.errors} |`,
+      } | ${fmt(median(s.doc16Cpu), 3)} | ${fmt(median(s.ttft))} / ${fmt(median(s.ttft16))} / ${
+        fmt(median(s.ttft64))
+      } | ${fmt(median(s.ds))} | ${s.errors} |`,
     );
   }
   for (const t of targets) await stop(t.proc);
