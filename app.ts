@@ -60,7 +60,10 @@ export function createContext(deps: AppDeps): AppContext {
   return {
     kv: deps.kv,
     config: { ...DEFAULT_CONFIG, ...deps.config },
-    settings: createSettingsStore(deps.kv, overrides),
+    // Only a KV the caller says is `:memory:` is this process's alone (no per-read KV check).
+    settings: createSettingsStore(deps.kv, overrides, {
+      exclusive: deps.config?.kvPath === ":memory:",
+    }),
     fetch: deps.fetch ?? globalThis.fetch.bind(globalThis),
     now,
     shutdown: deps.shutdown ?? new AbortController().signal,

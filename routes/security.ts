@@ -9,12 +9,12 @@ import { appErrorResponse } from "../lib/gateway/openai_error.ts";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getCookie } from "hono/cookie";
-import { secureHeaders } from "hono/secure-headers";
 import type { AppContext } from "../lib/context.ts";
 import {
   BODY_TIMEOUT_MS,
   bodyTimeout,
   BodyTimeoutError,
+  setBodyDeadline,
   withReadDeadline,
 } from "../lib/http/body.ts";
 import { AppError } from "../lib/http/errors.ts";
@@ -22,6 +22,7 @@ import {
   bearerToken,
   bodyLimitFor,
   crossSiteReason,
+  CSP,
   isAllowedHost,
   isApiPath,
   isGatewayPath,
@@ -34,14 +35,16 @@ import {
   MAX_GATEWAY_BODY,
   MAX_UPLOAD_BODY,
   printable,
+  SECURE_HEADERS,
   sessionCookieName,
   tokensEqual,
   verifySessionCookie,
 } from "../lib/http/security.ts";
 
-/** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
-export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** The one hot route: the gateway's chat completions (routes/gateway.ts). */
+const GATEWAY_CHAT = "/v1/chat/completions";
+
+export { CSP };
 
 /** The `Host` a request addressed: the header, or the URL's authority when there is none (HTTP/2, tests). */
 export function requestHost(c: Context): string {
@@ -97,41 +100,41 @@ export function throttled(c: Context, retryAfterSeconds: number): Response {
 
 /** The middleware chain, outermost first; app.ts installs it before any route. */
 export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
-  const headers = secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "data:"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-    referrerPolicy: "no-referrer",
-    xFrameOptions: "DENY",
-    // HSTS would pin every subdomain of a proxy's domain to https; deepstudio is usually plain http.
-    strictTransportSecurity: false,
-    removePoweredBy: true,
-  });
-
-  const finishHeaders: MiddlewareHandler = async (c, next) => {
+  // Outermost: every response leaves with the secure headers, whatever answered it.
+  const headers: MiddlewareHandler = async (c, next) => {
     await next();
     // A handler may return a Response with immutable headers (fetch(), Response.redirect());
-    // copy it so the headers below and secureHeaders' can be set.
+    // copy it so the headers below can be set.
     try {
       c.res.headers.delete("x-powered-by");
     } catch {
       c.res = new Response(c.res.body, c.res);
     }
-    if (isApiPath(c.req.path)) c.res.headers.set("cache-control", "no-store");
+    const h = c.res.headers;
+    // Appending what is absent validates each value once; `set` would also search and delete.
+    for (const [name, value] of SECURE_HEADERS) {
+      if (h.has(name)) h.set(name, value);
+      else h.append(name, value);
+    }
+    if (isApiPath(c.req.path)) h.set("cache-control", "no-store");
   };
 
-  const hostCheck: MiddlewareHandler = async (c, next) => {
-    const host = requestHost(c);
-    const policy = { allowedHosts: ctx.config.allowedHosts, boundHost: ctx.config.host };
-    if (!isAllowedHost(host, policy)) {
+  // The host check's answer for each Host value seen (a pure function of it and the policy).
+  const hostPolicy = { allowedHosts: ctx.config.allowedHosts, boundHost: ctx.config.host };
+  const hostAnswers = new Map<string, boolean>();
+  const allowedHost = (host: string): boolean => {
+    let ok = hostAnswers.get(host);
+    if (ok === undefined) {
+      ok = isAllowedHost(host, hostPolicy);
+      if (hostAnswers.size >= 64) hostAnswers.clear(); // bounded: many names only cost recomputing
+      hostAnswers.set(host, ok);
+    }
+    return ok;
+  };
+
+  // The checks below answer a refusal, or null to go on: one middleware runs them in order.
+  const hostCheck = (c: Context, host: string): Response | null => {
+    if (!allowedHost(host)) {
       return errorJson(
         c,
         new AppError(
@@ -143,13 +146,13 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const crossSite: MiddlewareHandler = async (c, next) => {
+  const crossSite = (c: Context, host: string): Response | null => {
     const reason = crossSiteReason({
       method: c.req.method,
-      host: requestHost(c),
+      host,
       origin: c.req.header("origin") ?? null,
       secFetchSite: c.req.header("sec-fetch-site") ?? null,
     });
@@ -165,10 +168,10 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const jsonOnly: MiddlewareHandler = async (c, next) => {
+  const jsonOnly = (c: Context): Response | null => {
     const type = c.req.header("content-type");
     if (
       isApiPath(c.req.path) && isStateChanging(c.req.method) && type !== undefined &&
@@ -186,11 +189,11 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
         ),
       );
     }
-    await next();
+    return null;
   };
 
-  const auth: MiddlewareHandler = async (c, next) => {
-    if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return await next();
+  const auth = (c: Context): Response | null => {
+    if (ctx.config.accessToken === "" || isOpenPath(c.req.path)) return null;
     // A presented bearer token is a guess like a sign-in: throttled per address.
     const address = clientAddress(c);
     const guessing = c.req.header("authorization") !== undefined;
@@ -202,7 +205,7 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     if (state === "wrong") ctx.signIn.failed(address);
     if (state === "ok") {
       if (guessing) ctx.signIn.succeeded(address);
-      return await next();
+      return null;
     }
     if (!isApiPath(c.req.path) && !isStateChanging(c.req.method)) {
       const target = c.req.path + new URL(c.req.url).search;
@@ -246,6 +249,14 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     if (Number(c.req.header("content-length") ?? 0) > limit) {
       return Promise.resolve(tooLarge(c, limit));
     }
+    if (c.req.method === "POST" && c.req.path === GATEWAY_CHAT) {
+      // The gateway's chat handler reads its body through lib/http/body.ts's readers alone, which
+      // enforce this cap (MAX_GATEWAY_BODY, chunked bodies included) and this deadline
+      // themselves: no wrapped stream, no second Request, per request. Routes that may leave a
+      // body unread keep bodyLimit, which reads and caps it here.
+      if (c.req.raw.body) setBodyDeadline(c.req.raw, bodyTimeoutMs);
+      return next();
+    }
     const capped = limits.get(limit) ?? limits.get(MAX_BODY)!;
     // The body gets a deadline before anything reads it (bodyLimit reads chunked ones here);
     // uploads of documents may be large, so they get ten times as long.
@@ -273,5 +284,11 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
     }).finally(() => deadline?.stop());
   };
 
-  return [headers, finishHeaders, hostCheck, crossSite, jsonOnly, auth, sizeCap];
+  const checks: MiddlewareHandler = (c, next) => {
+    const host = requestHost(c);
+    const refusal = hostCheck(c, host) ?? crossSite(c, host) ?? jsonOnly(c) ?? auth(c);
+    return refusal ? Promise.resolve(refusal) : sizeCap(c, next);
+  };
+
+  return [headers, checks];
 }

@@ -131,6 +131,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const refusal = e instanceof AppError
           ? fromAppError(e)
           : invalidRequest(`Could not read the request body (${(e as Error).message})`);
+        // A body that did not arrive in time is left unread: close rather than wait for it.
+        if (refusal.status === 408) refusal.headers.connection = "close";
         return json(refusal, clock, clockNow());
       }
       const settings = await deps.settings();

@@ -47,6 +47,7 @@ export interface RelayDeps {
 }
 
 const NEW_EVENT = new TextEncoder().encode("\n\n");
+const DECODER = new TextDecoder();
 /**
  * Bytes read per upstream read. Deno's default reader hands out a fresh 64 KiB buffer per read,
  * which for ~200-byte SSE frames means megabytes of short-lived external memory per second
@@ -310,7 +311,7 @@ async function relayDocument(
   if ((res.headers.get("content-type") ?? "").includes("json") && size <= MAX_CHECKED_DOCUMENT) {
     let json: unknown;
     try {
-      json = JSON.parse(new TextDecoder().decode(bytes));
+      json = JSON.parse(DECODER.decode(bytes));
     } catch {
       const what = size === 0 ? "empty body" : "the JSON body was cut short or is not JSON";
       return errorResponse(o.failure(new SyntaxError(what)), o.clock, o.now);

@@ -121,6 +121,21 @@ export function routeModel(model: string | undefined, active: ProviderId): Model
   return { providerId: prefix, model: model.slice(slash + 1).trim(), prefixed: true };
 }
 
+/** Providers resolved per settings object (the store hands out one object until a write). */
+const resolvedBySettings = new WeakMap<Settings, Map<ProviderId, ResolvedProvider>>();
+
+/**
+ * `resolveProvider`, once per provider and settings object: it parses and normalises the base
+ * URL, which every request would otherwise repeat for the same settings.
+ */
+export function providerFor(settings: Settings, id: ProviderId): ResolvedProvider {
+  let byId = resolvedBySettings.get(settings);
+  if (!byId) resolvedBySettings.set(settings, byId = new Map());
+  let provider = byId.get(id);
+  if (!provider) byId.set(id, provider = resolveProvider(settings, id));
+  return provider;
+}
+
 function listTimeout(settings: Settings): number {
   return Math.min(5000, settings["llm.request_timeout"] * 1000);
 }
@@ -155,7 +170,7 @@ export async function planChat(
   const active = settings["llm.provider"];
   const requested = typeof body.model === "string" ? body.model.trim() : undefined;
   let route = routeModel(requested || undefined, active);
-  const activeProvider = resolveProvider(settings, active);
+  const activeProvider = providerFor(settings, active);
   if (route.prefixed && requested) {
     // Is the whole id one of the active provider's own models? Then it is not a prefix.
     try {
@@ -168,7 +183,7 @@ export async function planChat(
       }
     } catch (e) {
       // Never send a prompt to a cloud provider on a guess.
-      const target = resolveProvider(settings, route.providerId);
+      const target = providerFor(settings, route.providerId);
       if (!target.record.local && route.providerId !== active) {
         return { ok: false, upstream: typed(e, activeProvider, deps, activeProvider.apiBase) };
       }
@@ -176,7 +191,7 @@ export async function planChat(
   }
   const provider = route.providerId === active
     ? activeProvider
-    : resolveProvider(settings, route.providerId);
+    : providerFor(settings, route.providerId);
   const url = `${provider.apiBase}/chat/completions`;
   if (!provider.baseUrl) {
     return { ok: false, upstream: notConfiguredError(provider) };

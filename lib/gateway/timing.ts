@@ -13,11 +13,8 @@ export interface TimingEntry {
 
 /** The header value, durations rounded to 0.01 ms. */
 export function serverTiming(entries: TimingEntry[]): string {
-  return entries.map((e) =>
-    `${e.name};dur=${Math.max(0, Math.round(e.dur * 100) / 100)}${
-      e.desc ? `;desc="${e.desc}"` : ""
-    }`
-  ).join(", ");
+  return entries.map((e) => `${e.name};dur=${rounded(e.dur)}${e.desc ? `;desc="${e.desc}"` : ""}`)
+    .join(", ");
 }
 
 /** Timestamps of one request's life (all from the same monotonic clock, in ms). */
@@ -28,13 +25,12 @@ export interface RequestClock {
   upstream: number;
 }
 
-/** `ds` = elapsed minus upstream waits; `upstream` when there was any. */
+/** `ds` = elapsed minus upstream waits; `upstream` when there was any (built without arrays). */
 export function timingHeader(clock: RequestClock, now: number): string {
-  const entries: TimingEntry[] = [{
-    name: "ds",
-    dur: now - clock.start - clock.upstream,
-    desc: "deepstudio",
-  }];
-  if (clock.upstream > 0) entries.push({ name: "upstream", dur: clock.upstream, desc: "upstream" });
-  return serverTiming(entries);
+  const ds = `ds;dur=${rounded(now - clock.start - clock.upstream)};desc="deepstudio"`;
+  return clock.upstream > 0 ? `${ds}, upstream;dur=${rounded(clock.upstream)};desc="upstream"` : ds;
+}
+
+function rounded(ms: number): number {
+  return Math.max(0, Math.round(ms * 100) / 100);
 }

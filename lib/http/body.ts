@@ -68,6 +68,66 @@ export function withReadDeadline(
   return { body: stream, stop };
 }
 
+/** Deadlines set by {@link setBodyDeadline}, by request. */
+const deadlines = new WeakMap<Request, { at: number; ms: number }>();
+
+/**
+ * Gives `req`'s body `ms` from now to arrive whole without wrapping it (no second stream, no
+ * copy of the Request): the readers of this module (`readJson`, `readJsonObject`, `readForm`)
+ * enforce it. Only for routes whose handlers read bodies through them alone (the gateway); any
+ * other route gets {@link withReadDeadline}, which binds every reader.
+ */
+export function setBodyDeadline(req: Request, ms: number): void {
+  deadlines.set(req, { at: performance.now() + ms, ms });
+}
+
+/**
+ * Body reads waiting on a deadline, swept by one interval instead of a timer per request (a
+ * `setTimeout` is a Node-compatible Timeout object in Deno, per request). The interval is
+ * unref'd (the server keeps the process alive, not it) and stops at the first sweep that finds
+ * nothing to watch, so an idle server has no timer left; a deadline fires at most one tick late.
+ */
+const pendingReads = new Set<{ at: number; stop: () => void }>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+let tick = Infinity;
+
+function sweepDeadlines(): void {
+  if (pendingReads.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+    tick = Infinity;
+    return;
+  }
+  const now = performance.now();
+  for (const read of pendingReads) {
+    if (now >= read.at) {
+      pendingReads.delete(read);
+      read.stop();
+    }
+  }
+}
+
+/** The stopper that ends a read at `req`'s deadline, if it has one. */
+function deadlineStopper(req: Request) {
+  const deadline = deadlines.get(req);
+  if (!deadline) return undefined;
+  return (stop: (reason: unknown) => void) => {
+    const read = { at: deadline.at, stop: () => stop(new BodyTimeoutError(deadline.ms)) };
+    pendingReads.add(read);
+    const wanted = Math.min(250, Math.max(10, deadline.ms / 4));
+    if (wanted < tick) {
+      clearInterval(sweeper);
+      tick = wanted;
+      sweeper = setInterval(sweepDeadlines, tick);
+      Deno.unrefTimer(sweeper);
+    }
+    return () => pendingReads.delete(read);
+  };
+}
+
+/** One strict decoder for every body (a whole-input decode leaves no state behind). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Largest JSON body any route accepts. */
 export const MAX_JSON_BODY = 64 * 1024;
 
@@ -88,7 +148,7 @@ export async function readJson(req: Request, limit = MAX_JSON_BODY): Promise<unk
   const bytes = await readBytes(req, limit, new DepthScanner());
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     throw new AppError(400, "bad_request", "The request body is not valid UTF-8");
   }
@@ -130,7 +190,7 @@ async function readBytes(
   });
   let bytes: Uint8Array | null;
   try {
-    bytes = await readStreamCapped(req.body, limit, deep);
+    bytes = await readStreamCapped(req.body, limit, deep, deadlineStopper(req));
   } catch (e) {
     if (e instanceof AppError) throw e;
     if (e instanceof BodyTimeoutError) throw bodyTimeout(e);
@@ -161,7 +221,7 @@ export async function readForm(req: Request, limit = 8 * 1024): Promise<Record<s
   if (declared > limit) throw tooLarge(limit);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(await readBytes(req, limit));
+    text = UTF8.decode(await readBytes(req, limit));
   } catch (e) {
     if (e instanceof AppError) throw e;
     throw new AppError(400, "bad_request", "The form is not valid UTF-8");

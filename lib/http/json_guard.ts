@@ -33,19 +33,33 @@ export class DepthScanner {
 
   /** Feeds the next chunk; false once the nesting went deeper than `max`. */
   push(chunk: Uint8Array | string): boolean {
-    const isText = typeof chunk === "string";
+    // Locals in the loop, one element type per access: a body is scanned at the speed of a
+    // byte loop (private fields and a mixed string/bytes access in the loop were ~10x slower).
+    const bytes = typeof chunk === "string" ? null : chunk;
+    const text = typeof chunk === "string" ? chunk : "";
+    const max = this.max;
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escaped = this.#escaped;
+    let ok = true;
     for (let i = 0; i < chunk.length; i++) {
-      const c = isText ? (chunk as string).charCodeAt(i) : (chunk as Uint8Array)[i];
-      if (this.#inString) {
-        if (this.#escaped) this.#escaped = false;
-        else if (c === BACKSLASH) this.#escaped = true;
-        else if (c === QUOTE) this.#inString = false;
-      } else if (c === QUOTE) this.#inString = true;
+      const c = bytes !== null ? bytes[i] : text.charCodeAt(i);
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === BACKSLASH) escaped = true;
+        else if (c === QUOTE) inString = false;
+      } else if (c === QUOTE) inString = true;
       else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
-        if (++this.#depth > this.max) return false;
-      } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) this.#depth--;
+        if (++depth > max) {
+          ok = false;
+          break;
+        }
+      } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) depth--;
     }
-    return true;
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escaped = escaped;
+    return ok;
   }
 }
 

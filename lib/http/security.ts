@@ -269,3 +269,26 @@ export function safeNextPath(next: string | null | undefined): string {
   if (next === "/login" || next.startsWith("/login?") || next.startsWith("/logout")) return "/";
   return next;
 }
+
+/** The Content-Security-Policy every response carries (island props are inert JSON, not script). */
+export const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/**
+ * The headers every response carries, lowercase, precomputed once (what hono's secureHeaders
+ * sends with this app's options: no HSTS, which would pin every subdomain of a proxy's domain to
+ * https while deepstudio is usually plain http; no COEP; frames refused).
+ */
+export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
+  ["cross-origin-resource-policy", "same-origin"],
+  ["cross-origin-opener-policy", "same-origin"],
+  ["origin-agent-cluster", "?1"],
+  ["referrer-policy", "no-referrer"],
+  ["x-content-type-options", "nosniff"],
+  ["x-dns-prefetch-control", "off"],
+  ["x-download-options", "noopen"],
+  ["x-frame-options", "DENY"],
+  ["x-permitted-cross-domain-policies", "none"],
+  ["x-xss-protection", "0"],
+  ["content-security-policy", CSP],
+];

@@ -32,34 +32,54 @@ export async function readCapped(
 }
 
 /**
+ * Ends a read from outside: called once when the read starts with `stop(reason)`, which cancels
+ * the stream and makes the read throw `reason`; returns what disarms it when the read ends.
+ */
+export type ReadStopper = (stop: (reason: unknown) => void) => () => void;
+
+/**
  * A byte stream read whole, or null (the stream cancelled) as soon as more than `max` bytes have
  * come. `onChunk` sees every chunk within the cap as it arrives; when it throws, the stream is
- * cancelled and the error passes on. Errors of the stream itself pass on as they are. Request
- * bodies (lib/http/body.ts) and responses share it.
+ * cancelled and the error passes on. Errors of the stream itself pass on as they are. `stopper`
+ * can end the read early (a deadline) without wrapping the stream. Request bodies
+ * (lib/http/body.ts) and responses share it.
  */
 export async function readStreamCapped(
   body: ReadableStream<Uint8Array>,
   max: number,
   onChunk?: (chunk: Uint8Array) => void,
+  stopper?: ReadStopper,
 ): Promise<Uint8Array | null> {
   const reader = body.getReader();
+  const stopped: { reason?: unknown; yes: boolean } = { yes: false };
+  const disarm = stopper?.((reason) => {
+    if (stopped.yes) return;
+    stopped.yes = true;
+    stopped.reason = reason;
+    reader.cancel(reason).catch(() => {}); // resolves the pending read as done
+  });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (stopped.yes) throw stopped.reason;
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => {});
+        return null;
+      }
+      try {
+        onChunk?.(value);
+      } catch (e) {
+        await reader.cancel().catch(() => {});
+        throw e;
+      }
+      chunks.push(value);
     }
-    try {
-      onChunk?.(value);
-    } catch (e) {
-      await reader.cancel().catch(() => {});
-      throw e;
-    }
-    chunks.push(value);
+  } finally {
+    disarm?.();
   }
   return concatBytes(chunks);
 }

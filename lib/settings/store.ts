@@ -51,10 +51,60 @@ export interface SettingsStore {
 
 const MAX_ATTEMPTS = 20;
 
+/** How the store may cache. */
+export interface SettingsStoreOptions {
+  /**
+   * True when nothing outside this process can write to `kv` (a `:memory:` KV): the cache is then
+   * invalidated by this process's own writes (every store on the handle) and by `kv.watch` on the
+   * revision key, and a read costs no KV access. False (the default, and any KV file): each read
+   * checks the revision key, because a local KV file does not deliver `kv.watch` notifications of
+   * another process's writes.
+   */
+  exclusive?: boolean;
+}
+
+/**
+ * What the stores on one KV handle share: a generation bumped by every write any of them makes
+ * (synchronously, before the write returns) and by the handle's one watch on the revision key.
+ */
+interface HandleState {
+  generation: number;
+  /** The revision's versionstamp as last written or seen (a watch echo of it is no change). */
+  stamp: string | null;
+  watching: boolean;
+}
+
+const handles = new WeakMap<Deno.Kv, HandleState>();
+
+function handleState(kv: Deno.Kv): HandleState {
+  let state = handles.get(kv);
+  if (!state) handles.set(kv, state = { generation: 0, stamp: null, watching: false });
+  return state;
+}
+
+/** One watch per handle; it ends when the handle closes. */
+function watchRevision(kv: Deno.Kv, state: HandleState): void {
+  if (state.watching) return;
+  state.watching = true;
+  (async () => {
+    for await (const [entry] of kv.watch([SETTINGS_REVISION_KEY])) {
+      if (entry.versionstamp === state.stamp) continue;
+      state.stamp = entry.versionstamp;
+      state.generation++;
+    }
+  })().catch(() => {/* the handle closed */}).finally(() => state.watching = false);
+}
+
 /** Builds the store over a KV handle and the parsed environment overrides. */
-export function createSettingsStore(kv: Deno.Kv, env: EnvOverrides): SettingsStore {
+export function createSettingsStore(
+  kv: Deno.Kv,
+  env: EnvOverrides,
+  opts: SettingsStoreOptions = {},
+): SettingsStore {
   let cache: ResolvedSettings | undefined;
   let cacheStamp: string | null = null;
+  const shared = handleState(kv);
+  let cacheGeneration = -1;
 
   async function load(): Promise<ResolvedSettings> {
     const values = defaultSettings() as Record<string, unknown>;
@@ -120,6 +170,10 @@ export function createSettingsStore(kv: Deno.Kv, env: EnvOverrides): SettingsSto
       }
       const res = await op.commit();
       cache = undefined;
+      if (res.ok) {
+        shared.stamp = res.versionstamp;
+        shared.generation++; // every store on this handle reloads at its next read
+      }
       if (res.ok) return { ok: true, settings: await get(), changed: [...changes.keys()] };
       await new Promise((r) => setTimeout(r, Math.random() * 4 * (attempt + 1)));
     }
@@ -142,12 +196,29 @@ export function createSettingsStore(kv: Deno.Kv, env: EnvOverrides): SettingsSto
    * ~80-130 µs: the strong read queues behind the writer); it runs on every /v1 request.
    */
   async function get(): Promise<ResolvedSettings> {
+    if (opts.exclusive) return await getExclusive();
     const rev = await kv.get(SETTINGS_REVISION_KEY, { consistency: "eventual" });
     if (!cache || rev.versionstamp !== cacheStamp) {
       cache = await load();
       cacheStamp = rev.versionstamp;
     }
     return cache;
+  }
+
+  /**
+   * No KV access while nothing was written: a load that a write overtook is returned to its
+   * caller (who asked before the write returned) but not kept.
+   */
+  async function getExclusive(): Promise<ResolvedSettings> {
+    const generation = shared.generation;
+    if (cache && cacheGeneration === generation) return cache;
+    watchRevision(kv, shared);
+    const loaded = await load();
+    if (shared.generation === generation) {
+      cache = loaded;
+      cacheGeneration = generation;
+    }
+    return loaded;
   }
 
   return {

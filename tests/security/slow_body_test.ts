@@ -51,19 +51,28 @@ for (
     ["a chunked body", 'Transfer-Encoding: chunked\r\n\r\n5\r\n{"llm\r\n'],
   ]
 ) {
-  Deno.test(`${name} that stops arriving gets 408 with connection: close`, async () => {
-    const r = await rig();
-    try {
-      const response = await withheld(
-        r.port,
-        `PATCH /api/settings HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\n` +
-          `Content-Type: application/json\r\n${framing}`,
-      );
-      assertStringIncludes(response, "HTTP/1.1 408");
-      assertStringIncludes(response, '"kind":"request_timeout"');
-      assertStringIncludes(response.toLowerCase(), "connection: close");
-    } finally {
-      await r.close();
-    }
-  });
+  // The gateway's readers enforce the deadline themselves (lib/http/body.ts setBodyDeadline);
+  // every other route's body is wrapped (withReadDeadline): both paths are covered.
+  for (
+    const [route, kind] of [
+      ["PATCH /api/settings", '"kind":"request_timeout"'],
+      ["POST /v1/chat/completions", '"code":"request_timeout"'],
+    ]
+  ) {
+    Deno.test(`${name} that stops arriving gets 408 with connection: close (${route})`, async () => {
+      const r = await rig();
+      try {
+        const response = await withheld(
+          r.port,
+          `${route} HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\n` +
+            `Content-Type: application/json\r\n${framing}`,
+        );
+        assertStringIncludes(response, "HTTP/1.1 408");
+        assertStringIncludes(response, kind);
+        assertStringIncludes(response.toLowerCase(), "connection: close");
+      } finally {
+        await r.close();
+      }
+    });
+  }
 }
