@@ -22,16 +22,17 @@ import {
   lazyRoutes,
   LIBRARY_PAGE_ROUTES,
   PAGE_ROUTES,
+  PREFLIGHT_ROUTES,
+  RESEARCH_ROUTES,
+  SEARCH_ROUTES,
+  SOURCES_ROUTES,
   wantsPage,
 } from "./routes/lazy.ts";
 import { modelRoutes } from "./routes/models.ts";
-import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
 import { providerRoutes } from "./routes/providers.ts";
-import { researchRoutes } from "./routes/research.ts";
-import { searchRoutes } from "./routes/search.ts";
+import { resumeResearchAtStart } from "./routes/research_start.ts";
 import { securityMiddleware } from "./routes/security.ts";
-import { sourcesRoutes } from "./routes/sources.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
 const DEFAULT_CONFIG: AppConfig = {
@@ -113,12 +114,45 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/settings", settingsRoutes(ctx));
   app.route("/api/providers/lmstudio/models", modelRoutes(ctx));
   app.route("/api/providers", providerRoutes(ctx));
-  app.route("/api/research/preflight", preflightRoutes(ctx));
-  app.route("/api/research", researchRoutes(ctx));
-  app.route("/api/research", sourcesRoutes(ctx));
+  // The research code loads on its first request (routes/lazy.ts), or at start-up when a run
+  // is unfinished: resumeResearchAtStart recovers it then.
+  app.route(
+    "/api/research/preflight",
+    lazyRoutes(
+      "/api/research/preflight",
+      PREFLIGHT_ROUTES,
+      async () => (await import("./routes/preflight.ts")).preflightRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/research",
+    lazyRoutes(
+      "/api/research",
+      RESEARCH_ROUTES,
+      async () => (await import("./routes/research.ts")).researchRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/research",
+    lazyRoutes(
+      "/api/research",
+      SOURCES_ROUTES,
+      async () => (await import("./routes/sources.ts")).sourcesRoutes(ctx),
+    ),
+  );
+  resumeResearchAtStart(ctx).catch((e) =>
+    ctx.log(`could not check for unfinished research runs: ${e}`)
+  );
   app.route("/api", libraryRoutes(ctx));
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
-  app.route("/api/search", searchRoutes(ctx));
+  app.route(
+    "/api/search",
+    lazyRoutes(
+      "/api/search",
+      SEARCH_ROUTES,
+      async () => (await import("./routes/search.ts")).searchRoutes(ctx),
+    ),
+  );
   // The pages load their components and the SSR renderer on first request (routes/lazy.ts).
   app.route(
     "/library",

@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 
 /** A route as declared up front: method and path relative to where the sub-app is mounted. */
-export type LazyRoute = readonly ["GET" | "POST", string];
+export type LazyRoute = readonly ["GET" | "POST" | "DELETE", string];
 
 /** The page routes of routes/pages.tsx, mounted at `/`. */
 export const PAGE_ROUTES: readonly LazyRoute[] = [
@@ -29,6 +29,34 @@ export const AUTH_ROUTES: readonly LazyRoute[] = [
 
 /** The Library's page routes of routes/library_pages.tsx, mounted at `/library`. */
 export const LIBRARY_PAGE_ROUTES: readonly LazyRoute[] = [["GET", "/"], ["GET", "/:id"]];
+
+/**
+ * The research API of routes/research.ts, mounted at `/api/research`. The research code (service,
+ * pipeline, sources, search engines) loads on the first research request, or at start-up when a
+ * run is unfinished (routes/research_start.ts).
+ */
+export const RESEARCH_ROUTES: readonly LazyRoute[] = [
+  ["POST", "/"],
+  ["GET", "/"],
+  ["GET", "/:id"],
+  ["DELETE", "/:id"],
+  ["POST", "/:id/resume"],
+  ["POST", "/:id/cancel"],
+  ["GET", "/:id/events"],
+  ["GET", "/:id/export.md"],
+];
+
+/** A run's sources, routes/sources.ts, mounted at `/api/research`. */
+export const SOURCES_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/:id/sources"],
+  ["GET", "/:id/export.json"],
+];
+
+/** The research pre-flight of routes/preflight.ts, mounted at `/api/research/preflight`. */
+export const PREFLIGHT_ROUTES: readonly LazyRoute[] = [["POST", "/"]];
+
+/** The search engines' status of routes/search.ts, mounted at `/api/search`. */
+export const SEARCH_ROUTES: readonly LazyRoute[] = [["GET", "/status"]];
 
 /**
  * A sub-app (to mount at `base`) answering `routes` with the sub-app `load` builds on first use.

@@ -63,6 +63,21 @@ Deno.test("start-up imports none of the packages loaded on first need", async ()
 
 /** deepstudio's own modules loaded on first request (routes/lazy.ts), not at start-up. */
 const DEFERRED_FILES = [
+  // The research API and everything behind it (service, pipeline, sources, search engines):
+  // loaded by its first request, or at start-up only when a run is unfinished
+  // (routes/research_start.ts; tests/faults/kill_test.ts proves the recovery).
+  "routes/research.ts",
+  "routes/sources.ts",
+  "routes/preflight.ts",
+  "routes/search.ts",
+  "lib/research/service.ts",
+  "lib/research/pipeline.ts",
+  "lib/research/legacy.ts", // migration 2, imported when it runs
+  "lib/search/engines.ts",
+  "lib/sources/read.ts",
+  // The OpenAPI document and the request schemas only it reads: its first request.
+  "lib/openapi.ts",
+  "lib/research/schema.ts",
   "routes/pages.tsx",
   "routes/library_pages.tsx",
   "routes/auth.tsx",
@@ -71,7 +86,7 @@ const DEFERRED_FILES = [
   "islands/LibraryCollection.tsx",
 ];
 
-Deno.test("start-up imports none of the page modules (they load on the first page request)", async () => {
+Deno.test("start-up imports none of the modules loaded on first request (pages, research, OpenAPI)", async () => {
   const closure = await staticClosure("main.ts");
   const root = new URL("../../", import.meta.url).href;
   assertEquals(DEFERRED_FILES.filter((f) => closure.has(root + f)), []);
