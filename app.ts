@@ -16,22 +16,22 @@ import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
 import {
   AUTH_ROUTES,
   lazyRoutes,
   LIBRARY_PAGE_ROUTES,
+  LIBRARY_ROUTES,
+  MODEL_ROUTES,
   PAGE_ROUTES,
   PREFLIGHT_ROUTES,
+  PROVIDER_ROUTES,
   RESEARCH_ROUTES,
   SEARCH_ROUTES,
   SOURCES_ROUTES,
   wantsPage,
 } from "./routes/lazy.ts";
-import { modelRoutes } from "./routes/models.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { providerRoutes } from "./routes/providers.ts";
-import { resumeResearchAtStart } from "./routes/research_start.ts";
+import { resumeLibraryAtStart, resumeResearchAtStart } from "./routes/resume_at_start.ts";
 import { securityMiddleware } from "./routes/security.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
@@ -112,8 +112,24 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/health", healthRoutes(ctx));
   app.route("/api/openapi.json", openapiRoutes(ctx, () => app.routes));
   app.route("/api/settings", settingsRoutes(ctx));
-  app.route("/api/providers/lmstudio/models", modelRoutes(ctx));
-  app.route("/api/providers", providerRoutes(ctx));
+  // Every /api route file below loads on its first request (routes/lazy.ts): start-up carries
+  // what /v1 needs (docs/benchmarks.md, "Where the idle memory and the start-up time go").
+  app.route(
+    "/api/providers/lmstudio/models",
+    lazyRoutes(
+      "/api/providers/lmstudio/models",
+      MODEL_ROUTES,
+      async () => (await import("./routes/models.ts")).modelRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/providers",
+    lazyRoutes(
+      "/api/providers",
+      PROVIDER_ROUTES,
+      async () => (await import("./routes/providers.ts")).providerRoutes(ctx),
+    ),
+  );
   // The research code loads on its first request (routes/lazy.ts), or at start-up when a run
   // is unfinished: resumeResearchAtStart recovers it then.
   app.route(
@@ -143,7 +159,14 @@ export function createApp(deps: AppDeps): Hono {
   resumeResearchAtStart(ctx).catch((e) =>
     ctx.log(`could not check for unfinished research runs: ${e}`)
   );
-  app.route("/api", libraryRoutes(ctx));
+  app.route(
+    "/api",
+    lazyRoutes(
+      "/api",
+      LIBRARY_ROUTES,
+      async () => (await import("./routes/library.ts")).libraryRoutes(ctx),
+    ),
+  );
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
   app.route(
     "/api/search",

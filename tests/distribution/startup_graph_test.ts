@@ -65,7 +65,7 @@ Deno.test("start-up imports none of the packages loaded on first need", async ()
 const DEFERRED_FILES = [
   // The research API and everything behind it (service, pipeline, sources, search engines):
   // loaded by its first request, or at start-up only when a run is unfinished
-  // (routes/research_start.ts; tests/faults/kill_test.ts proves the recovery).
+  // (routes/resume_at_start.ts; tests/faults/kill_test.ts proves the recovery).
   "routes/research.ts",
   "routes/sources.ts",
   "routes/preflight.ts",
@@ -75,6 +75,12 @@ const DEFERRED_FILES = [
   "lib/research/legacy.ts", // migration 2, imported when it runs
   "lib/search/engines.ts",
   "lib/sources/read.ts",
+  // The Library, provider and model-load APIs: their first request.
+  "routes/library.ts",
+  "routes/providers.ts",
+  "routes/models.ts",
+  "lib/library/schema.ts",
+  "lib/providers/model_admin.ts",
   // The OpenAPI document and the request schemas only it reads: its first request.
   "lib/openapi.ts",
   "lib/research/schema.ts",

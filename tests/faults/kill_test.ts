@@ -81,7 +81,7 @@ Deno.test("kill -9 mid-run, restart on the same KV file: the text is intact and 
     lm.set({ fault: null });
     second = await startChild(kvPath, env, lease);
     // Watched through a second KV handle, not the API: the restarted process loads its research
-    // code at start-up because a run is unfinished (routes/research_start.ts), with no request.
+    // code at start-up because a run is unfinished (routes/resume_at_start.ts), with no request.
     const watcher = await Deno.openKv(kvPath);
     try {
       await poll("the run resumed and completed, with no research request", async () => {

@@ -1,5 +1,5 @@
 /**
- * routes/research_start.ts: start-up builds the research service (whose first sweep adopts runs a
+ * routes/resume_at_start.ts: start-up builds the research service (whose first sweep adopts runs a
  * dead process left) only when the unfinished-runs index has an entry; with none, start-up
  * leaves the research code unloaded. The end-to-end case (kill -9, restart, the run completes
  * with no research request) is tests/faults/kill_test.ts.
@@ -7,7 +7,7 @@
 import { assertEquals } from "../assert.ts";
 import { createContext } from "../../app.ts";
 import { runActiveKey, RUNS_ACTIVE_PREFIX } from "../../lib/kv/keys.ts";
-import { resumeResearchAtStart } from "../../routes/research_start.ts";
+import { resumeResearchAtStart } from "../../routes/resume_at_start.ts";
 
 async function activeEntries(kv: Deno.Kv): Promise<number> {
   return (await Array.fromAsync(kv.list({ prefix: RUNS_ACTIVE_PREFIX }))).length;
