@@ -103,3 +103,11 @@ Deno.test("start-up imports no node: built-in (Deno's Node compatibility layer s
   const closure = await staticClosure("main.ts");
   assertEquals([...closure].filter((s) => s.startsWith("node:")), []);
 });
+
+Deno.test("start-up loads zod/mini (the settings schema), not classic zod (the routes' schemas)", async () => {
+  // Classic zod's schemas carry their methods per instance: the settings schema alone was
+  // ~3.6 MB more resident with it (docs/benchmarks.md, "Where the idle memory ... go").
+  const closure = [...await staticClosure("main.ts")];
+  assert(closure.some((s) => /^npm:\/?zod@[^/]+\/mini$/.test(s)), "zod/mini is in the graph");
+  assertEquals(closure.filter((s) => /^npm:\/?zod@[^/]+$/.test(s)), []);
+});
