@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ASSETS } from "./lib/assets.ts";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";
 import { appErrorResponse } from "./lib/gateway/openai_error.ts";
@@ -100,8 +99,10 @@ export function createApp(deps: AppDeps): Hono {
   // Before every route: secure headers, host/CSRF/token checks, body cap (routes/security.ts).
   for (const mw of securityMiddleware(ctx)) app.use(mw);
 
-  app.get("/static/:file", (c) => {
-    const asset = ASSETS.get(c.req.path);
+  // The assets (the built islands, the stylesheet: ~0.6 MB of text) load with the first page
+  // or /static request, not at start-up.
+  app.get("/static/:file", async (c) => {
+    const asset = (await import("./lib/assets.ts")).ASSETS.get(c.req.path);
     if (!asset) throw new AppError(404, "not_found", `No asset at ${c.req.path}`);
     return c.body(asset.body, 200, {
       "content-type": asset.type,

@@ -16,7 +16,6 @@ export const LAYERS = [
   "./lib/settings/store.ts",
   "./routes/security.ts",
   "./routes/gateway.ts",
-  "./lib/assets.ts",
   // The rest of app.ts: every other /api route file, the pages and the research code are
   // declared there and load on first request (routes/lazy.ts).
   "./app.ts",

@@ -81,6 +81,8 @@ const DEFERRED_FILES = [
   "routes/models.ts",
   "lib/library/schema.ts",
   "lib/providers/model_admin.ts",
+  // The built islands and the stylesheet, as text: the first page or /static request.
+  "lib/assets.ts",
   // The OpenAPI document and the request schemas only it reads: its first request.
   "lib/openapi.ts",
   "lib/research/schema.ts",
