@@ -340,6 +340,7 @@ async function main() {
       afterLoadParts,
       hopStartMs,
       v8Flags: SERVER_ARGS.filter((a) => a.startsWith("--v8-flags")).join(" "),
+      mallocTunables: startTaskEnv().GLIBC_TUNABLES ?? "",
       levels,
       docs,
       flat,

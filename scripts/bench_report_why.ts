@@ -145,9 +145,20 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       "the malloc heap is the C allocator's main arena, where the main thread's native",
       "allocations go (Deno runs its HTTP server, fetch and the backing stores of JavaScript's",
       "ArrayBuffers on that thread): glibc hands back only the free top of that heap, so what",
-      "load fragmented stays resident for reuse; pages of the executable once touched stay",
-      "resident too (they are shared with every other deno process). Neither is something V8",
-      "flags or deepstudio's code can return.",
+      ...(r.mallocTunables
+        ? [
+          `load fragmented stays resident for reuse, less so with \`GLIBC_TUNABLES=${r.mallocTunables}\``,
+          "(set by the start task and the image: blocks from 16 KB up get mappings of their own,",
+          "returned on free, which count as anonymous memory while they live, such as what the",
+          "keep-alive connections the fetch client pools to the upstream after the load hold;",
+          "docs/decisions/v8-flags.md); pages of the executable once touched stay resident too",
+          "(shared with every other deno process).",
+        ]
+        : [
+          "load fragmented stays resident for reuse; pages of the executable once touched stay",
+          "resident too (they are shared with every other deno process). Neither is something V8",
+          "flags or deepstudio's code can return.",
+        ]),
     );
   }
   const doc1 = r.docs.find((d) => d.c === 1)!;
