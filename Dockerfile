@@ -22,9 +22,12 @@ RUN deno task build && deno cache main.ts
 # Inside a container the app must listen on all interfaces to be reachable through the published
 # port; startup then refuses to run without DEEPSTUDIO_ACCESS_TOKEN (set it in compose / -e).
 # Settings and history live in Deno KV on the /data volume.
+# GLIBC_TUNABLES: glibc's malloc settings of `deno task start` (scripts/compile.ts MALLOC_TUNABLES
+# says why: RSS falls back after a load).
 ENV DEEPSTUDIO_HOST=0.0.0.0 \
     DEEPSTUDIO_PORT=5000 \
-    DEEPSTUDIO_KV=/data/deepstudio.kv
+    DEEPSTUDIO_KV=/data/deepstudio.kv \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384:glibc.malloc.trim_threshold=32768:glibc.malloc.top_pad=0
 VOLUME ["/data"]
 EXPOSE 5000
 

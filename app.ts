@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ASSETS } from "./lib/assets.ts";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";
 import { appErrorResponse } from "./lib/gateway/openai_error.ts";
@@ -17,22 +16,23 @@ import { createSettingsStore } from "./lib/settings/store.ts";
 import { VERSION } from "./lib/version.ts";
 import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { libraryRoutes, resumeLibraryAtStart } from "./routes/library.ts";
 import {
   AUTH_ROUTES,
   lazyRoutes,
   LIBRARY_PAGE_ROUTES,
+  LIBRARY_ROUTES,
+  MODEL_ROUTES,
   PAGE_ROUTES,
+  PREFLIGHT_ROUTES,
+  PROVIDER_ROUTES,
+  RESEARCH_ROUTES,
+  SEARCH_ROUTES,
+  SOURCES_ROUTES,
   wantsPage,
 } from "./routes/lazy.ts";
-import { modelRoutes } from "./routes/models.ts";
-import { preflightRoutes } from "./routes/preflight.ts";
 import { openapiRoutes } from "./routes/openapi.ts";
-import { providerRoutes } from "./routes/providers.ts";
-import { researchRoutes } from "./routes/research.ts";
-import { searchRoutes } from "./routes/search.ts";
+import { resumeLibraryAtStart, resumeResearchAtStart } from "./routes/resume_at_start.ts";
 import { securityMiddleware } from "./routes/security.ts";
-import { sourcesRoutes } from "./routes/sources.ts";
 import { settingsRoutes } from "./routes/settings.ts";
 
 const DEFAULT_CONFIG: AppConfig = {
@@ -110,8 +110,10 @@ export function createApp(deps: AppDeps): Hono {
   // Before every route: secure headers, host/CSRF/token checks, body cap (routes/security.ts).
   for (const mw of securityMiddleware(ctx)) app.use(mw);
 
-  app.get("/static/:file", (c) => {
-    const asset = ASSETS.get(c.req.path);
+  // The assets (the built islands, the stylesheet: ~0.6 MB of text) load with the first page
+  // or /static request, not at start-up.
+  app.get("/static/:file", async (c) => {
+    const asset = (await import("./lib/assets.ts")).ASSETS.get(c.req.path);
     if (!asset) throw new AppError(404, "not_found", `No asset at ${c.req.path}`);
     return c.body(asset.body, 200, {
       "content-type": asset.type,
@@ -122,14 +124,70 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/health", healthRoutes(ctx));
   app.route("/api/openapi.json", openapiRoutes(ctx, () => app.routes));
   app.route("/api/settings", settingsRoutes(ctx));
-  app.route("/api/providers/lmstudio/models", modelRoutes(ctx));
-  app.route("/api/providers", providerRoutes(ctx));
-  app.route("/api/research/preflight", preflightRoutes(ctx));
-  app.route("/api/research", researchRoutes(ctx));
-  app.route("/api/research", sourcesRoutes(ctx));
-  app.route("/api", libraryRoutes(ctx));
+  // Every /api route file below loads on its first request (routes/lazy.ts): start-up carries
+  // what /v1 needs (docs/benchmarks.md, "Where the idle memory and the start-up time go").
+  app.route(
+    "/api/providers/lmstudio/models",
+    lazyRoutes(
+      "/api/providers/lmstudio/models",
+      MODEL_ROUTES,
+      async () => (await import("./routes/models.ts")).modelRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/providers",
+    lazyRoutes(
+      "/api/providers",
+      PROVIDER_ROUTES,
+      async () => (await import("./routes/providers.ts")).providerRoutes(ctx),
+    ),
+  );
+  // The research code loads on its first request (routes/lazy.ts), or at start-up when a run
+  // is unfinished: resumeResearchAtStart recovers it then.
+  app.route(
+    "/api/research/preflight",
+    lazyRoutes(
+      "/api/research/preflight",
+      PREFLIGHT_ROUTES,
+      async () => (await import("./routes/preflight.ts")).preflightRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/research",
+    lazyRoutes(
+      "/api/research",
+      RESEARCH_ROUTES,
+      async () => (await import("./routes/research.ts")).researchRoutes(ctx),
+    ),
+  );
+  app.route(
+    "/api/research",
+    lazyRoutes(
+      "/api/research",
+      SOURCES_ROUTES,
+      async () => (await import("./routes/sources.ts")).sourcesRoutes(ctx),
+    ),
+  );
+  resumeResearchAtStart(ctx).catch((e) =>
+    ctx.log(`could not check for unfinished research runs: ${e}`)
+  );
+  app.route(
+    "/api",
+    lazyRoutes(
+      "/api",
+      LIBRARY_ROUTES,
+      async () => (await import("./routes/library.ts")).libraryRoutes(ctx),
+    ),
+  );
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
-  app.route("/api/search", searchRoutes(ctx));
+  app.route(
+    "/api/search",
+    lazyRoutes(
+      "/api/search",
+      SEARCH_ROUTES,
+      async () => (await import("./routes/search.ts")).searchRoutes(ctx),
+    ),
+  );
   // The pages load their components and the SSR renderer on first request (routes/lazy.ts).
   app.route(
     "/library",

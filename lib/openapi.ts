@@ -49,7 +49,7 @@ export function isApiPath(path: string): boolean {
   return path === "/api" || path.startsWith("/api/") || path === "/v1" || path.startsWith("/v1/");
 }
 
-function jsonSchema(schema: z.ZodType): Json {
+function jsonSchema(schema: z.core.$ZodType): Json {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: "input" }) as Json;
   return rest;
 }

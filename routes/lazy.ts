@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 
 /** A route as declared up front: method and path relative to where the sub-app is mounted. */
-export type LazyRoute = readonly ["GET" | "POST", string];
+export type LazyRoute = readonly ["GET" | "POST" | "PATCH" | "DELETE", string];
 
 /** The page routes of routes/pages.tsx, mounted at `/`. */
 export const PAGE_ROUTES: readonly LazyRoute[] = [
@@ -29,6 +29,63 @@ export const AUTH_ROUTES: readonly LazyRoute[] = [
 
 /** The Library's page routes of routes/library_pages.tsx, mounted at `/library`. */
 export const LIBRARY_PAGE_ROUTES: readonly LazyRoute[] = [["GET", "/"], ["GET", "/:id"]];
+
+/**
+ * The research API of routes/research.ts, mounted at `/api/research`. The research code (service,
+ * pipeline, sources, search engines) loads on the first research request, or at start-up when a
+ * run is unfinished (routes/resume_at_start.ts).
+ */
+export const RESEARCH_ROUTES: readonly LazyRoute[] = [
+  ["POST", "/"],
+  ["GET", "/"],
+  ["GET", "/:id"],
+  ["DELETE", "/:id"],
+  ["POST", "/:id/resume"],
+  ["POST", "/:id/cancel"],
+  ["GET", "/:id/events"],
+  ["GET", "/:id/export.md"],
+];
+
+/** A run's sources, routes/sources.ts, mounted at `/api/research`. */
+export const SOURCES_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/:id/sources"],
+  ["GET", "/:id/export.json"],
+];
+
+/** The research pre-flight of routes/preflight.ts, mounted at `/api/research/preflight`. */
+export const PREFLIGHT_ROUTES: readonly LazyRoute[] = [["POST", "/"]];
+
+/**
+ * The Library API of routes/library.ts, mounted at `/api` (its service loads later still, on the
+ * first request that needs it, or at start-up to resume indexing: routes/resume_at_start.ts).
+ */
+export const LIBRARY_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/collections"],
+  ["POST", "/collections"],
+  ["GET", "/collections/:id"],
+  ["PATCH", "/collections/:id"],
+  ["DELETE", "/collections/:id"],
+  ["POST", "/collections/:id/reindex"],
+  ["GET", "/collections/:id/documents"],
+  ["POST", "/collections/:id/documents"],
+  ["DELETE", "/collections/:id/documents/:docId"],
+  ["GET", "/collections/:id/events"],
+  ["GET", "/search"],
+];
+
+/** The provider routes of routes/providers.ts, mounted at `/api/providers`. */
+export const PROVIDER_ROUTES: readonly LazyRoute[] = [
+  ["GET", "/"],
+  ["GET", "/:id/status"],
+  ["POST", "/:id/test"],
+  ["GET", "/:id/models"],
+];
+
+/** LM Studio's model load/unload of routes/models.ts, mounted at `/api/providers/lmstudio/models`. */
+export const MODEL_ROUTES: readonly LazyRoute[] = [["POST", "/load"], ["POST", "/unload"]];
+
+/** The search engines' status of routes/search.ts, mounted at `/api/search`. */
+export const SEARCH_ROUTES: readonly LazyRoute[] = [["GET", "/status"]];
 
 /**
  * A sub-app (to mount at `base`) answering `routes` with the sub-app `load` builds on first use.

@@ -9,7 +9,6 @@ import { readJsonObject } from "../lib/http/body.ts";
 import { AppError, notFound } from "../lib/http/errors.ts";
 import { isMultipartContentType } from "../lib/http/security.ts";
 import { parseInput } from "../lib/http/validate.ts";
-import { COLLECTIONS_PREFIX } from "../lib/kv/keys.ts";
 import {
   AddDocumentJson as AddJson,
   CreateCollection,
@@ -24,19 +23,6 @@ type LibraryApi = typeof import("../lib/library/api.ts");
 let api: Promise<LibraryApi> | null = null;
 /** The Library's code, loaded on its first request. */
 const load = () => api ??= import("../lib/library/api.ts");
-
-/**
- * At start-up: builds the Library only when a previous process left a collection indexing or
- * paused, so its job resumes; otherwise nothing is loaded.
- */
-export async function resumeLibraryAtStart(ctx: AppContext): Promise<void> {
-  for await (const e of ctx.kv.list<{ state: string }>({ prefix: COLLECTIONS_PREFIX })) {
-    if (e.value.state === "indexing" || e.value.state === "paused") {
-      (await load()).libraryServiceFor(ctx);
-      return;
-    }
-  }
-}
 
 /** Turns the Library's typed failures into the API's error shape. */
 function mapError(e: unknown, { PathError, SafeFetchError, ExtractError }: LibraryApi): never {

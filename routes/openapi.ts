@@ -1,16 +1,17 @@
 /** `/api/openapi.json`: the API described from the mounted routes and the zod schemas. */
 import { Hono } from "hono";
 import type { AppContext } from "../lib/context.ts";
-import { openApiDocument, type RouteInfo } from "../lib/openapi.ts";
+import type { RouteInfo } from "../lib/openapi.ts";
 
 /**
  * The OpenAPI route. `routes` is read on the first request, when every route file is mounted,
- * so the document always lists what the app serves; it is built once and kept.
+ * so the document always lists what the app serves; it is built once and kept. lib/openapi.ts
+ * (and the request schemas of every route it describes) loads with that first request.
  */
 export function openapiRoutes(ctx: AppContext, routes: () => readonly RouteInfo[]) {
   let doc: Record<string, unknown> | undefined;
-  return new Hono().get("/", (c) => {
-    doc ??= openApiDocument(routes(), ctx.version);
+  return new Hono().get("/", async (c) => {
+    doc ??= (await import("../lib/openapi.ts")).openApiDocument(routes(), ctx.version);
     return c.json(doc);
   });
 }

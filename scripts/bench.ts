@@ -65,22 +65,36 @@ async function startMock(): Promise<Proc> {
   return { ...p, url: `http://127.0.0.1:${p.url}` };
 }
 
+/** The start task's `deno run` command: its `NAME=value` prefixes and its words. */
+function startTaskRun(): { env: Record<string, string>; words: string[] } {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks.start.split("&&").map((s) => s.trim().split(/\s+/)).find((w) =>
+    w.join(" ").replace(/^(\w+=\S*\s+)*/, "").startsWith("deno run ")
+  );
+  if (!words || words.at(-1) !== "main.ts") {
+    throw new Error(`cannot read the deno run flags of the start task: ${config.tasks.start}`);
+  }
+  const env: Record<string, string> = {};
+  while (/^\w+=/.test(words[0])) {
+    const w = words.shift()!;
+    env[w.slice(0, w.indexOf("="))] = w.slice(w.indexOf("=") + 1);
+  }
+  return { env, words };
+}
+
 /**
  * The flags `deno task start` gives `deno run` (read from deno.json, so the benchmark measures
  * what users run, V8 flags included).
  */
 export function startTaskArgs(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", ROOT))) as {
-    tasks: Record<string, string>;
-  };
-  const run = config.tasks.start.split("&&").map((s) => s.trim()).find((s) =>
-    s.startsWith("deno run ")
-  );
-  const m = run ? /^deno run (.*?)\s*main\.ts\b/.exec(run) : null;
-  if (!m) {
-    throw new Error(`cannot read the deno run flags of the start task: ${config.tasks.start}`);
-  }
-  return ["run", ...m[1].split(/\s+/).filter(Boolean)];
+  return ["run", ...startTaskRun().words.slice(2, -1)];
+}
+
+/** The environment the start task sets for `deno run` (glibc's malloc tunables). */
+export function startTaskEnv(): Record<string, string> {
+  return startTaskRun().env;
 }
 
 const SERVER_ARGS = startTaskArgs();
@@ -88,7 +102,7 @@ const SERVER_ARGS = startTaskArgs();
 function startDeepstudio(mockUrl: string, extra: string[] = []): Promise<Proc> {
   return spawn(
     [...SERVER_ARGS, ...extra, "main.ts", "--port", "0", "--kv", ":memory:"],
-    { LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
+    { ...startTaskEnv(), LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
     /running at (http:\/\/[^/\s]+)\//,
   );
 }
@@ -330,6 +344,7 @@ async function main() {
       afterLoadParts,
       hopStartMs,
       v8Flags: SERVER_ARGS.filter((a) => a.startsWith("--v8-flags")).join(" "),
+      mallocTunables: startTaskEnv().GLIBC_TUNABLES ?? "",
       levels,
       docs,
       flat,

@@ -24,6 +24,8 @@ export interface BenchReport {
   seconds: number;
   /** The V8 flags deepstudio ran with (those of `deno task start`). */
   v8Flags: string;
+  /** The start task's GLIBC_TUNABLES ("" when it sets none). */
+  mallocTunables?: string;
   started: Date;
   loadBefore: number[];
   loadAfter: number[];
@@ -100,7 +102,7 @@ export function report(r: BenchReport): string {
     "below shows how much of the machine other processes used during each run.",
     `The run took ${fmt(r.seconds, 0)} s. deepstudio runs with the flags of \`deno task start\`${
       r.v8Flags ? ` (\`${r.v8Flags}\`)` : ""
-    }.`,
+    }${r.mallocTunables ? ` and its environment (\`GLIBC_TUNABLES=${r.mallocTunables}\`)` : ""}.`,
     "",
     "Targets: `direct` = the mock upstream (scripts/bench_upstream.ts, LM Studio-shaped, one write",
     "per SSE frame); `bare hop` = scripts/bench_proxy.ts handing the upstream body to Deno's native",

@@ -39,7 +39,6 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
   const idle = r.memory.idle;
   const hopIdle = r.hopMemory.idle;
 
-  const timers = r.layers.find((l) => l.layer.includes("setTimeout"));
   if (idle / 1024 > 60) {
     const deps = r.layers.filter((l) => !l.layer.startsWith("(")).sort((a, b) =>
       b.deltaMb - a.deltaMb
@@ -49,19 +48,13 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       `The bare hop, which loads no module and only serves and fetches, idles at ${mb(hopIdle)}`,
       `(${partsText(r.hopMemory.idleParts)}): that much is Deno itself, before any of deepstudio.`,
       `What deepstudio adds over it, ${mb(idle - hopIdle)}, is its start-up graph; the largest`,
-      `layers (table "Where the idle memory and the start-up time go"): ${deps}. zod and the`,
-      "settings schema are needed by the first request of any kind (every request reads the",
-      "validated settings) and the router by every request; what only some requests need (the",
-      "openai SDK, the Library's index, PDF/DOCX/HTML extraction, the HTML pages and their SSR",
-      "renderer) is loaded on first use (tests/distribution/startup_graph_test.ts).",
-      ...(timers
-        ? [
-          `The first request's first timer (its body deadline) costs ${
-            fmt(timers.deltaMb, 1)
-          } MB on its own: Deno's \`setTimeout\``,
-          "loads its Node-compatible timers module on first call; the bare hop sets no timer.",
-        ]
-        : []),
+      `layers (table "Where the idle memory and the start-up time go"): ${deps}. zod/mini and`,
+      "the settings schema are needed by the first request of any kind (every request reads the",
+      "validated settings), KV by the settings, and the router by every request; every other",
+      "route file (research, sources, the Library, providers, the OpenAPI document, the HTML",
+      "pages), the openai SDK, the Library's index and PDF/DOCX/HTML extraction load on first",
+      "use (routes/lazy.ts; tests/distribution/startup_graph_test.ts), and the request path sets",
+      "no `setTimeout`, whose first call would load Deno's Node timers module (lib/timer.ts).",
     );
   }
   if (r.memory.perStreamKb > 100) {
@@ -136,7 +129,7 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
             fmt(listenLayer?.cpuMs ?? 0, 0)
           } ms; the largest layers: ${startCpu}.`,
           "zod builds its schema classes and loads its locale modules when imported; the schemas",
-          "deepstudio declares at module level (settings, runs, Library) are built then too.",
+          "deepstudio declares at module level (the settings) are built then too.",
         ]
         : []),
     );
@@ -155,9 +148,20 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       "the malloc heap is the C allocator's main arena, where the main thread's native",
       "allocations go (Deno runs its HTTP server, fetch and the backing stores of JavaScript's",
       "ArrayBuffers on that thread): glibc hands back only the free top of that heap, so what",
-      "load fragmented stays resident for reuse; pages of the executable once touched stay",
-      "resident too (they are shared with every other deno process). Neither is something V8",
-      "flags or deepstudio's code can return.",
+      ...(r.mallocTunables
+        ? [
+          `load fragmented stays resident for reuse, less so with \`GLIBC_TUNABLES=${r.mallocTunables}\``,
+          "(set by the start task and the image: blocks from 16 KB up get mappings of their own,",
+          "returned on free, which count as anonymous memory while they live, such as what the",
+          "keep-alive connections the fetch client pools to the upstream after the load hold;",
+          "docs/decisions/v8-flags.md); pages of the executable once touched stay resident too",
+          "(shared with every other deno process).",
+        ]
+        : [
+          "load fragmented stays resident for reuse; pages of the executable once touched stay",
+          "resident too (they are shared with every other deno process). Neither is something V8",
+          "flags or deepstudio's code can return.",
+        ]),
     );
   }
   const doc1 = r.docs.find((d) => d.c === 1)!;

@@ -48,6 +48,20 @@ export const BINARY_PERMISSIONS = [
 export const V8_FLAGS =
   "--v8-flags=--max-semi-space-size=1,--memory-reducer-delay-ms=1000,--gc-memory-reducer-start-delay-ms=1000";
 
+/**
+ * glibc's malloc settings for every way deepstudio runs on Linux, as the `GLIBC_TUNABLES`
+ * environment variable (glibc reads it when the process starts, so no flag or code can set it):
+ * `deno task start` and `dev` set it in front of `deno run`, the Docker image has it as an ENV,
+ * and the compiled binary needs it in its environment (README, "Single binary"). Deno's HTTP
+ * server, fetch and ArrayBuffer backing stores allocate on the main thread's arena, which a load
+ * fragments; glibc only hands back the free top of that heap. Allocations from 16 KB up (body
+ * chunks, connection buffers) go to their own mappings instead, returned on free, and the heap is
+ * trimmed without padding, so RSS after a load falls back closer to idle
+ * (docs/decisions/v8-flags.md measures it). Other C libraries (musl, macOS, Windows) ignore it.
+ */
+export const MALLOC_TUNABLES =
+  "glibc.malloc.mmap_threshold=16384:glibc.malloc.trim_threshold=32768:glibc.malloc.top_pad=0";
+
 /** What the command line asked for. */
 export interface CompileOptions {
   /** Target triple; undefined builds for this machine. */

@@ -7,6 +7,7 @@
 import { AppError } from "./errors.ts";
 import { DepthScanner, tooDeepMessage } from "./json_guard.ts";
 import { readStreamCapped } from "../net/read_capped.ts";
+import { after } from "../timer.ts";
 
 /** Time a request body has to arrive whole (a client trickling bytes holds a socket meanwhile). */
 export const BODY_TIMEOUT_MS = 60_000;
@@ -34,17 +35,17 @@ export function withReadDeadline(
   ms: number,
 ): { body: ReadableStream<Uint8Array>; stop: () => void } {
   const reader = body.getReader();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = () => clearTimeout(timer);
+  let timer: (() => void) | undefined;
+  const stop = () => timer?.();
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      timer = setTimeout(() => {
+      timer = after(ms, () => {
         const e = new BodyTimeoutError(ms);
         reader.cancel(e).catch(() => {});
         try {
           controller.error(e);
         } catch { /* already closed */ }
-      }, ms);
+      });
     },
     async pull(controller) {
       try {

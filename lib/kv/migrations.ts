@@ -2,7 +2,6 @@
  * Ordered KV migrations run at start-up. Each step is guarded by an atomic check on the schema
  * version, so two processes starting on one file cannot both apply a step.
  */
-import { upgradeLegacyRuns } from "../research/legacy.ts";
 import { SCHEMA_VERSION_KEY } from "./keys.ts";
 
 /** One migration: moves data from version `index` to `index + 1`. */
@@ -12,8 +11,10 @@ export type Migration = (kv: Deno.Kv) => Promise<void>;
 export const MIGRATIONS: Migration[] = [
   // 1: the initial layout (settings, runs, events). Nothing to move.
   async () => {},
-  // 2: runs have owners, a pipeline and step records (lib/research/legacy.ts).
-  (kv) => upgradeLegacyRuns(kv),
+  // 2: runs have owners, a pipeline and step records (lib/research/legacy.ts). Imported when the
+  // step runs (once per KV file): it pulls in the research pipeline, which start-up otherwise
+  // does not load (tests/distribution/startup_graph_test.ts).
+  async (kv) => (await import("../research/legacy.ts")).upgradeLegacyRuns(kv),
 ];
 
 /** Brings the store up to date; returns the version it ends at. */

@@ -6,6 +6,7 @@
  */
 import { parseBoundedJson } from "../http/json_guard.ts";
 import { readCapped } from "../net/read_capped.ts";
+import { after } from "../timer.ts";
 import {
   BodyTooLargeError,
   cancelledError,
@@ -129,7 +130,7 @@ export async function timedCall<T>(
   call: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), opts.timeoutMs);
+  const stopTimer = after(opts.timeoutMs, () => timeout.abort());
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
   try {
     return await call(signal);
@@ -140,7 +141,7 @@ export async function timedCall<T>(
     if (timeout.signal.aborted) throw new ProviderError(timeoutError(provider, ectx));
     throw new ProviderError(connectionError(provider, ectx, networkDetail(e)));
   } finally {
-    clearTimeout(timer);
+    stopTimer();
   }
 }
 

@@ -5,6 +5,7 @@
  * and starting a request no timer. The interval runs only while some request is being watched,
  * so an idle server (and a finished test) has no timer left.
  */
+import { every } from "../timer.ts";
 
 /** One watched request. */
 export interface IdleEntry {
@@ -41,12 +42,12 @@ export const IDLE_TICK_MS = 250;
 /** A watcher over a monotonic ms clock. */
 export function createIdleWatcher(now: () => number, tickMs = IDLE_TICK_MS): IdleWatcher {
   const active = new Set<Entry>();
-  let timer: ReturnType<typeof setInterval> | undefined;
+  let timer: (() => void) | undefined; // stops the interval (lib/timer.ts: no setInterval)
   let period = Infinity;
 
   function stopTimerIfEmpty() {
     if (active.size === 0 && timer !== undefined) {
-      clearInterval(timer);
+      timer();
       timer = undefined;
       period = Infinity;
     }
@@ -80,9 +81,9 @@ export function createIdleWatcher(now: () => number, tickMs = IDLE_TICK_MS): Idl
       active.add(entry);
       const wanted = Math.min(tickMs, Math.max(10, timeoutMs / 4));
       if (wanted < period) {
-        clearInterval(timer);
+        timer?.();
         period = wanted;
-        timer = setInterval(sweep, period);
+        timer = every(period, sweep);
       }
       return entry;
     },

@@ -3,7 +3,7 @@
  * settings form, the README's table and the OpenAPI document are all derived from `SETTINGS`, so
  * a key added here appears everywhere without a second edit.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { PROVIDER_NAMES } from "../providers/names.ts";
 import { normalizeBaseUrl } from "../providers/url.ts";
 
@@ -26,7 +26,7 @@ export const GROUPS = {
 export type Group = keyof typeof GROUPS;
 
 /** One setting's definition: its zod type plus what the UI and docs need to present it. */
-export interface SettingDef<T extends z.ZodType = z.ZodType> {
+export interface SettingDef<T extends z.ZodMiniType = z.ZodMiniType> {
   schema: T;
   default: z.output<T>;
   label: string;
@@ -42,7 +42,7 @@ export interface SettingDef<T extends z.ZodType = z.ZodType> {
   options?: readonly { value: string; label: string }[];
 }
 
-function def<T extends z.ZodType>(d: SettingDef<T>): SettingDef<T> {
+function def<T extends z.ZodMiniType>(d: SettingDef<T>): SettingDef<T> {
   return d;
 }
 
@@ -59,26 +59,31 @@ export const PROVIDER_IDS = [
 export type ProviderId = typeof PROVIDER_IDS[number];
 
 function urlSchema(allowEmpty: boolean) {
-  return z.string().max(2048).transform((value, ctx) => {
-    if (allowEmpty && value.trim() === "") return "";
-    const result = normalizeBaseUrl(value);
-    if (!result.ok) {
-      ctx.addIssue({ code: "custom", message: result.message });
-      return z.NEVER;
-    }
-    return result.base;
-  });
+  return z.pipe(
+    z.string().check(z.maxLength(2048)),
+    z.transform((value: string, ctx) => {
+      if (allowEmpty && value.trim() === "") return "";
+      const result = normalizeBaseUrl(value);
+      if (!result.ok) {
+        ctx.issues.push({ code: "custom", message: result.message, input: value });
+        return z.NEVER;
+      }
+      return result.base;
+    }),
+  );
 }
 
-const apiKey = z.string().max(4096).refine(
-  (v) => !/[\r\n]/.test(v),
-  "API keys cannot contain line breaks",
+const apiKey = z.string().check(
+  z.maxLength(4096),
+  z.refine((v) => !/[\r\n]/.test(v), "API keys cannot contain line breaks"),
 );
 
 function intRange(min: number, max: number) {
-  return z.number({ error: `Enter a whole number from ${min} to ${max}` }).int(
-    `Enter a whole number from ${min} to ${max}`,
-  ).min(min, `Must be at least ${min}`).max(max, `Must be at most ${max}`);
+  return z.number({ error: `Enter a whole number from ${min} to ${max}` }).check(
+    z.int(`Enter a whole number from ${min} to ${max}`),
+    z.gte(min, `Must be at least ${min}`),
+    z.lte(max, `Must be at most ${max}`),
+  );
 }
 
 /** Every setting, keyed by the dotted names of the original app (kept for env compatibility). */
@@ -94,7 +99,7 @@ export const SETTINGS = {
     options: PROVIDER_IDS.map((value) => ({ value, label: PROVIDER_NAMES[value].label })),
   }),
   "llm.model": def({
-    schema: z.string().max(512),
+    schema: z.string().check(z.maxLength(512)),
     default: "",
     label: "Model",
     description: "Model id to use. Empty: the one loaded chat model when exactly one is loaded.",
@@ -102,9 +107,9 @@ export const SETTINGS = {
     ui: "text",
   }),
   "llm.temperature": def({
-    schema: z.number({ error: "Enter a number from 0 to 2" }).min(0, "Must be at least 0").max(
-      2,
-      "Must be at most 2",
+    schema: z.number({ error: "Enter a number from 0 to 2" }).check(
+      z.gte(0, "Must be at least 0"),
+      z.lte(2, "Must be at most 2"),
     ),
     default: 0.7,
     label: "Temperature",
@@ -171,7 +176,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "llm.top_k": def({
-    schema: intRange(1, 1000).nullable(),
+    schema: z.nullable(intRange(1, 1000)),
     default: null,
     label: "Top-k",
     description: "Sample from the k most likely tokens. Empty: the server's default.",
@@ -181,10 +186,12 @@ export const SETTINGS = {
     max: 1000,
   }),
   "llm.repetition_penalty": def({
-    schema: z.number({ error: "Enter a number from 0 to 4" }).min(0, "Must be at least 0").max(
-      4,
-      "Must be at most 4",
-    ).nullable(),
+    schema: z.nullable(
+      z.number({ error: "Enter a number from 0 to 4" }).check(
+        z.gte(0, "Must be at least 0"),
+        z.lte(4, "Must be at most 4"),
+      ),
+    ),
     default: null,
     label: "Repetition penalty",
     description: "Sent as repeat_penalty (LM Studio / llama.cpp). Empty: the server's default.",
@@ -330,7 +337,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "search.library.collections": def({
-    schema: z.string().max(4000),
+    schema: z.string().check(z.maxLength(4000)),
     default: "",
     label: "Default Library collections",
     description:
@@ -388,7 +395,7 @@ export const SETTINGS = {
     max: 65536,
   }),
   "search.embedding_model": def({
-    schema: z.string().max(512),
+    schema: z.string().check(z.maxLength(512)),
     default: "",
     label: "Ranking embedding model",
     description:

@@ -6,10 +6,28 @@
 import { assert, assertEquals } from "../assert.ts";
 import { testApp } from "../helpers.ts";
 import { createContext } from "../../app.ts";
-import { AUTH_ROUTES, LIBRARY_PAGE_ROUTES, PAGE_ROUTES } from "../../routes/lazy.ts";
+import {
+  AUTH_ROUTES,
+  LIBRARY_PAGE_ROUTES,
+  LIBRARY_ROUTES,
+  MODEL_ROUTES,
+  PAGE_ROUTES,
+  PREFLIGHT_ROUTES,
+  PROVIDER_ROUTES,
+  RESEARCH_ROUTES,
+  SEARCH_ROUTES,
+  SOURCES_ROUTES,
+} from "../../routes/lazy.ts";
 import { pageRoutes } from "../../routes/pages.tsx";
 import { libraryPageRoutes } from "../../routes/library_pages.tsx";
 import { authRoutes } from "../../routes/auth.tsx";
+import { libraryRoutes } from "../../routes/library.ts";
+import { modelRoutes } from "../../routes/models.ts";
+import { preflightRoutes } from "../../routes/preflight.ts";
+import { providerRoutes } from "../../routes/providers.ts";
+import { researchRoutes } from "../../routes/research.ts";
+import { searchRoutes } from "../../routes/search.ts";
+import { sourcesRoutes } from "../../routes/sources.ts";
 
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 const declared = (list: readonly (readonly [string, string])[]) =>
@@ -30,6 +48,14 @@ Deno.test("the declared page routes are the routes route modules serve", async (
       declared(LIBRARY_PAGE_ROUTES),
       libraryPageRoutes(createContext({ kv: t.kv })).routes.map(key).sort(),
     );
+    const ctx = createContext({ kv: t.kv });
+    assertEquals(declared(RESEARCH_ROUTES), researchRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(SOURCES_ROUTES), sourcesRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(PREFLIGHT_ROUTES), preflightRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(SEARCH_ROUTES), searchRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(LIBRARY_ROUTES), libraryRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(PROVIDER_ROUTES), providerRoutes(ctx).routes.map(key).sort());
+    assertEquals(declared(MODEL_ROUTES), modelRoutes(ctx).routes.map(key).sort());
   } finally {
     t.close();
   }

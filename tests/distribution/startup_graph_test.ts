@@ -63,6 +63,29 @@ Deno.test("start-up imports none of the packages loaded on first need", async ()
 
 /** deepstudio's own modules loaded on first request (routes/lazy.ts), not at start-up. */
 const DEFERRED_FILES = [
+  // The research API and everything behind it (service, pipeline, sources, search engines):
+  // loaded by its first request, or at start-up only when a run is unfinished
+  // (routes/resume_at_start.ts; tests/faults/kill_test.ts proves the recovery).
+  "routes/research.ts",
+  "routes/sources.ts",
+  "routes/preflight.ts",
+  "routes/search.ts",
+  "lib/research/service.ts",
+  "lib/research/pipeline.ts",
+  "lib/research/legacy.ts", // migration 2, imported when it runs
+  "lib/search/engines.ts",
+  "lib/sources/read.ts",
+  // The Library, provider and model-load APIs: their first request.
+  "routes/library.ts",
+  "routes/providers.ts",
+  "routes/models.ts",
+  "lib/library/schema.ts",
+  "lib/providers/model_admin.ts",
+  // The built islands and the stylesheet, as text: the first page or /static request.
+  "lib/assets.ts",
+  // The OpenAPI document and the request schemas only it reads: its first request.
+  "lib/openapi.ts",
+  "lib/research/schema.ts",
   "routes/pages.tsx",
   "routes/library_pages.tsx",
   "routes/auth.tsx",
@@ -71,7 +94,7 @@ const DEFERRED_FILES = [
   "islands/LibraryCollection.tsx",
 ];
 
-Deno.test("start-up imports none of the page modules (they load on the first page request)", async () => {
+Deno.test("start-up imports none of the modules loaded on first request (pages, research, OpenAPI)", async () => {
   const closure = await staticClosure("main.ts");
   const root = new URL("../../", import.meta.url).href;
   assertEquals(DEFERRED_FILES.filter((f) => closure.has(root + f)), []);
@@ -81,4 +104,12 @@ Deno.test("start-up imports none of the page modules (they load on the first pag
 Deno.test("start-up imports no node: built-in (Deno's Node compatibility layer stays unloaded)", async () => {
   const closure = await staticClosure("main.ts");
   assertEquals([...closure].filter((s) => s.startsWith("node:")), []);
+});
+
+Deno.test("start-up loads zod/mini (the settings schema), not classic zod (the routes' schemas)", async () => {
+  // Classic zod's schemas carry their methods per instance: the settings schema alone was
+  // ~3.6 MB more resident with it (docs/benchmarks.md, "Where the idle memory ... go").
+  const closure = [...await staticClosure("main.ts")];
+  assert(closure.some((s) => /^npm:\/?zod@[^/]+\/mini$/.test(s)), "zod/mini is in the graph");
+  assertEquals(closure.filter((s) => /^npm:\/?zod@[^/]+$/.test(s)), []);
 });

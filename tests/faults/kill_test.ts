@@ -80,10 +80,19 @@ Deno.test("kill -9 mid-run, restart on the same KV file: the text is intact and 
 
     lm.set({ fault: null });
     second = await startChild(kvPath, env, lease);
-    const json = await poll("the run resumed and completed", async () => {
-      const { json } = await getJson(`${second!.url}/api/research/${id}`);
-      return json.run.status === "completed" ? json : null;
-    });
+    // Watched through a second KV handle, not the API: the restarted process loads its research
+    // code at start-up because a run is unfinished (routes/resume_at_start.ts), with no request.
+    const watcher = await Deno.openKv(kvPath);
+    try {
+      await poll("the run resumed and completed, with no research request", async () => {
+        const rec = (await watcher.get<RunRecord>(runKey(id))).value;
+        return rec?.status === "completed" ? rec : null;
+      });
+    } finally {
+      watcher.close();
+    }
+    const { json } = await getJson(`${second.url}/api/research/${id}`);
+    assertEquals(json.run.status, "completed");
     assertEquals(json.text, REPLY, "the answer once: the partial one was cut before the re-run");
     assertEquals(json.run.resumes, 1);
     assert(json.run.finishedAt !== null, "finishedAt set");
