@@ -83,47 +83,19 @@ export function setBodyDeadline(req: Request, ms: number): void {
 }
 
 /**
- * Body reads waiting on a deadline, swept by one interval instead of a timer per request (a
- * `setTimeout` is a Node-compatible Timeout object in Deno, per request). The interval is
- * unref'd (the server keeps the process alive, not it) and stops at the first sweep that finds
- * nothing to watch, so an idle server has no timer left; a deadline fires at most one tick late.
+ * The stopper that ends a read at `req`'s deadline, if it has one. The deadline goes on the
+ * process's one timer wheel (lib/timer.ts): no `setTimeout` per request (a Node-compatible
+ * Timeout object in Deno, whose module costs idle RSS), and a read that ends in time only
+ * forgets its entry.
  */
-const pendingReads = new Set<{ at: number; stop: () => void }>();
-let sweeper: ReturnType<typeof setInterval> | undefined;
-let tick = Infinity;
-
-function sweepDeadlines(): void {
-  if (pendingReads.size === 0) {
-    clearInterval(sweeper);
-    sweeper = undefined;
-    tick = Infinity;
-    return;
-  }
-  const now = performance.now();
-  for (const read of pendingReads) {
-    if (now >= read.at) {
-      pendingReads.delete(read);
-      read.stop();
-    }
-  }
-}
-
-/** The stopper that ends a read at `req`'s deadline, if it has one. */
 function deadlineStopper(req: Request) {
   const deadline = deadlines.get(req);
   if (!deadline) return undefined;
-  return (stop: (reason: unknown) => void) => {
-    const read = { at: deadline.at, stop: () => stop(new BodyTimeoutError(deadline.ms)) };
-    pendingReads.add(read);
-    const wanted = Math.min(250, Math.max(10, deadline.ms / 4));
-    if (wanted < tick) {
-      clearInterval(sweeper);
-      tick = wanted;
-      sweeper = setInterval(sweepDeadlines, tick);
-      Deno.unrefTimer(sweeper);
-    }
-    return () => pendingReads.delete(read);
-  };
+  return (stop: (reason: unknown) => void) =>
+    after(
+      deadline.at - performance.now(),
+      () => stop(new BodyTimeoutError(deadline.ms)),
+    );
 }
 
 /** One strict decoder for every body (a whole-input decode leaves no state behind). */

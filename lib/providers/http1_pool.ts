@@ -7,6 +7,8 @@
  * one ends before any response byte. Everything idle closes at `shutdown`.
  */
 
+import { after } from "../timer.ts";
+
 /** Idle connections by `host:port`. */
 export interface ConnPool {
   /** An idle connection to `key`, or null. */
@@ -18,9 +20,13 @@ export interface ConnPool {
 /** Idle connections kept per upstream. */
 const MAX_IDLE = 32;
 
-/** A pool whose connections close after `idleMs` unused, and all of them at `shutdown`. */
+/**
+ * A pool whose connections close after `idleMs` unused, and all of them at `shutdown`. The idle
+ * timers go on the process's one timer wheel (lib/timer.ts), not `setTimeout`: the /v1 path loads
+ * no Node timers module, and an idle connection does not keep the process alive.
+ */
 export function createConnPool(opts: { idleMs: number; shutdown: AbortSignal }): ConnPool {
-  const idle = new Map<string, { conn: Deno.TcpConn; timer: ReturnType<typeof setTimeout> }[]>();
+  const idle = new Map<string, { conn: Deno.TcpConn; cancel: () => void }[]>();
   const closeQuietly = (conn: Deno.TcpConn) => {
     try {
       conn.close();
@@ -28,8 +34,8 @@ export function createConnPool(opts: { idleMs: number; shutdown: AbortSignal }):
   };
   opts.shutdown.addEventListener("abort", () => {
     for (const list of idle.values()) {
-      for (const { conn, timer } of list) {
-        clearTimeout(timer);
+      for (const { conn, cancel } of list) {
+        cancel();
         closeQuietly(conn);
       }
     }
@@ -40,7 +46,7 @@ export function createConnPool(opts: { idleMs: number; shutdown: AbortSignal }):
     take(key) {
       const entry = idle.get(key)?.pop(); // the most recent: the least likely to be closed
       if (!entry) return null;
-      clearTimeout(entry.timer);
+      entry.cancel();
       return entry.conn;
     },
     give(key, conn) {
@@ -48,11 +54,11 @@ export function createConnPool(opts: { idleMs: number; shutdown: AbortSignal }):
       if (opts.shutdown.aborted || list.length >= MAX_IDLE) return closeQuietly(conn);
       const entry = {
         conn,
-        timer: setTimeout(() => {
+        cancel: after(opts.idleMs, () => {
           const i = list.indexOf(entry);
           if (i !== -1) list.splice(i, 1);
           closeQuietly(conn);
-        }, opts.idleMs),
+        }),
       };
       list.push(entry);
       idle.set(key, list);
