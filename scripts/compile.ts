@@ -121,6 +121,9 @@ export function compileArgs(bundlePath: string, output: string, target?: string)
     // The bundle is self-contained: no import map, and deno.json's npm packages stay out.
     "--no-config",
     "--unstable-kv",
+    // As deno.json's "unstable" list: a request's signal aborts only when its client goes away
+    // (Deno 2.9 otherwise aborts it after every response, a DOMException per request).
+    "--unstable-no-legacy-abort",
     ...BINARY_PERMISSIONS,
     V8_FLAGS,
     // Assets travel inside the bundle already; the files ride along for inspection.

@@ -31,7 +31,13 @@ Deno.test("compile bakes in the start task's permissions, KV and the static file
   assertEquals([...BINARY_PERMISSIONS].sort(), [...RUN_PERMISSIONS].sort());
   const args = compileArgs("dist/deepstudio.js", "dist/deepstudio");
   assertEquals(args[0], "compile");
-  for (const flag of ["--unstable-kv", "--no-config", ...RUN_PERMISSIONS]) {
+  // The binary runs without deno.json (--no-config): each unstable feature it lists is a flag.
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)),
+  ) as { unstable: string[] };
+  const unstable = config.unstable.map((f) => `--unstable-${f}`);
+  assert(unstable.includes("--unstable-no-legacy-abort"), unstable.join(" "));
+  for (const flag of [...unstable, "--no-config", ...RUN_PERMISSIONS]) {
     assert(args.includes(flag), `${flag} in ${args.join(" ")}`);
   }
   assertEquals(args[args.indexOf("--include") + 1], "static/");
