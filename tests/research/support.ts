@@ -92,8 +92,17 @@ export async function harness(opts: {
       shutdown.abort();
       await server.close();
       if (!opts.lm) await lm.close();
-      // Let runs that were stopped by the shutdown write their last state before KV closes.
-      await new Promise((r) => setTimeout(r, 50));
+      // Let runs that were stopped by the shutdown write their last state before KV closes: wait
+      // until none is still `running` (a fixed pause was outlasted on a loaded machine), bounded.
+      for (const until = Date.now() + 10_000; Date.now() < until;) {
+        let running = false;
+        for await (const e of kv.list<RunRecord>({ prefix: ["runs"] })) {
+          if (e.key.length === 2 && e.value?.status === "running") running = true;
+        }
+        if (!running) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await new Promise((r) => setTimeout(r, 20));
       if (!opts.kv) kv.close();
     },
   };
