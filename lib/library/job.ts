@@ -16,6 +16,7 @@ import { chunkBlocks } from "./chunk.ts";
 import { DocumentCommits } from "./doc_commits.ts";
 import type { IndexSpace } from "./index/types.ts";
 import {
+  current,
   failureReason,
   type JobDeps,
   PauseError,
@@ -287,9 +288,9 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     if (failure !== null) throw failure;
     if (stopped) return;
     // Done: a finished re-index becomes the searchable index and the old space goes.
-    if (await superseded(deps, collectionId, target.generation)) return;
-    collection = await deps.store.collection(collectionId);
-    if (collection?.building) {
+    collection = await current(deps, collectionId, target.generation);
+    if (!collection) return;
+    if (collection.building) {
       const old = collection.index.generation;
       await setState({ index: collection.building, building: null });
       await index.drop(spaceName(collectionId, old));

@@ -11,7 +11,7 @@ import type { LibraryEvents } from "./events.ts";
 import type { FileStore } from "./files.ts";
 import { IndexError, type LibraryIndex } from "./index/types.ts";
 import type { LibraryStore } from "./store.ts";
-import type { CollectionError, IndexTarget, LibraryDocument } from "./types.ts";
+import type { Collection, CollectionError, IndexTarget, LibraryDocument } from "./types.ts";
 
 /** What a job needs. */
 export interface JobDeps {
@@ -24,8 +24,11 @@ export interface JobDeps {
   maxDocumentBytes: number;
   now: () => number;
   log: (m: string) => void;
-  /** False once another process has taken the job over (this one's lease lapsed). */
-  owns?: (collectionId: string) => Promise<boolean>;
+  /**
+   * This process's owner id for job claims (`lease.ts`): the job stops once the collection's
+   * claim names another owner (this one's lease lapsed and another process took over).
+   */
+  owner?: string;
 }
 
 /**
@@ -33,9 +36,19 @@ export interface JobDeps {
  * generation changed (a re-index asked for by any process), or another process owns the job.
  */
 export async function superseded(deps: JobDeps, collectionId: string, generation: number) {
-  const c = await deps.store.collection(collectionId);
-  if (!c || (c.building ?? c.index).generation !== generation) return true;
-  return deps.owns ? !await deps.owns(collectionId) : false;
+  return !await current(deps, collectionId, generation);
+}
+
+/** The collection while the job may go on (see `superseded`), else null. */
+export async function current(
+  deps: JobDeps,
+  collectionId: string,
+  generation: number,
+): Promise<Collection | null> {
+  // The collection and the claim in one read: it runs before every document.
+  const { collection: c, claimOwner } = await deps.store.collectionAndClaim(collectionId);
+  if (!c || (c.building ?? c.index).generation !== generation) return null;
+  return deps.owner !== undefined && claimOwner !== deps.owner ? null : c;
 }
 
 /** A failure that stops the whole job (as opposed to one document). */

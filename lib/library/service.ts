@@ -121,7 +121,7 @@ export function createLibraryService(deps: LibraryDeps): LibraryService {
     maxDocumentBytes: deps.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES,
     now: deps.now,
     log: deps.log,
-    owns: (id) => claims.owns(id),
+    owner: claims.owner,
   };
 
   /** Waits for the process holding `id`'s job to finish or die, then does what is left. */

@@ -1,14 +1,22 @@
 /**
  * The Library's KV store on a real Deno KV file: deleting a collection leaves none of its
  * document or hash records (more of them than one delete commit holds), and a search's hits
- * resolve to their documents with ids that are gone left out.
+ * resolve to their documents with ids that are gone left out. The job's check before each
+ * document (`superseded`, one read of the collection and its claim) stops on a lost claim.
  */
 import { assertEquals } from "../assert.ts";
 import { prefixRuleFor } from "../../lib/library/prefixes.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
 import type { Collection } from "../../lib/library/types.ts";
 import { libraryDoc } from "./records.ts";
-import { collectionKey, libraryDocsPrefix, libraryHashPrefix } from "../../lib/kv/keys.ts";
+import {
+  collectionKey,
+  libraryDocsPrefix,
+  libraryHashPrefix,
+  libraryJobKey,
+} from "../../lib/kv/keys.ts";
+import { createJobClaims } from "../../lib/library/lease.ts";
+import { type JobDeps, superseded } from "../../lib/library/job_steps.ts";
 
 function collection(id: string): Collection {
   const model = "text-embedding-nomic-embed-text-v1.5";
@@ -74,5 +82,31 @@ Deno.test("documentsById reads the hits' documents across getMany groups, skippi
     assertEquals(found.size, 25);
     assertEquals(found.get("d24")?.name, "doc24.txt");
     assertEquals(found.has("missing"), false);
+  });
+});
+
+Deno.test("superseded (one read before each document): a lost claim, a deleted collection or a new generation stop the job", async () => {
+  await withStore(async (kv, store) => {
+    await store.putCollection(collection("c"));
+    const claims = createJobClaims(kv, { leaseMs: 60_000, now: Date.now, log: () => {} });
+    const deps = { store, owner: claims.owner } as unknown as JobDeps;
+    try {
+      // No claim yet: another process may own it, so the job must not go on.
+      assertEquals(await superseded(deps, "c", 1), true);
+      assertEquals(await claims.claim("c"), true);
+      assertEquals(await superseded(deps, "c", 1), false);
+      assertEquals(await superseded(deps, "c", 2), true);
+      // Without an owner (a single-process caller) only the collection counts.
+      assertEquals(await superseded({ store } as unknown as JobDeps, "c", 1), false);
+      // Another process took the job over.
+      await kv.set(libraryJobKey("c"), { owner: "someone-else", at: Date.now() });
+      assertEquals(await superseded(deps, "c", 1), true);
+      await kv.set(libraryJobKey("c"), { owner: claims.owner, at: Date.now() });
+      assertEquals(await superseded(deps, "c", 1), false);
+      await store.deleteCollection("c");
+      assertEquals(await superseded(deps, "c", 1), true);
+    } finally {
+      await claims.close();
+    }
   });
 });
