@@ -40,6 +40,11 @@ export interface IndexingBench {
   /** CPU ms deepstudio used during the job (all its threads), and its main (JS) thread. */
   jobCpuMs: number;
   mainCpuMs: number;
+  /**
+   * CPU ms of deepstudio's threads during the job, summed by thread name (the `comm` of each `/proc/PID/task` entry):
+   * how much went to the index's writer Worker, V8's helpers, the runtime's I/O threads.
+   */
+  threadCpuMs: Record<string, number>;
   /** CPU ms the embedding server used during the job, and during the replay. */
   serverJobCpuMs: number;
   serverRawCpuMs: number;
@@ -73,6 +78,22 @@ function docText(i: number, paragraphs: number): string {
       { length: 8 },
       (_, s) => `Report ${i} paragraph ${p} sentence ${s} covers topic${i}x${p}x${s} in detail.`,
     ).join(" ")).join("\n\n");
+}
+
+/** Every thread of `pid`: its name and CPU seconds so far (a thread gone since counts as 0). */
+function threadCpu(pid: number): Map<number, { name: string; seconds: number }> {
+  const out = new Map<number, { name: string; seconds: number }>();
+  for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const tid = Number(e.name);
+    try {
+      const name = Deno.readTextFileSync(`/proc/${pid}/task/${tid}/comm`).trim();
+      const seconds = cpuSeconds(`${pid}/task/${tid}` as unknown as number);
+      if (!Number.isNaN(seconds)) out.set(tid, { name, seconds });
+    } catch {
+      // the thread ended while being read
+    }
+  }
+  return out;
 }
 
 /** Waits for the collection's job to end (a `collection` event that is not `indexing`). */
@@ -193,6 +214,7 @@ export async function measureIndexing(
     const cpu0 = cpuSeconds(ds.pid);
     const main = `${ds.pid}/task/${ds.pid}` as unknown as number; // the thread JS runs on
     const main0 = cpuSeconds(main);
+    const threads0 = threadCpu(ds.pid);
     const srv0 = cpuSeconds(embed.pid);
     const t0 = performance.now();
     const wall0 = wallNow();
@@ -202,6 +224,12 @@ export async function measureIndexing(
     const wall1 = wallNow();
     const jobCpuMs = (cpuSeconds(ds.pid) - cpu0) * 1000;
     const mainCpuMs = (cpuSeconds(main) - main0) * 1000;
+    const threadCpuMs: Record<string, number> = {};
+    for (const [tid, t] of threadCpu(ds.pid)) {
+      const name = tid === ds.pid ? "main" : t.name;
+      const ms = Math.round((t.seconds - (threads0.get(tid)?.seconds ?? 0)) * 1000);
+      threadCpuMs[name] = (threadCpuMs[name] ?? 0) + ms;
+    }
     const serverJobCpuMs = (cpuSeconds(embed.pid) - srv0) * 1000;
     abort.abort();
     if (state !== "idle") throw new Error(`the indexing job ended ${state}`);
@@ -250,6 +278,7 @@ export async function measureIndexing(
       paragraphs,
       jobCpuMs,
       mainCpuMs,
+      threadCpuMs,
       serverJobCpuMs,
       serverRawCpuMs,
       rawCpuMs,
