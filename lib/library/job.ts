@@ -128,9 +128,11 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
      * Indexes one document; false when the job must stop (aborted or superseded). Its chunks
      * are written as their batches land without the embedding waiting for them: what is left
      * once the last batch is in (the writes, then the `indexed` commit) is returned in `landing`.
+     * `sending` is called when its embedding requests are about to go out.
      */
     const indexOne = async (
       doc: LibraryDocument,
+      sending: () => void,
     ): Promise<{ go: boolean; landing?: Promise<void> }> => {
       if (signal.aborted || await superseded(deps, collectionId, target.generation)) {
         return { go: false };
@@ -191,6 +193,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
           progress.chunksEmbedded += vectors.length;
           emit();
         };
+        sending();
         await embedder.embedDocuments(
           missing.map((c) => c.heading ? `${c.heading}\n${c.text}` : c.text),
           {
@@ -262,7 +265,24 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       released = [];
       wake.forEach((r) => r());
     };
-    const worker = async () => {
+    // Worker k starts once worker k-1's first document has its embedding request out (or is
+    // done): started all at once, the first request waited for every worker's reads, extraction
+    // and chunking (≈ 6 of the ≈ 25 ms from the import request to the first embedding request).
+    const gates = Array.from(
+      { length: DOCUMENTS_AT_ONCE + 1 },
+      () => Promise.withResolvers<void>(),
+    );
+    gates[0].resolve();
+    const worker = async (k: number) => {
+      await gates[k].promise;
+      const open = () => gates[k + 1].resolve();
+      try {
+        await work(open);
+      } finally {
+        open();
+      }
+    };
+    const work = async (open: () => void) => {
       while (!stopped && failure === null && next < todo.length) {
         const doc = todo[next++];
         while (holding > 0 && holding + doc.size > BYTES_AT_ONCE) {
@@ -271,18 +291,21 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
         holding += doc.size;
         let landing: Promise<void> | undefined;
         try {
-          const out = await indexOne(doc);
+          const out = await indexOne(doc, open);
           if (!out.go) stopped = true;
           landing = out.landing;
         } catch (e) {
           failure ??= e;
         } finally {
+          open();
           if (landing) landing.finally(() => release(doc));
           else release(doc);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(DOCUMENTS_AT_ONCE, todo.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(DOCUMENTS_AT_ONCE, todo.length) }, (_, k) => worker(k)),
+    );
     // Landings add the commits they make: wait until none is left.
     while (finished.length) await Promise.all(finished.splice(0));
     if (failure !== null) throw failure;
