@@ -37,7 +37,10 @@ import { type RequestClock, timingHeader } from "./timing.ts";
 /** What relaying needs. */
 export interface RelayDeps {
   fetch: typeof fetch;
-  /** Streamed chat requests (lib/providers/http1_client.ts); `fetch` when not given. */
+  /**
+   * Chat requests, streamed and not (lib/providers/http1_client.ts: http:// upstreams over a raw
+   * HTTP/1.1 client, everything else on to fetch); `fetch` when not given.
+   */
   upstream?: typeof fetch;
   /** Monotonic ms clock (Server-Timing). */
   perfNow: () => number;
@@ -145,7 +148,7 @@ export async function relayChat(
   const sentAt = now();
   let res: Response;
   try {
-    res = await (plan.stream && deps.upstream || deps.fetch)(plan.url, {
+    res = await (deps.upstream ?? deps.fetch)(plan.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
