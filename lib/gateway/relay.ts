@@ -24,6 +24,7 @@ import {
   readUpstream,
   readUpstreamText,
 } from "../providers/http.ts";
+import { bufferedBody } from "../providers/http1_client.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
 import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
@@ -302,7 +303,9 @@ async function relayDocument(
 ): Promise<Response> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readUpstream(res, MAX_ANSWER_BYTES, o.touch) as Uint8Array<ArrayBuffer>;
+    // Came whole with the head over the raw client (within its read buffer: under the cap).
+    bytes = (bufferedBody(res) ??
+      await readUpstream(res, MAX_ANSWER_BYTES, o.touch)) as Uint8Array<ArrayBuffer>;
   } catch (e) {
     // No cancel here: the capped reader cancels an over-cap body itself, a failed read has
     // already ended it, and the body stays locked to that reader (a cancel would be refused).

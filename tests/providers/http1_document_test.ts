@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { BodyTooLargeError, networkDetail } from "../../lib/providers/errors.ts";
-import { createUpstreamClient } from "../../lib/providers/http1_client.ts";
+import { bufferedBody, createUpstreamClient } from "../../lib/providers/http1_client.ts";
 import { readUpstream } from "../../lib/providers/http.ts";
 import { rawServer, write } from "./raw_server.ts";
 
@@ -123,4 +123,36 @@ Deno.test("an abort while the document is pending ends the read and the upstream
   assertEquals((e as Error).name, "AbortError");
   await gone;
   await server.close();
+});
+
+Deno.test("a document that came with its head is given whole, and stays intact when the next answer reuses the read buffer", async () => {
+  const docs = ['{"choices":[{"text":"first answer"}]}', '{"x":"second"}'];
+  let i = 0;
+  const server = rawServer(async (conn) => {
+    const doc = docs[i++ % 2];
+    await write(
+      conn,
+      `HTTP/1.1 200 OK\r\ncontent-length: ${encoder.encode(doc).length}\r\n\r\n${doc}`,
+    );
+    await untilClosed(conn);
+  });
+  const c = createUpstreamClient({ fallback: unused }); // a connection per request
+  const first = await call(c, server.url);
+  const whole = bufferedBody(first)!;
+  assertEquals(decoder.decode(whole), docs[0]);
+  const second = await call(c, server.url);
+  assertEquals(decoder.decode(bufferedBody(second)!), docs[1]);
+  assertEquals(decoder.decode(whole), docs[0], "the first answer's bytes were not overwritten");
+  assertEquals(await first.text(), docs[0], "res.body gives the same bytes");
+  // A body that did not come whole has none.
+  const streamed = rawServer(async (conn) => {
+    await write(conn, "HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n{}");
+    await sleep(20);
+    await write(conn, "  ");
+  });
+  const res = await call(c, streamed.url);
+  assertEquals(bufferedBody(res), null);
+  assertEquals(await res.text(), "{}  ");
+  await server.close();
+  await streamed.close();
 });
