@@ -13,7 +13,7 @@
  */
 import { documentOnce, streamOnce } from "./bench_client.ts";
 import { cpuSeconds, fmt, loadAverage, median, type Proc, spawn, stop } from "./bench_util.ts";
-import { startTaskArgs } from "./bench.ts";
+import { startTaskArgs, startTaskEnv } from "./bench.ts";
 import { specFor } from "./bench_runs.ts";
 
 const PORT_LINE = /^\{"port":(\d+)\}/;
@@ -23,23 +23,36 @@ function flag(name: string, fallback: number): number {
   return i === -1 ? fallback : Number(Deno.args[i + 1]);
 }
 
-/** The `deno run` flags of `dir`'s start task (each checkout with its own, V8 flags included). */
-function runFlags(dir: string): string[] {
+/**
+ * The `deno run` flags of `dir`'s start task and the environment it sets before them (each
+ * checkout with its own: V8 flags and `GLIBC_TUNABLES=...` included), so both sides run as
+ * `deno task start` does.
+ */
+export function runFlags(dir: string): { args: string[]; env: Record<string, string> } {
   const tasks = JSON.parse(Deno.readTextFileSync(`${dir}/deno.json`)).tasks as Record<
     string,
     string
   >;
-  const run = tasks.start.split("&&").map((s) => s.trim()).find((s) => s.startsWith("deno run "));
-  const m = run ? /^deno run (.*?)\s*main\.ts\b/.exec(run) : null;
-  return m ? ["run", ...m[1].split(/\s+/).filter(Boolean)] : startTaskArgs();
+  const run = tasks.start.split("&&").map((s) => s.trim()).find((s) =>
+    /^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*deno run /.test(s)
+  );
+  const m = run ? /^((?:[A-Z_][A-Z0-9_]*=\S*\s+)*)deno run (.*?)\s*main\.ts\b/.exec(run) : null;
+  if (!m) return { args: startTaskArgs(), env: startTaskEnv() };
+  const env: Record<string, string> = {};
+  for (const word of m[1].split(/\s+/).filter(Boolean)) {
+    const eq = word.indexOf("=");
+    env[word.slice(0, eq)] = word.slice(eq + 1);
+  }
+  return { args: ["run", ...m[2].split(/\s+/).filter(Boolean)], env };
 }
 
 /** Starts deepstudio from checkout `dir` with the start task's flags, `--kv :memory:`. */
 export async function startDs(dir: string, mockUrl: string, extra: string[] = []): Promise<Proc> {
+  const run = runFlags(dir);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...runFlags(dir), ...extra, "main.ts", "--port", "0", "--kv", ":memory:"],
+    args: [...run.args, ...extra, "main.ts", "--port", "0", "--kv", ":memory:"],
     cwd: dir,
-    env: { LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
+    env: { ...run.env, LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -24,6 +24,7 @@ import {
   readUpstream,
   readUpstreamText,
 } from "../providers/http.ts";
+import { bufferedBody } from "../providers/http1_client.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
 import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
@@ -37,7 +38,10 @@ import { type RequestClock, timingHeader } from "./timing.ts";
 /** What relaying needs. */
 export interface RelayDeps {
   fetch: typeof fetch;
-  /** Streamed chat requests (lib/providers/http1_client.ts); `fetch` when not given. */
+  /**
+   * Chat requests, streamed and not (lib/providers/http1_client.ts: http:// upstreams over a raw
+   * HTTP/1.1 client, everything else on to fetch); `fetch` when not given.
+   */
   upstream?: typeof fetch;
   /** Monotonic ms clock (Server-Timing). */
   perfNow: () => number;
@@ -145,7 +149,7 @@ export async function relayChat(
   const sentAt = now();
   let res: Response;
   try {
-    res = await (plan.stream && deps.upstream || deps.fetch)(plan.url, {
+    res = await (deps.upstream ?? deps.fetch)(plan.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -299,7 +303,9 @@ async function relayDocument(
 ): Promise<Response> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = await readUpstream(res, MAX_ANSWER_BYTES, o.touch) as Uint8Array<ArrayBuffer>;
+    // Came whole with the head over the raw client (within its read buffer: under the cap).
+    bytes = (bufferedBody(res) ??
+      await readUpstream(res, MAX_ANSWER_BYTES, o.touch)) as Uint8Array<ArrayBuffer>;
   } catch (e) {
     // No cancel here: the capped reader cancels an over-cap body itself, a failed read has
     // already ended it, and the body stays locked to that reader (a cancel would be refused).

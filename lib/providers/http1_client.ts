@@ -31,6 +31,29 @@ const encoder = new TextEncoder();
 const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * Read buffers of finished answers, reused: a fresh 16 KiB buffer per request was external memory
+ * enough to keep V8's GC busy under non-streamed load. Only a buffer no read can still write to
+ * (the body read to its end) comes back; what is read later lies within what that read wrote.
+ */
+const spare: Uint8Array[] = [];
+const MAX_SPARE = 16;
+const takeBuffer = () => spare.pop() ?? new Uint8Array(READ_BYTES);
+const giveBuffer = (b: Uint8Array) => {
+  if (b.length === READ_BYTES && spare.length < MAX_SPARE) spare.push(b);
+};
+
+/** The bodies of answers that came whole with their head (see `bufferedBody`). */
+const wholeBodies = new WeakMap<Response, Uint8Array>();
+
+/**
+ * The body of `res` when the raw client had all of it with the head (a non-streamed JSON answer,
+ * usually): the same bytes `res.body` gives, without a stream and its reads. Null otherwise.
+ */
+export function bufferedBody(res: Response): Uint8Array | null {
+  return wholeBodies.get(res) ?? null;
+}
+
 /** What picks the raw client over fetch. */
 export interface UpstreamClientOptions {
   /** For whatever the raw client does not do (https, proxies, non-string bodies). */
@@ -155,7 +178,7 @@ async function exchange(
     }
   }
 
-  let buf: Uint8Array = new Uint8Array(READ_BYTES);
+  let buf: Uint8Array = takeBuffer();
   let have = 0;
   let end = -1;
   let parsed: ResponseHead;
@@ -189,7 +212,10 @@ async function exchange(
   const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
   const keep = pool && !parsed.close ? pool : null;
   /** The body read to its exact end: the connection serves the next request, or closes. */
+  let reusable = true;
   const done = (exact: boolean) => {
+    if (reusable) giveBuffer(buf);
+    reusable = false;
     if (!exact || !keep || closed || aborted()) return close();
     closed = true;
     signal?.removeEventListener("abort", close);
@@ -206,6 +232,14 @@ async function exchange(
   if (!chunked && length !== null && !/^\d+$/.test(length)) {
     close();
     throw new SyntaxError(`malformed content-length ${JSON.stringify(length)}`);
+  }
+  if (!chunked && length !== null && have - end >= Number(length)) {
+    // The whole body came with the head: no stream (its reads cost more than the copy).
+    const whole = buf.slice(end, end + Number(length));
+    done(end + whole.length === have);
+    const res = new Response(whole, { status, statusText: parsed.statusText, headers });
+    wholeBodies.set(res, whole);
+    return res;
   }
   const body = bodyStream(conn, buf, { from: end, to: have }, {
     chunked,

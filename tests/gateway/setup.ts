@@ -27,9 +27,9 @@ export interface GatewayRig {
 }
 
 /**
- * Starts the fake and deepstudio; `env` adds or overrides `LDR_*` settings. Streamed /v1 requests
- * go over the raw HTTP/1.1 client as in production (app.ts's default); `upstream: "fetch"` sends
- * them through fetch instead.
+ * Starts the fake and deepstudio; `env` adds or overrides `LDR_*` settings. /v1 chat requests
+ * (streamed or not) go over the raw HTTP/1.1 client as in production (app.ts's default);
+ * `upstream: "fetch"` sends them through fetch instead.
  */
 export async function startRig(
   opts: {
