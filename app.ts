@@ -18,6 +18,7 @@ import { gatewayRoutes } from "./routes/gateway.ts";
 import { healthRoutes } from "./routes/health.ts";
 import {
   AUTH_ROUTES,
+  type LazyRoute,
   lazyRoutes,
   LIBRARY_PAGE_ROUTES,
   LIBRARY_ROUTES,
@@ -126,85 +127,58 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/settings", settingsRoutes(ctx));
   // Every /api route file below loads on its first request (routes/lazy.ts): start-up carries
   // what /v1 needs (docs/benchmarks.md, "Where the idle memory and the start-up time go").
-  app.route(
+  /** Mounts a route file that loads on its first request at `base` (routes/lazy.ts). */
+  const lazy = (base: string, routes: readonly LazyRoute[], load: () => Promise<Hono>) =>
+    app.route(base, lazyRoutes(base, routes, load));
+  lazy(
     "/api/providers/lmstudio/models",
-    lazyRoutes(
-      "/api/providers/lmstudio/models",
-      MODEL_ROUTES,
-      async () => (await import("./routes/models.ts")).modelRoutes(ctx),
-    ),
+    MODEL_ROUTES,
+    async () => (await import("./routes/models.ts")).modelRoutes(ctx),
   );
-  app.route(
+  lazy(
     "/api/providers",
-    lazyRoutes(
-      "/api/providers",
-      PROVIDER_ROUTES,
-      async () => (await import("./routes/providers.ts")).providerRoutes(ctx),
-    ),
+    PROVIDER_ROUTES,
+    async () => (await import("./routes/providers.ts")).providerRoutes(ctx),
   );
   // The research code loads on its first request (routes/lazy.ts), or at start-up when a run
   // is unfinished: resumeResearchAtStart recovers it then.
-  app.route(
+  lazy(
     "/api/research/preflight",
-    lazyRoutes(
-      "/api/research/preflight",
-      PREFLIGHT_ROUTES,
-      async () => (await import("./routes/preflight.ts")).preflightRoutes(ctx),
-    ),
+    PREFLIGHT_ROUTES,
+    async () => (await import("./routes/preflight.ts")).preflightRoutes(ctx),
   );
-  app.route(
+  lazy(
     "/api/research",
-    lazyRoutes(
-      "/api/research",
-      RESEARCH_ROUTES,
-      async () => (await import("./routes/research.ts")).researchRoutes(ctx),
-    ),
+    RESEARCH_ROUTES,
+    async () => (await import("./routes/research.ts")).researchRoutes(ctx),
   );
-  app.route(
+  lazy(
     "/api/research",
-    lazyRoutes(
-      "/api/research",
-      SOURCES_ROUTES,
-      async () => (await import("./routes/sources.ts")).sourcesRoutes(ctx),
-    ),
+    SOURCES_ROUTES,
+    async () => (await import("./routes/sources.ts")).sourcesRoutes(ctx),
   );
   resumeResearchAtStart(ctx).catch((e) =>
     ctx.log(`could not check for unfinished research runs: ${e}`)
   );
-  app.route(
+  lazy(
     "/api",
-    lazyRoutes(
-      "/api",
-      LIBRARY_ROUTES,
-      async () => (await import("./routes/library.ts")).libraryRoutes(ctx),
-    ),
+    LIBRARY_ROUTES,
+    async () => (await import("./routes/library.ts")).libraryRoutes(ctx),
   );
   resumeLibraryAtStart(ctx).catch((e) => ctx.log(`library: ${e}`));
-  app.route(
+  lazy(
     "/api/search",
-    lazyRoutes(
-      "/api/search",
-      SEARCH_ROUTES,
-      async () => (await import("./routes/search.ts")).searchRoutes(ctx),
-    ),
+    SEARCH_ROUTES,
+    async () => (await import("./routes/search.ts")).searchRoutes(ctx),
   );
   // The pages load their components and the SSR renderer on first request (routes/lazy.ts).
-  app.route(
+  lazy(
     "/library",
-    lazyRoutes(
-      "/library",
-      LIBRARY_PAGE_ROUTES,
-      async () => (await import("./routes/library_pages.tsx")).libraryPageRoutes(ctx),
-    ),
+    LIBRARY_PAGE_ROUTES,
+    async () => (await import("./routes/library_pages.tsx")).libraryPageRoutes(ctx),
   );
-  app.route(
-    "/",
-    lazyRoutes("/", AUTH_ROUTES, async () => (await import("./routes/auth.tsx")).authRoutes(ctx)),
-  );
-  app.route(
-    "/",
-    lazyRoutes("/", PAGE_ROUTES, async () => (await import("./routes/pages.tsx")).pageRoutes(ctx)),
-  );
+  lazy("/", AUTH_ROUTES, async () => (await import("./routes/auth.tsx")).authRoutes(ctx));
+  lazy("/", PAGE_ROUTES, async () => (await import("./routes/pages.tsx")).pageRoutes(ctx));
 
   app.notFound(async (c) => {
     if (isGatewayPath(c.req.path)) {

@@ -12,9 +12,8 @@ import { FileStore } from "../../lib/library/files.ts";
 import { openSqliteIndex } from "../../lib/library/index/sqlite.ts";
 import type { IndexSpace, LibraryIndex } from "../../lib/library/index/types.ts";
 import { runJob, spaceName } from "../../lib/library/job.ts";
-import { prefixRuleFor } from "../../lib/library/prefixes.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
-import { libraryDoc } from "./records.ts";
+import { libraryCollection, libraryDoc } from "./records.ts";
 
 const DOCUMENTS = 12;
 
@@ -56,24 +55,9 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
   let stopJob = () => Promise.resolve();
   try {
     const store = new LibraryStore(kv);
-    const model = "text-embedding-nomic-embed-text-v1.5";
-    await store.putCollection({
-      id: "c1",
-      name: "pipeline",
-      index: {
-        generation: 1,
-        provider: "lmstudio",
-        model,
-        prefix: prefixRuleFor(model),
-        dimensions: null,
-      },
-      building: null,
-      state: "idle",
-      error: null,
-      folders: [],
-      createdAt: 0,
-      updatedAt: 0,
-    });
+    await store.putCollection(
+      libraryCollection("c1", { name: "pipeline", createdAt: 0, updatedAt: 0 }),
+    );
     for (let i = 0; i < DOCUMENTS; i++) {
       const path = `${dir}/doc${i}.txt`;
       await Deno.writeTextFile(path, `Document ${i} is about topic${i}. It has one short chunk.`);
@@ -98,7 +82,7 @@ Deno.test("indexing job: documents go on being embedded while their chunk writes
             call: (req) => {
               calls++;
               return Promise.resolve({
-                model,
+                model: t.model,
                 vectors: req.input.map((_, k) => [1, k, calls]),
               });
             },

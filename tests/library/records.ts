@@ -1,8 +1,33 @@
 /**
- * Library records for tests that talk to the store directly: a queued upload document with
- * every field set, so a test names only what it cares about.
+ * Library records for tests that talk to the store directly: an idle collection on LM Studio's
+ * default embedding model and a queued upload document, every field set, so a test names only
+ * what it cares about.
  */
-import type { LibraryDocument } from "../../lib/library/types.ts";
+import { prefixRuleFor } from "../../lib/library/prefixes.ts";
+import type { Collection, LibraryDocument } from "../../lib/library/types.ts";
+
+/** Collection `id` (named after it), idle, bound to nomic-embed-text; `extra` overrides fields. */
+export function libraryCollection(id: string, extra: Partial<Collection> = {}): Collection {
+  const model = "text-embedding-nomic-embed-text-v1.5";
+  return {
+    id,
+    name: id,
+    index: {
+      generation: 1,
+      provider: "lmstudio",
+      model,
+      prefix: prefixRuleFor(model),
+      dimensions: null,
+    },
+    building: null,
+    state: "idle",
+    error: null,
+    folders: [],
+    createdAt: 1,
+    updatedAt: 1,
+    ...extra,
+  };
+}
 
 /** Document `i` of `collectionId` (id `d<i>`, hash `h<i>`), queued; `extra` overrides fields. */
 export function libraryDoc(

@@ -5,10 +5,8 @@
  * document (`superseded`, one read of the collection and its claim) stops on a lost claim.
  */
 import { assertEquals } from "../assert.ts";
-import { prefixRuleFor } from "../../lib/library/prefixes.ts";
 import { LibraryStore } from "../../lib/library/store.ts";
-import type { Collection } from "../../lib/library/types.ts";
-import { libraryDoc } from "./records.ts";
+import { libraryCollection, libraryDoc } from "./records.ts";
 import {
   collectionKey,
   libraryDocsPrefix,
@@ -17,27 +15,6 @@ import {
 } from "../../lib/kv/keys.ts";
 import { createJobClaims } from "../../lib/library/lease.ts";
 import { type JobDeps, superseded } from "../../lib/library/job_steps.ts";
-
-function collection(id: string): Collection {
-  const model = "text-embedding-nomic-embed-text-v1.5";
-  return {
-    id,
-    name: id,
-    index: {
-      generation: 1,
-      provider: "lmstudio",
-      model,
-      prefix: prefixRuleFor(model),
-      dimensions: null,
-    },
-    building: null,
-    state: "idle",
-    error: null,
-    folders: [],
-    createdAt: 1,
-    updatedAt: 1,
-  };
-}
 
 const doc = (collectionId: string, i: number) => libraryDoc(collectionId, i);
 
@@ -60,7 +37,7 @@ async function count(kv: Deno.Kv, prefix: Deno.KvKey): Promise<number> {
 
 Deno.test("deleting a collection removes every document and hash record, and only its own", async () => {
   await withStore(async (kv, store) => {
-    for (const id of ["gone", "kept"]) await store.putCollection(collection(id));
+    for (const id of ["gone", "kept"]) await store.putCollection(libraryCollection(id));
     await store.insertDocuments(Array.from({ length: 250 }, (_, i) => doc("gone", i)));
     await store.insertDocuments([doc("kept", 1)]);
     assertEquals(await count(kv, libraryDocsPrefix("gone")), 250);
@@ -75,7 +52,7 @@ Deno.test("deleting a collection removes every document and hash record, and onl
 
 Deno.test("documentsById reads the hits' documents across getMany groups, skipping gone ids", async () => {
   await withStore(async (_kv, store) => {
-    await store.putCollection(collection("c"));
+    await store.putCollection(libraryCollection("c"));
     await store.insertDocuments(Array.from({ length: 25 }, (_, i) => doc("c", i)));
     const ids = [...Array.from({ length: 25 }, (_, i) => `d${i}`), "d3", "missing"];
     const found = await store.documentsById("c", ids);
@@ -87,7 +64,7 @@ Deno.test("documentsById reads the hits' documents across getMany groups, skippi
 
 Deno.test("superseded (one read before each document): a lost claim, a deleted collection or a new generation stop the job", async () => {
   await withStore(async (kv, store) => {
-    await store.putCollection(collection("c"));
+    await store.putCollection(libraryCollection("c"));
     const claims = createJobClaims(kv, { leaseMs: 60_000, now: Date.now, log: () => {} });
     const deps = { store, owner: claims.owner } as unknown as JobDeps;
     try {
