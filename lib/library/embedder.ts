@@ -92,18 +92,26 @@ export class Embedder {
 
   /**
    * One request, in one of `concurrency` slots shared by every caller (the job embeds several
-   * documents at once; the server still sees at most `concurrency` requests).
+   * documents at once; the server still sees at most `concurrency` requests). The slot is given
+   * up as soon as the answer's bytes are in (`EmbedRequest.received`), not once they are parsed:
+   * the next request is then computed by the server while this answer is parsed and copied.
    */
   async #request(input: string[], signal?: AbortSignal) {
     while (this.#inFlight >= this.concurrency) {
       await new Promise<void>((r) => this.#waiting.push(r));
     }
     this.#inFlight++;
-    try {
-      return await this.opts.call({ model: this.opts.model, input }, signal);
-    } finally {
+    let held = true;
+    const free = () => {
+      if (!held) return;
+      held = false;
       this.#inFlight--;
       this.#waiting.shift()?.();
+    };
+    try {
+      return await this.opts.call({ model: this.opts.model, input, received: free }, signal);
+    } finally {
+      free();
     }
   }
 

@@ -57,6 +57,12 @@ export interface EmbedRequest {
   model: string;
   /** Texts to embed, in order; the answer keeps this order. */
   input: string[];
+  /**
+   * Called once the answer's bytes are all in, before they are parsed (not sent to the server):
+   * a caller bounding the requests inside the server (lib/library/embedder.ts) sends its next
+   * one then, so the server computes while this answer is parsed.
+   */
+  received?: () => void;
 }
 
 /** Vectors in the order of `EmbedRequest.input`. */

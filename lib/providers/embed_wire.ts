@@ -123,7 +123,12 @@ function parseAnswer(text: string): unknown {
   }
 }
 
-async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<unknown> {
+async function postJson(
+  ctx: SlotContext,
+  path: string,
+  body: unknown,
+  received?: () => void,
+): Promise<unknown> {
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
   }`;
@@ -133,7 +138,7 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     timeoutSeconds: EMBED_TIMEOUT_MS / 1000,
   };
   const opts = { signal: ctx.signal, timeoutMs: EMBED_TIMEOUT_MS };
-  const { status, headers, text } = await timedCall(ctx.provider, ectx, opts, async (signal) => {
+  const { status, headers, bytes } = await timedCall(ctx.provider, ectx, opts, async (signal) => {
     const res = await ctx.deps.fetch(url, {
       method: "POST",
       headers: {
@@ -153,8 +158,10 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
         "Lower the embedding batch size.",
       );
     }
-    return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
+    return { status: res.status, headers: res.headers, bytes };
   });
+  received?.();
+  const text = new TextDecoder().decode(bytes);
   const json = parseAnswer(text);
   if (status >= 400 || isErrorBody(json)) {
     const quoted = nestsDeeper(json) ? undefined : json;
@@ -199,7 +206,12 @@ const numberOr = (v: unknown) => typeof v === "number" ? v : undefined;
 
 /** `POST /v1/embeddings` (OpenAI shape): vectors reordered by `index`. */
 export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(ctx, "/v1/embeddings", { model: req.model, input: req.input }) as {
+  const json = await postJson(
+    ctx,
+    "/v1/embeddings",
+    { model: req.model, input: req.input },
+    req.received,
+  ) as {
     data?: { embedding?: unknown; index?: number }[];
     model?: string;
     usage?: { prompt_tokens?: number };
@@ -217,7 +229,12 @@ export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<
 
 /** Ollama's native `POST /api/embed`. */
 export async function ollamaEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(ctx, "/api/embed", { model: req.model, input: req.input }) as {
+  const json = await postJson(
+    ctx,
+    "/api/embed",
+    { model: req.model, input: req.input },
+    req.received,
+  ) as {
     embeddings?: unknown;
     model?: string;
     prompt_eval_count?: number;
