@@ -93,8 +93,8 @@ export class Embedder {
   /**
    * One request, in one of `concurrency` slots shared by every caller (the job embeds several
    * documents at once; the server still sees at most `concurrency` requests). The slot is given
-   * up as soon as the answer's bytes are in (`EmbedRequest.received`), not once they are parsed:
-   * the next request is then computed by the server while this answer is parsed and copied.
+   * up as soon as the answer's head is in (`EmbedRequest.received`), not once it is parsed: the
+   * next request is then computed by the server while this answer is read, parsed and copied.
    */
   async #request(input: string[], signal?: AbortSignal) {
     while (this.#inFlight >= this.concurrency) {

@@ -149,6 +149,9 @@ async function postJson(
       body: JSON.stringify(body),
       signal,
     });
+    // The head is in: the server has computed this answer, and the next request can go out
+    // while its body is read (the awaits below let it) and parsed.
+    received?.();
     const bytes = await readCapped(res, MAX_EMBED_BODY);
     if (bytes === null) {
       throw serverError(
@@ -160,7 +163,6 @@ async function postJson(
     }
     return { status: res.status, headers: res.headers, bytes };
   });
-  received?.();
   const text = new TextDecoder().decode(bytes);
   const json = parseAnswer(text);
   if (status >= 400 || isErrorBody(json)) {

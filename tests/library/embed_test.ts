@@ -100,7 +100,7 @@ Deno.test("llama.cpp: recorded failures become typed errors with the fix in the 
         input: ["one", "two"],
         received: () => received++,
       });
-      assertEquals(received, 1); // the answer's bytes were in before it was parsed
+      assertEquals(received, 1); // once, when the answer's head was in
       assertEquals(ok.vectors.length, 2);
       assertEquals(ok.vectors[0].length, 64);
       assertEquals(ok.promptTokens, 4);
