@@ -74,6 +74,8 @@ export class Embedder {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Requests in flight across every caller of this embedder, and who waits for a slot. */
   #inFlight = 0;
+  /** Requests not finished yet: inside the server, or their answers being read and parsed. */
+  #inCall = 0;
   #waiting: (() => void)[] = [];
 
   constructor(private opts: EmbedderOptions) {
@@ -92,17 +94,30 @@ export class Embedder {
 
   /**
    * One request, in one of `concurrency` slots shared by every caller (the job embeds several
-   * documents at once; the server still sees at most `concurrency` requests).
+   * documents at once; the server still sees at most `concurrency` requests). The slot is given
+   * up as soon as the answer's head is in (`EmbedRequest.received`), not once it is parsed: the
+   * next request is then computed by the server while this answer is read, parsed and copied.
    */
   async #request(input: string[], signal?: AbortSignal) {
-    while (this.#inFlight >= this.concurrency) {
+    // Answers being read and parsed count too (twice `concurrency` at most), so their bodies in
+    // memory stay bounded however fast the server answers.
+    while (this.#inFlight >= this.concurrency || this.#inCall >= 2 * this.concurrency) {
       await new Promise<void>((r) => this.#waiting.push(r));
     }
     this.#inFlight++;
-    try {
-      return await this.opts.call({ model: this.opts.model, input }, signal);
-    } finally {
+    this.#inCall++;
+    let held = true;
+    const free = () => {
+      if (!held) return;
+      held = false;
       this.#inFlight--;
+      this.#waiting.shift()?.();
+    };
+    try {
+      return await this.opts.call({ model: this.opts.model, input, received: free }, signal);
+    } finally {
+      free();
+      this.#inCall--;
       this.#waiting.shift()?.();
     }
   }

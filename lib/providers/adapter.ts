@@ -57,6 +57,13 @@ export interface EmbedRequest {
   model: string;
   /** Texts to embed, in order; the answer keeps this order. */
   input: string[];
+  /**
+   * Called once the answer's head is in (the server has computed it), before its body is read and
+   * parsed; not sent to the server. A caller bounding the requests inside the server
+   * (lib/library/embedder.ts) sends its next one then, so the server computes while this answer
+   * is read and parsed.
+   */
+  received?: () => void;
 }
 
 /** Vectors in the order of `EmbedRequest.input`. */

@@ -123,7 +123,12 @@ function parseAnswer(text: string): unknown {
   }
 }
 
-async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<unknown> {
+async function postJson(
+  ctx: SlotContext,
+  path: string,
+  body: unknown,
+  received?: () => void,
+): Promise<unknown> {
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
   }`;
@@ -133,7 +138,7 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
     timeoutSeconds: EMBED_TIMEOUT_MS / 1000,
   };
   const opts = { signal: ctx.signal, timeoutMs: EMBED_TIMEOUT_MS };
-  const { status, headers, text } = await timedCall(ctx.provider, ectx, opts, async (signal) => {
+  const { status, headers, bytes } = await timedCall(ctx.provider, ectx, opts, async (signal) => {
     const res = await ctx.deps.fetch(url, {
       method: "POST",
       headers: {
@@ -144,6 +149,9 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
       body: JSON.stringify(body),
       signal,
     });
+    // The head is in: the server has computed this answer, and the next request can go out
+    // while its body is read (the awaits below let it) and parsed.
+    received?.();
     const bytes = await readCapped(res, MAX_EMBED_BODY);
     if (bytes === null) {
       throw serverError(
@@ -153,8 +161,9 @@ async function postJson(ctx: SlotContext, path: string, body: unknown): Promise<
         "Lower the embedding batch size.",
       );
     }
-    return { status: res.status, headers: res.headers, text: new TextDecoder().decode(bytes) };
+    return { status: res.status, headers: res.headers, bytes };
   });
+  const text = new TextDecoder().decode(bytes);
   const json = parseAnswer(text);
   if (status >= 400 || isErrorBody(json)) {
     const quoted = nestsDeeper(json) ? undefined : json;
@@ -199,7 +208,12 @@ const numberOr = (v: unknown) => typeof v === "number" ? v : undefined;
 
 /** `POST /v1/embeddings` (OpenAI shape): vectors reordered by `index`. */
 export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(ctx, "/v1/embeddings", { model: req.model, input: req.input }) as {
+  const json = await postJson(
+    ctx,
+    "/v1/embeddings",
+    { model: req.model, input: req.input },
+    req.received,
+  ) as {
     data?: { embedding?: unknown; index?: number }[];
     model?: string;
     usage?: { prompt_tokens?: number };
@@ -217,7 +231,12 @@ export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<
 
 /** Ollama's native `POST /api/embed`. */
 export async function ollamaEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(ctx, "/api/embed", { model: req.model, input: req.input }) as {
+  const json = await postJson(
+    ctx,
+    "/api/embed",
+    { model: req.model, input: req.input },
+    req.received,
+  ) as {
     embeddings?: unknown;
     model?: string;
     prompt_eval_count?: number;

@@ -94,7 +94,13 @@ Deno.test("llama.cpp: recorded failures become typed errors with the fix in the 
       assertEquals(pooling.kind, "bad_request");
       assertStringIncludes(pooling.hint, "--pooling mean");
       fake.set({ fault: "none" });
-      const ok = await openAiEmbed(ctx, { model: "tiny-random", input: ["one", "two"] });
+      let received = 0;
+      const ok = await openAiEmbed(ctx, {
+        model: "tiny-random",
+        input: ["one", "two"],
+        received: () => received++,
+      });
+      assertEquals(received, 1); // once, when the answer's head was in
       assertEquals(ok.vectors.length, 2);
       assertEquals(ok.vectors[0].length, 64);
       assertEquals(ok.promptTokens, 4);
@@ -204,6 +210,36 @@ Deno.test("embedder: documents embedded at once share its concurrency (at most 2
   const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
   assertEquals(all.map((v) => v.length), [10, 10, 10]);
   assertEquals(most, 2);
+});
+
+Deno.test("embedder: a slot is free once the answer's head is in, so the next request overlaps the parse; answers read at once stay bounded", async () => {
+  let atServer = 0;
+  let most = 0;
+  let calls = 0;
+  let mostCalls = 0;
+  const embedder = new Embedder({
+    call: async (req) => {
+      mostCalls = Math.max(mostCalls, ++calls);
+      most = Math.max(most, ++atServer);
+      await new Promise((r) => setTimeout(r, 5)); // the server computes
+      atServer--;
+      req.received?.();
+      await new Promise((r) => setTimeout(r, 20)); // the answer is parsed (slower than the server)
+      calls--;
+      return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
+    },
+    model: "text-embedding-nomic-embed-text-v1.5",
+    prefix: prefixRuleFor("text-embedding-nomic-embed-text-v1.5"),
+    dimensions: null,
+    batchSize: 2,
+    concurrency: 2,
+  });
+  const texts = Array.from({ length: 10 }, (_, i) => `text ${i}`);
+  const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
+  assertEquals(all.map((v) => v.length), [10, 10, 10]);
+  assertEquals(most, 2); // still at most two inside the server
+  assert(mostCalls > 2, "no request went out while an answer was parsed");
+  assert(mostCalls <= 4, `${mostCalls} answers at once: their bodies are not bounded`);
 });
 
 Deno.test("embeddings answers: vectors hold only numbers; an error body nested over 64 levels is not read", async () => {
