@@ -121,7 +121,7 @@ async function coldStart(mockUrl: string) {
 }
 
 /** Holds `n` streams open (each past its first content frame); returns the closer. */
-async function openStreams(base: string, n: number) {
+export async function openStreams(base: string, n: number) {
   const closers: (() => void)[] = [];
   const content = new TextEncoder().encode('"content"');
   await Promise.all(Array.from({ length: n }, async () => {
