@@ -24,6 +24,7 @@ import {
   readUpstream,
   readUpstreamText,
 } from "../providers/http.ts";
+import { securedResponse } from "../http/security.ts";
 import { bufferedBody } from "../providers/http1_client.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
@@ -346,10 +347,8 @@ function relayHeaders(
     "content-type": type,
     "server-timing": timingHeader(clock, now()),
   };
-  if (type.includes("text/event-stream")) {
-    headers["cache-control"] = "no-cache";
-    // Reverse proxies (nginx) would otherwise hold events back.
-    headers["x-accel-buffering"] = "no";
-  }
-  return new Response(body, { status: res.status, headers });
+  // Reverse proxies (nginx) would otherwise hold events back. (`cache-control: no-store`, which
+  // every API answer carries, is added with the secure headers.)
+  if (type.includes("text/event-stream")) headers["x-accel-buffering"] = "no";
+  return securedResponse(body, res.status, headers);
 }
