@@ -207,9 +207,7 @@ async function exchange(
     throw sending(e);
   }
 
-  const { status, headers } = parsed;
-  const length = headers.get("content-length");
-  const chunked = /chunked/i.test(headers.get("transfer-encoding") ?? "");
+  const { status, headers, length, chunked } = parsed;
   const keep = pool && !parsed.close ? pool : null;
   /** The body read to its exact end: the connection serves the next request, or closes. */
   let reusable = true;
