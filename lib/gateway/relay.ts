@@ -94,6 +94,27 @@ function chunkReader(body: ReadableStream<Uint8Array>, size = READ_BUFFER) {
   };
 }
 
+/** The request headers by provider (one object per settings version: providerFor caches it). */
+const headersByProvider = new WeakMap<
+  ChatPlan["provider"],
+  { stream: Record<string, string>; document: Record<string, string> }
+>();
+
+/**
+ * The upstream request's headers, the same frozen object for every request to one provider, so
+ * the raw client (lib/providers/http1_client.ts) can keep their validated head lines per object.
+ */
+function requestHeaders(provider: ChatPlan["provider"], stream: boolean): Record<string, string> {
+  let both = headersByProvider.get(provider);
+  if (!both) {
+    const make = (accept: string) =>
+      Object.freeze({ "content-type": "application/json", accept, ...authHeaders(provider) });
+    both = { stream: make("text/event-stream"), document: make("application/json") };
+    headersByProvider.set(provider, both);
+  }
+  return stream ? both.stream : both.document;
+}
+
 /** An OpenAI-format error response with Server-Timing. */
 export function errorResponse(
   error: UpstreamError,
@@ -152,11 +173,7 @@ export async function relayChat(
   try {
     res = await (deps.upstream ?? deps.fetch)(plan.url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: plan.stream ? "text/event-stream" : "application/json",
-        ...authHeaders(provider),
-      },
+      headers: requestHeaders(provider, plan.stream),
       body: plan.body,
       signal: upstream.signal,
     });

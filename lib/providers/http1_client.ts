@@ -93,7 +93,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
     ) {
       return opts.fallback(input, init);
     }
-    const target = new URL(url);
+    const target = parsedUrl(url);
     return rawRequest(target, {
       headers: (headers ?? {}) as Record<string, string>,
       body: encoder.encode((init?.body as string | undefined) ?? ""),
@@ -112,6 +112,19 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
       throw e;
     });
   };
+}
+
+/** Parsed upstream URLs (a handful: one chat URL per provider), never mutated. */
+const urls = new Map<string, URL>();
+
+function parsedUrl(url: string): URL {
+  let parsed = urls.get(url);
+  if (!parsed) {
+    parsed = new URL(url);
+    if (urls.size >= 32) urls.clear(); // bounded: many URLs only cost parsing again
+    urls.set(url, parsed);
+  }
+  return parsed;
 }
 
 /** The connect failed (nothing was sent). */

@@ -33,21 +33,34 @@ export function requestBytes(
   body: Uint8Array,
   o: { keepAlive: boolean },
 ): Uint8Array {
-  let head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n${
+    headerLines(headers)
+  }content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
+  const bytes = encoder.encode(head);
+  const out = new Uint8Array(bytes.length + body.length);
+  out.set(bytes);
+  out.set(body, bytes.length);
+  return out;
+}
+
+/** The validated head lines of frozen header objects (the /v1 relay's, one per provider). */
+const linesOf = new WeakMap<Record<string, string>, string>();
+
+/** `headers` as head lines, checked; kept per object when the object is frozen. */
+function headerLines(headers: Record<string, string>): string {
+  const known = linesOf.get(headers);
+  if (known !== undefined) return known;
+  let lines = "";
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (lower === "host" || lower === "content-length" || lower === "connection") continue;
     if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {
       throw new TypeError(`invalid request header: ${JSON.stringify(name)}`);
     }
-    head += `${lower}: ${value}\r\n`;
+    lines += `${lower}: ${value}\r\n`;
   }
-  head += `content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
-  const bytes = encoder.encode(head);
-  const out = new Uint8Array(bytes.length + body.length);
-  out.set(bytes);
-  out.set(body, bytes.length);
-  return out;
+  if (Object.isFrozen(headers)) linesOf.set(headers, lines);
+  return lines;
 }
 
 /** A parsed response head. */
