@@ -54,6 +54,17 @@ export function bufferedBody(res: Response): Uint8Array | null {
   return wholeBodies.get(res) ?? null;
 }
 
+/** The body streams of the raw client (default streams, never byte streams). */
+const rawBodies = new WeakSet<ReadableStream<Uint8Array>>();
+
+/**
+ * True for a body stream of the raw client: a default stream, so a reader asking it for a BYOB
+ * reader would only get a TypeError (whose stack trace costs more than the whole read).
+ */
+export function isRawBody(body: ReadableStream<Uint8Array>): boolean {
+  return rawBodies.has(body);
+}
+
 /** What picks the raw client over fetch. */
 export interface UpstreamClientOptions {
   /** For whatever the raw client does not do (https, proxies, non-string bodies). */
@@ -259,6 +270,7 @@ async function exchange(
     done,
     aborted,
   });
+  rawBodies.add(body);
   return new Response(body, { status, statusText: parsed.statusText, headers });
 }
 
