@@ -231,7 +231,7 @@ async function exchange(
     throw sending(e);
   }
 
-  const { status, headers, length, chunked } = parsed;
+  const { status, length, chunked } = parsed;
   const keep = pool && !parsed.close ? pool : null;
   /** The body read to its exact end: the connection serves the next request, or closes. */
   let reusable = true;
@@ -245,11 +245,7 @@ async function exchange(
   };
   if (NULL_BODY.has(status) || (!chunked && length !== null && Number(length) === 0)) {
     done(end === have);
-    return new Response(NULL_BODY.has(status) ? null : new Uint8Array(0), {
-      status,
-      statusText: parsed.statusText,
-      headers,
-    });
+    return answer(NULL_BODY.has(status) ? null : new Uint8Array(0), parsed);
   }
   if (!chunked && length !== null && !/^\d+$/.test(length)) {
     close();
@@ -259,7 +255,7 @@ async function exchange(
     // The whole body came with the head: no stream (its reads cost more than the copy).
     const whole = buf.slice(end, end + Number(length));
     done(end + whole.length === have);
-    const res = new Response(whole, { status, statusText: parsed.statusText, headers });
+    const res = answer(whole, parsed);
     wholeBodies.set(res, whole);
     return res;
   }
@@ -271,7 +267,20 @@ async function exchange(
     aborted,
   });
   rawBodies.add(body);
-  return new Response(body, { status, statusText: parsed.statusText, headers });
+  return answer(body, parsed);
+}
+
+/**
+ * The upstream's answer as a Response, its headers appended after construction: a Response
+ * built with headers and a byte body gets Deno's native response prepared at once (for
+ * Deno.serve), which this one, read by the relay and never served, does not need; that was half
+ * of its cost (~14 → ~6 µs in a loop). Appending validates each value as the init would.
+ */
+function answer(body: BodyInit | null, head: ResponseHead): Response {
+  const res = new Response(body, { status: head.status, statusText: head.statusText });
+  const headers = res.headers;
+  for (const [name, value] of head.headers) headers.append(name, value);
+  return res;
 }
 
 /**
