@@ -155,7 +155,9 @@ export async function relayChat(
 
   if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED });
   const onClientAbort = () => upstream.abort();
-  clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  // No `{ once: true }`: a signal aborts once, `finish` removes the listener, and an options
+  // object costs a WebIDL dictionary conversion per request.
+  clientSignal.addEventListener("abort", onClientAbort);
   const onIdle = () => {
     timedOut = true;
     upstream.abort();

@@ -187,7 +187,7 @@ async function exchange(
     } catch { /* closed already */ }
   };
   const aborted = () => signal?.aborted ? signal.reason : null;
-  signal?.addEventListener("abort", close, { once: true });
+  signal?.addEventListener("abort", close); // a signal aborts once; `close` removes it
   if (!conn) {
     try {
       const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
