@@ -29,6 +29,7 @@ import {
   isJsonContentType,
   isMultipartContentType,
   isOpenPath,
+  isSecured,
   isStateChanging,
   isUploadPath,
   MAX_BODY,
@@ -103,6 +104,8 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
   // Outermost: every response leaves with the secure headers, whatever answered it.
   const headers: MiddlewareHandler = async (c, next) => {
     await next();
+    // The hot /v1 answers come with these headers already (lib/http/security.ts securedResponse).
+    if (isSecured(c.res)) return;
     // A handler may return a Response with immutable headers (fetch(), Response.redirect());
     // copy it so the headers below can be set.
     try {

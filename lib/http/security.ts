@@ -292,3 +292,30 @@ export const SECURE_HEADERS: readonly (readonly [string, string])[] = [
   ["x-xss-protection", "0"],
   ["content-security-policy", CSP],
 ];
+
+/** Responses built by {@link securedResponse}: the front door has nothing left to add. */
+const SECURED = new WeakSet<Response>();
+
+/**
+ * An API response that leaves with the secure headers and `cache-control: no-store` already in
+ * its init, which is what routes/security.ts's outermost middleware would add afterwards: built
+ * once, every header value is validated once and Deno prepares its native response once, instead
+ * of a dozen `Headers` edits on a finished Response (the hot /v1 answers, lib/gateway/relay.ts).
+ * `headers` is the route's own; the middleware skips what {@link isSecured} reports.
+ */
+export function securedResponse(
+  body: BodyInit | null,
+  status: number,
+  headers: Record<string, string>,
+): Response {
+  for (const [name, value] of SECURE_HEADERS) headers[name] = value;
+  headers["cache-control"] = "no-store";
+  const res = new Response(body, { status, headers });
+  SECURED.add(res);
+  return res;
+}
+
+/** True for a Response built by {@link securedResponse} (its headers are final). */
+export function isSecured(res: Response): boolean {
+  return SECURED.has(res);
+}

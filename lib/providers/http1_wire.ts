@@ -33,16 +33,9 @@ export function requestBytes(
   body: Uint8Array,
   o: { keepAlive: boolean },
 ): Uint8Array {
-  let head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (lower === "host" || lower === "content-length" || lower === "connection") continue;
-    if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {
-      throw new TypeError(`invalid request header: ${JSON.stringify(name)}`);
-    }
-    head += `${lower}: ${value}\r\n`;
-  }
-  head += `content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n${
+    headerLines(headers)
+  }content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
   const bytes = encoder.encode(head);
   const out = new Uint8Array(bytes.length + body.length);
   out.set(bytes);
@@ -50,11 +43,39 @@ export function requestBytes(
   return out;
 }
 
+/** The validated head lines of frozen header objects (the /v1 relay's, one per provider). */
+const linesOf = new WeakMap<Record<string, string>, string>();
+
+/** `headers` as head lines, checked; kept per object when the object is frozen. */
+function headerLines(headers: Record<string, string>): string {
+  const known = linesOf.get(headers);
+  if (known !== undefined) return known;
+  let lines = "";
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === "host" || lower === "content-length" || lower === "connection") continue;
+    if (!TOKEN.test(name) || BAD_VALUE.test(String(value))) {
+      throw new TypeError(`invalid request header: ${JSON.stringify(name)}`);
+    }
+    lines += `${lower}: ${value}\r\n`;
+  }
+  if (Object.isFrozen(headers)) linesOf.set(headers, lines);
+  return lines;
+}
+
 /** A parsed response head. */
 export interface ResponseHead {
   status: number;
   statusText: string;
-  headers: Headers;
+  /**
+   * The header lines as pairs, for a Response's init: Deno validates them there, so building a
+   * `Headers` here first would validate (and copy) every value twice.
+   */
+  headers: [string, string][];
+  /** `content-length` (repeated values joined with ", ", as `Headers.get` gives them), or null. */
+  length: string | null;
+  /** `transfer-encoding` names chunked. */
+  chunked: boolean;
   /** HTTP/1.0, or `connection: close`: the connection ends with this response. */
   close: boolean;
 }
@@ -85,31 +106,47 @@ export function growHead(buf: Uint8Array): Uint8Array {
   return next;
 }
 
+/** A header value a `Headers` would refuse (NUL, CR, LF, or not a byte string). */
+// deno-lint-ignore no-control-regex
+const BAD_HEADER_VALUE = /[\0\r\n]|[^\x00-\xff]/;
+
 /** Parses a complete head (`bytes` up to and including its blank line). */
 export function parseHead(bytes: Uint8Array): ResponseHead {
   const lines = decoder.decode(bytes).split(/\r?\n/);
   const m = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
   if (!m) throw new SyntaxError(`malformed status line ${JSON.stringify(lines[0].slice(0, 80))}`);
-  const headers = new Headers();
-  let count = 0;
-  for (const line of lines.slice(1)) {
+  const headers: [string, string][] = [];
+  let length: string | null = null;
+  let encoding: string | null = null;
+  let connection: string | null = null;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
     if (line === "") continue;
-    if (++count > MAX_HEADERS) throw new SyntaxError(`more than ${MAX_HEADERS} header lines`);
+    if (headers.length >= MAX_HEADERS) {
+      throw new SyntaxError(`more than ${MAX_HEADERS} header lines`);
+    }
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(name)) throw new SyntaxError("malformed header line");
-    try {
-      headers.append(name, line.slice(colon + 1).trim());
-    } catch {
-      throw new SyntaxError(`malformed value of header ${name}`);
+    const value = line.slice(colon + 1).trim();
+    if (BAD_HEADER_VALUE.test(value)) throw new SyntaxError(`malformed value of header ${name}`);
+    headers.push([name, value]);
+    const lower = name.toLowerCase();
+    if (lower === "content-length") length = length === null ? value : `${length}, ${value}`;
+    else if (lower === "transfer-encoding") {
+      encoding = encoding === null ? value : `${encoding}, ${value}`;
+    } else if (lower === "connection") {
+      connection = connection === null ? value : `${connection}, ${value}`;
     }
   }
-  const connection = (headers.get("connection") ?? "").toLowerCase();
+  const conn = (connection ?? "").toLowerCase();
   return {
     status: Number(m[2]),
     statusText: m[3] ?? "",
     headers,
-    close: m[1] === "0" ? !connection.includes("keep-alive") : connection.includes("close"),
+    length,
+    chunked: /chunked/i.test(encoding ?? ""),
+    close: m[1] === "0" ? !conn.includes("keep-alive") : conn.includes("close"),
   };
 }
 
