@@ -123,12 +123,10 @@ function parseAnswer(text: string): unknown {
   }
 }
 
-async function postJson(
-  ctx: SlotContext,
-  path: string,
-  body: unknown,
-  received?: () => void,
-): Promise<unknown> {
+/** Posts `req` (model and inputs) to `path` and returns the parsed answer; `req.received` fires when its head is in. */
+async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Promise<unknown> {
+  const body = { model: req.model, input: req.input };
+  const received = req.received;
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
   }`;
@@ -208,12 +206,7 @@ const numberOr = (v: unknown) => typeof v === "number" ? v : undefined;
 
 /** `POST /v1/embeddings` (OpenAI shape): vectors reordered by `index`. */
 export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(
-    ctx,
-    "/v1/embeddings",
-    { model: req.model, input: req.input },
-    req.received,
-  ) as {
+  const json = await postEmbed(ctx, "/v1/embeddings", req) as {
     data?: { embedding?: unknown; index?: number }[];
     model?: string;
     usage?: { prompt_tokens?: number };
@@ -231,12 +224,7 @@ export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<
 
 /** Ollama's native `POST /api/embed`. */
 export async function ollamaEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postJson(
-    ctx,
-    "/api/embed",
-    { model: req.model, input: req.input },
-    req.received,
-  ) as {
+  const json = await postEmbed(ctx, "/api/embed", req) as {
     embeddings?: unknown;
     model?: string;
     prompt_eval_count?: number;
