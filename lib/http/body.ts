@@ -178,7 +178,8 @@ async function readBytes(
 ): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (
-    declared !== null && /^\d+$/.test(declared) && Number(declared) <= WHOLE_BODY &&
+    declared !== null && /^\d+$/.test(declared) &&
+    Number(declared) <= Math.min(limit, WHOLE_BODY) &&
     req.headers.get("transfer-encoding") === null
   ) {
     return checkedDepth(await readDeclared(req), depth);
@@ -214,8 +215,8 @@ function readFailure(e: unknown): AppError {
 }
 
 /**
- * A body of declared length (the caller checked it against the cap; the server reads no byte past
- * it) read whole by the runtime: when it arrived with the head, Deno hands over its bytes without
+ * A body of declared length (within the cap, checked by `readBytes`; the server reads no byte
+ * past it) read whole by the runtime: when it arrived with the head, Deno hands over its bytes without
  * a stream, a reader and their promises. The deadline still ends the wait: a body that stops
  * arriving is answered 408 (with `connection: close`, which ends the pending read).
  */
