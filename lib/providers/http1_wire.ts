@@ -110,6 +110,9 @@ export function growHead(buf: Uint8Array): Uint8Array {
 // deno-lint-ignore no-control-regex
 const BAD_HEADER_VALUE = /[\0\r\n]|[^\x00-\xff]/;
 
+/** A repeated header's values joined with ", ", as `Headers.get` gives them. */
+const joined = (prev: string | null, value: string) => prev === null ? value : `${prev}, ${value}`;
+
 /** Parses a complete head (`bytes` up to and including its blank line). */
 export function parseHead(bytes: Uint8Array): ResponseHead {
   const lines = decoder.decode(bytes).split(/\r?\n/);
@@ -132,12 +135,9 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
     if (BAD_HEADER_VALUE.test(value)) throw new SyntaxError(`malformed value of header ${name}`);
     headers.push([name, value]);
     const lower = name.toLowerCase();
-    if (lower === "content-length") length = length === null ? value : `${length}, ${value}`;
-    else if (lower === "transfer-encoding") {
-      encoding = encoding === null ? value : `${encoding}, ${value}`;
-    } else if (lower === "connection") {
-      connection = connection === null ? value : `${connection}, ${value}`;
-    }
+    if (lower === "content-length") length = joined(length, value);
+    else if (lower === "transfer-encoding") encoding = joined(encoding, value);
+    else if (lower === "connection") connection = joined(connection, value);
   }
   const conn = (connection ?? "").toLowerCase();
   return {
