@@ -123,10 +123,11 @@ function parseAnswer(text: string): unknown {
   }
 }
 
-/** Posts `req` (model and inputs) to `path` and returns the parsed answer; `req.received` fires when its head is in. */
+/**
+ * Posts `req` (model and inputs) to `path` and returns the parsed answer; `req.received` fires
+ * when the answer's head is in.
+ */
 async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Promise<unknown> {
-  const body = { model: req.model, input: req.input };
-  const received = req.received;
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
   }`;
@@ -144,12 +145,12 @@ async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Pro
         accept: "application/json",
         ...authHeaders(ctx.provider),
       },
-      body: JSON.stringify(body),
+      body: JSON.stringify({ model: req.model, input: req.input }),
       signal,
     });
     // The head is in: the server has computed this answer, and the next request can go out
     // while its body is read (the awaits below let it) and parsed.
-    received?.();
+    req.received?.();
     const bytes = await readCapped(res, MAX_EMBED_BODY);
     if (bytes === null) {
       throw serverError(
