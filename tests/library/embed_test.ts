@@ -5,7 +5,7 @@ import { ProviderError } from "../../lib/providers/errors.ts";
 import { PROVIDERS } from "../../lib/providers/records.ts";
 import { resolveWith } from "../../lib/providers/resolve.ts";
 import type { SlotContext } from "../../lib/providers/adapter.ts";
-import { DimensionError, Embedder } from "../../lib/library/embedder.ts";
+import { DimensionError, Embedder, type EmbedderOptions } from "../../lib/library/embedder.ts";
 import { prefixRuleFor } from "../../lib/library/prefixes.ts";
 import { type FakeEmbeddingOptions, startFakeEmbeddings } from "../fakes/embeddings.ts";
 
@@ -190,16 +190,13 @@ Deno.test("LM Studio's 200 with an error body (wrong path) is not an answer", as
   }
 });
 
-Deno.test("embedder: documents embedded at once share its concurrency (at most 2 requests in flight)", async () => {
-  let inFlight = 0;
-  let most = 0;
+/**
+ * Three documents of 10 texts embedded at once by one embedder (batches of 2, 2 slots) over
+ * `call`; each gets its 10 vectors back.
+ */
+async function embedThreeDocumentsAtOnce(call: EmbedderOptions["call"]) {
   const embedder = new Embedder({
-    call: async (req) => {
-      most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, 5));
-      inFlight--;
-      return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
-    },
+    call,
     model: "text-embedding-nomic-embed-text-v1.5",
     prefix: prefixRuleFor("text-embedding-nomic-embed-text-v1.5"),
     dimensions: null,
@@ -209,6 +206,17 @@ Deno.test("embedder: documents embedded at once share its concurrency (at most 2
   const texts = Array.from({ length: 10 }, (_, i) => `text ${i}`);
   const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
   assertEquals(all.map((v) => v.length), [10, 10, 10]);
+}
+
+Deno.test("embedder: documents embedded at once share its concurrency (at most 2 requests in flight)", async () => {
+  let inFlight = 0;
+  let most = 0;
+  await embedThreeDocumentsAtOnce(async (req) => {
+    most = Math.max(most, ++inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
+  });
   assertEquals(most, 2);
 });
 
@@ -217,26 +225,16 @@ Deno.test("embedder: a slot is free once the answer's head is in, so the next re
   let most = 0;
   let calls = 0;
   let mostCalls = 0;
-  const embedder = new Embedder({
-    call: async (req) => {
-      mostCalls = Math.max(mostCalls, ++calls);
-      most = Math.max(most, ++atServer);
-      await new Promise((r) => setTimeout(r, 5)); // the server computes
-      atServer--;
-      req.received?.();
-      await new Promise((r) => setTimeout(r, 20)); // the answer is parsed (slower than the server)
-      calls--;
-      return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
-    },
-    model: "text-embedding-nomic-embed-text-v1.5",
-    prefix: prefixRuleFor("text-embedding-nomic-embed-text-v1.5"),
-    dimensions: null,
-    batchSize: 2,
-    concurrency: 2,
+  await embedThreeDocumentsAtOnce(async (req) => {
+    mostCalls = Math.max(mostCalls, ++calls);
+    most = Math.max(most, ++atServer);
+    await new Promise((r) => setTimeout(r, 5)); // the server computes
+    atServer--;
+    req.received?.();
+    await new Promise((r) => setTimeout(r, 20)); // the answer is parsed (slower than the server)
+    calls--;
+    return { vectors: req.input.map(() => [1, 0, 0]), model: req.model };
   });
-  const texts = Array.from({ length: 10 }, (_, i) => `text ${i}`);
-  const all = await Promise.all([0, 1, 2].map(() => embedder.embedDocuments(texts)));
-  assertEquals(all.map((v) => v.length), [10, 10, 10]);
   assertEquals(most, 2); // still at most two inside the server
   assert(mostCalls > 2, "no request went out while an answer was parsed");
   assert(mostCalls <= 4, `${mostCalls} answers at once: their bodies are not bounded`);
