@@ -49,6 +49,7 @@ async function once(variant: string, mockUrl: string) {
     [...args, "main.ts", "--port", "0", "--kv", ":memory:"],
     { ...run.env, ...env, LDR_LLM_LMSTUDIO_URL: mockUrl, NO_COLOR: "1" },
     /running at (http:\/\/[^/\s]+)\//,
+    dir,
   );
   try {
     const first = await documentOnce(p.url, { deltas: 10, intervalMs: 0, promptMs: 0 });

@@ -97,15 +97,20 @@ export interface Proc {
   tail: string[];
 }
 
-/** Starts a Deno process, reads stdout until `match` gives its URL, keeps draining both streams. */
+/**
+ * Starts a Deno process, reads stdout until `match` gives its URL, keeps draining both streams.
+ * `cwd` (default: this checkout) is where relative paths such as `main.ts` resolve: an A/B runs
+ * each checkout's own code from its directory.
+ */
 export async function spawn(
   args: string[],
   env: Record<string, string>,
   match: RegExp,
+  cwd: string = ROOT.pathname,
 ): Promise<Proc> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: ROOT.pathname,
+    cwd,
     env,
     stdout: "piped",
     stderr: "piped",
