@@ -2,8 +2,8 @@
  * The OpenAPI 3.1 document served at `/api/openapi.json`. Paths come from the routes the app
  * really mounted (so a new route shows up without an edit here), request schemas from the same
  * zod schemas the routes validate with (`z.toJSONSchema(..., { io: "input" })`): the settings
- * from `SETTINGS`, research from lib/research/schema.ts. A route whose schema is private to its
- * route file is listed with its path and parameters but no body schema, rather than a second,
+ * from `SETTINGS` (each type as a zod schema: lib/settings/zod_type.ts), research from
+ * lib/research/schema.ts. A route whose schema is private to its route file is listed with its path and parameters but no body schema, rather than a second,
  * drifting copy of it.
  */
 import { z } from "zod";
@@ -20,6 +20,7 @@ import {
   SearchQuery,
 } from "./library/schema.ts";
 import { envName, GROUPS, PROVIDER_IDS, SETTING_KEYS, SETTINGS } from "./settings/schema.ts";
+import { zodType } from "./settings/zod_type.ts";
 
 /** A mounted route as the router lists it (Hono's `app.routes` has this shape). */
 export interface RouteInfo {
@@ -64,7 +65,7 @@ function settingsProperties(): Json {
   for (const key of SETTING_KEYS) {
     const def = SETTINGS[key];
     props[key] = {
-      ...jsonSchema(def.schema),
+      ...jsonSchema(zodType(def.type)),
       title: def.label,
       description: `${def.description} (env ${envName(key)}${
         "secret" in def && def.secret ? "; secret: write-only, never returned" : ""

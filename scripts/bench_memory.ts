@@ -10,8 +10,8 @@ import { median, ROOT } from "./bench_util.ts";
 /** The layers, cumulative: each row imports everything above it too. */
 export const LAYERS = [
   "hono",
-  // The settings schema's zod (zod/mini: classic zod loads with the first route that needs it).
-  "zod/mini",
+  // The settings schema is plain data with a plain validator (lib/settings/check.ts): no zod at
+  // start-up; classic zod loads with the first route that needs it.
   "./lib/settings/schema.ts",
   "./lib/settings/store.ts",
   "./routes/security.ts",

@@ -48,9 +48,10 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
       `The bare hop, which loads no module and only serves and fetches, idles at ${mb(hopIdle)}`,
       `(${partsText(r.hopMemory.idleParts)}): that much is Deno itself, before any of deepstudio.`,
       `What deepstudio adds over it, ${mb(idle - hopIdle)}, is its start-up graph; the largest`,
-      `layers (table "Where the idle memory and the start-up time go"): ${deps}. zod/mini and`,
-      "the settings schema are needed by the first request of any kind (every request reads the",
-      "validated settings), KV by the settings, and the router by every request; every other",
+      `layers (table "Where the idle memory and the start-up time go"): ${deps}. The settings`,
+      "schema (plain data and a plain validator, no zod) is needed by the first request of any",
+      "kind (every request reads the validated settings), KV by the settings, and the router by",
+      "every request; every other",
       "route file (research, sources, the Library, providers, the OpenAPI document, the HTML",
       "pages), the openai SDK, the Library's index and PDF/DOCX/HTML extraction load on first",
       "use (routes/lazy.ts; tests/distribution/startup_graph_test.ts), and the request path sets",
@@ -128,8 +129,8 @@ export function whySection(r: BenchReport, push: (...l: string[]) => void) {
           `and the whole start-up up to listening ${
             fmt(listenLayer?.cpuMs ?? 0, 0)
           } ms; the largest layers: ${startCpu}.`,
-          "zod builds its schema classes and loads its locale modules when imported; the schemas",
-          "deepstudio declares at module level (the settings) are built then too.",
+          "No schema library loads before the first answer: the settings validate with plain",
+          "code (lib/settings/check.ts; tests/distribution/startup_graph_test.ts pins zod out).",
         ]
         : []),
     );

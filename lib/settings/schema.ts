@@ -2,10 +2,18 @@
  * The single source of truth for settings (docs/providers.md, "Settings"). Defaults, types, env names, validation, the
  * settings form, the README's table and the OpenAPI document are all derived from `SETTINGS`, so
  * a key added here appears everywhere without a second edit.
+ *
+ * What a setting accepts is plain data (`SettingType`), not a zod schema: lib/settings/check.ts
+ * validates with it, so start-up and every request validate settings without loading zod (zod/mini
+ * and the schemas built from it were ~8 MB resident and ~45 ms of start-up:
+ * docs/decisions/memory-targets.md, "Start-up without zod"). lib/settings/zod_type.ts builds the
+ * same rules as zod schemas for the OpenAPI document, and tests/settings/check_test.ts proves the
+ * two give the same verdict, value and message for every key.
  */
-import * as z from "zod/mini";
 import { PROVIDER_NAMES } from "../providers/names.ts";
-import { normalizeBaseUrl } from "../providers/url.ts";
+import { checkSetting, type SettingType, type TypeOutput } from "./check.ts";
+
+export type { SettingType, TypeOutput };
 
 /** How the settings form renders a field. */
 export type UiHint = "select" | "number" | "range" | "text" | "password" | "checkbox" | "url";
@@ -25,10 +33,10 @@ export const GROUPS = {
 /** A settings group id. */
 export type Group = keyof typeof GROUPS;
 
-/** One setting's definition: its zod type plus what the UI and docs need to present it. */
-export interface SettingDef<T extends z.ZodMiniType = z.ZodMiniType> {
-  schema: T;
-  default: z.output<T>;
+/** One setting's definition: what it accepts plus what the UI and docs need to present it. */
+export interface SettingDef<T extends SettingType = SettingType> {
+  type: T;
+  default: TypeOutput<T>;
   label: string;
   description: string;
   group: Group;
@@ -42,7 +50,7 @@ export interface SettingDef<T extends z.ZodMiniType = z.ZodMiniType> {
   options?: readonly { value: string; label: string }[];
 }
 
-function def<T extends z.ZodMiniType>(d: SettingDef<T>): SettingDef<T> {
+function def<const T extends SettingType>(d: SettingDef<T>): SettingDef<T> {
   return d;
 }
 
@@ -58,38 +66,22 @@ export const PROVIDER_IDS = [
 /** A provider id. */
 export type ProviderId = typeof PROVIDER_IDS[number];
 
-function urlSchema(allowEmpty: boolean) {
-  return z.pipe(
-    z.string().check(z.maxLength(2048)),
-    z.transform((value: string, ctx) => {
-      if (allowEmpty && value.trim() === "") return "";
-      const result = normalizeBaseUrl(value);
-      if (!result.ok) {
-        ctx.issues.push({ code: "custom", message: result.message, input: value });
-        return z.NEVER;
-      }
-      return result.base;
-    }),
-  );
+function urlType(allowEmpty: boolean) {
+  return { kind: "url", allowEmpty } as const;
 }
 
-const apiKey = z.string().check(
-  z.maxLength(4096),
-  z.refine((v) => !/[\r\n]/.test(v), "API keys cannot contain line breaks"),
-);
+const apiKey = { kind: "api_key" } as const;
 
 function intRange(min: number, max: number) {
-  return z.number({ error: `Enter a whole number from ${min} to ${max}` }).check(
-    z.int(`Enter a whole number from ${min} to ${max}`),
-    z.gte(min, `Must be at least ${min}`),
-    z.lte(max, `Must be at most ${max}`),
-  );
+  return { kind: "int", min, max } as const;
 }
+
+const boolean = { kind: "boolean" } as const;
 
 /** Every setting, keyed by the dotted names of the original app (kept for env compatibility). */
 export const SETTINGS = {
   "llm.provider": def({
-    schema: z.enum(PROVIDER_IDS, { error: `Choose one of ${PROVIDER_IDS.join(", ")}` }),
+    type: { kind: "enum", values: PROVIDER_IDS },
     default: "lmstudio",
     label: "Provider",
     description:
@@ -99,7 +91,7 @@ export const SETTINGS = {
     options: PROVIDER_IDS.map((value) => ({ value, label: PROVIDER_NAMES[value].label })),
   }),
   "llm.model": def({
-    schema: z.string().check(z.maxLength(512)),
+    type: { kind: "string", maxLength: 512 },
     default: "",
     label: "Model",
     description: "Model id to use. Empty: the one loaded chat model when exactly one is loaded.",
@@ -107,10 +99,7 @@ export const SETTINGS = {
     ui: "text",
   }),
   "llm.temperature": def({
-    schema: z.number({ error: "Enter a number from 0 to 2" }).check(
-      z.gte(0, "Must be at least 0"),
-      z.lte(2, "Must be at most 2"),
-    ),
+    type: { kind: "number", min: 0, max: 2 },
     default: 0.7,
     label: "Temperature",
     description: "Randomness of the output: 0 is deterministic, 2 is very random.",
@@ -121,7 +110,7 @@ export const SETTINGS = {
     step: 0.05,
   }),
   "llm.max_tokens": def({
-    schema: intRange(1, 1_000_000),
+    type: intRange(1, 1_000_000),
     default: 30000,
     label: "Max tokens",
     description: "Longest answer to ask for; capped at 80 % of the effective context window.",
@@ -131,7 +120,7 @@ export const SETTINGS = {
     max: 1_000_000,
   }),
   "llm.local_context_window_size": def({
-    schema: intRange(512, 1_048_576),
+    type: intRange(512, 1_048_576),
     default: 4096,
     label: "Local context window",
     description:
@@ -142,7 +131,7 @@ export const SETTINGS = {
     max: 1_048_576,
   }),
   "llm.context_window_unrestricted": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: true,
     label: "Unrestricted cloud context",
     description: "Let cloud providers manage their own context limits.",
@@ -150,7 +139,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "llm.context_window_size": def({
-    schema: intRange(512, 10_000_000),
+    type: intRange(512, 10_000_000),
     default: 128000,
     label: "Cloud context window",
     description: "Context size for cloud providers when not unrestricted.",
@@ -160,7 +149,7 @@ export const SETTINGS = {
     max: 10_000_000,
   }),
   "llm.supports_max_tokens": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: true,
     label: "Send max_tokens",
     description: "Turn off for servers that reject the max_tokens parameter.",
@@ -168,7 +157,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "llm.streaming": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: true,
     label: "Streaming",
     description: "Stream answers token by token.",
@@ -176,7 +165,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "llm.top_k": def({
-    schema: z.nullable(intRange(1, 1000)),
+    type: { ...intRange(1, 1000), nullable: true },
     default: null,
     label: "Top-k",
     description: "Sample from the k most likely tokens. Empty: the server's default.",
@@ -186,12 +175,7 @@ export const SETTINGS = {
     max: 1000,
   }),
   "llm.repetition_penalty": def({
-    schema: z.nullable(
-      z.number({ error: "Enter a number from 0 to 4" }).check(
-        z.gte(0, "Must be at least 0"),
-        z.lte(4, "Must be at most 4"),
-      ),
-    ),
+    type: { kind: "number", min: 0, max: 4, nullable: true },
     default: null,
     label: "Repetition penalty",
     description: "Sent as repeat_penalty (LM Studio / llama.cpp). Empty: the server's default.",
@@ -202,7 +186,7 @@ export const SETTINGS = {
     step: 0.05,
   }),
   "llm.request_timeout": def({
-    schema: intRange(1, 3600),
+    type: intRange(1, 3600),
     default: 120,
     label: "Request timeout (s)",
     description:
@@ -213,7 +197,7 @@ export const SETTINGS = {
     max: 3600,
   }),
   "llm.lmstudio.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "http://localhost:1234",
     label: "LM Studio URL",
     description:
@@ -222,7 +206,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "llm.lmstudio.api_key": def({
-    schema: apiKey,
+    type: apiKey,
     default: "",
     label: "LM Studio API token",
     description:
@@ -232,7 +216,7 @@ export const SETTINGS = {
     secret: true,
   }),
   "llm.lmstudio.native_chat": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: true,
     label: "Use LM Studio's native chat API",
     description:
@@ -241,7 +225,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "llm.llamacpp.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "http://localhost:8080",
     label: "llama-server URL",
     description: "Where llama.cpp's llama-server listens.",
@@ -249,7 +233,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "llm.llamacpp.api_key": def({
-    schema: apiKey,
+    type: apiKey,
     default: "",
     label: "llama-server API key",
     description: "The --api-key the server was started with, if any.",
@@ -258,7 +242,7 @@ export const SETTINGS = {
     secret: true,
   }),
   "llm.ollama.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "http://localhost:11434",
     label: "Ollama URL",
     description: "Where Ollama listens.",
@@ -266,7 +250,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "llm.ollama.api_key": def({
-    schema: apiKey,
+    type: apiKey,
     default: "",
     label: "Ollama API key",
     description: "Only for an Ollama behind an authenticating proxy.",
@@ -275,7 +259,7 @@ export const SETTINGS = {
     secret: true,
   }),
   "llm.openai_endpoint.url": def({
-    schema: urlSchema(true),
+    type: urlType(true),
     default: "",
     label: "Endpoint URL",
     description: "Any OpenAI-compatible server (vLLM, LocalAI, a cloud gateway).",
@@ -283,7 +267,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "llm.openai_endpoint.api_key": def({
-    schema: apiKey,
+    type: apiKey,
     default: "",
     label: "Endpoint API key",
     description: "Leave empty for keyless local servers.",
@@ -292,7 +276,7 @@ export const SETTINGS = {
     secret: true,
   }),
   "llm.openai.api_key": def({
-    schema: apiKey,
+    type: apiKey,
     default: "",
     label: "OpenAI API key",
     description: "For https://api.openai.com. Sends your prompts to OpenAI.",
@@ -301,9 +285,7 @@ export const SETTINGS = {
     secret: true,
   }),
   "search.engine": def({
-    schema: z.enum(["none", "searxng", "library", "wikipedia", "arxiv"], {
-      error: "Choose one of none, searxng, library, wikipedia, arxiv",
-    }),
+    type: { kind: "enum", values: ["none", "searxng", "library", "wikipedia", "arxiv"] },
     default: "none",
     label: "Default source",
     description:
@@ -319,7 +301,7 @@ export const SETTINGS = {
     ],
   }),
   "search.arxiv.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "http://export.arxiv.org",
     label: "arXiv API URL",
     description:
@@ -328,7 +310,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "search.wikipedia.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "https://en.wikipedia.org",
     label: "Wikipedia URL",
     description:
@@ -337,7 +319,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "search.library.collections": def({
-    schema: z.string().check(z.maxLength(4000)),
+    type: { kind: "string", maxLength: 4000 },
     default: "",
     label: "Default Library collections",
     description:
@@ -346,7 +328,7 @@ export const SETTINGS = {
     ui: "text",
   }),
   "search.searxng.url": def({
-    schema: urlSchema(false),
+    type: urlType(false),
     default: "http://localhost:8080",
     label: "SearXNG URL",
     description:
@@ -355,7 +337,7 @@ export const SETTINGS = {
     ui: "url",
   }),
   "search.max_sources": def({
-    schema: intRange(1, 100),
+    type: intRange(1, 100),
     default: 10,
     label: "Sources per query",
     description: "How many search results each query keeps.",
@@ -365,7 +347,7 @@ export const SETTINGS = {
     max: 100,
   }),
   "search.max_pages": def({
-    schema: intRange(0, 200),
+    type: intRange(0, 200),
     default: 12,
     label: "Pages read per run",
     description: "Most web pages one run fetches and reads; other results count by their snippet.",
@@ -375,7 +357,7 @@ export const SETTINGS = {
     max: 200,
   }),
   "search.fetch_timeout": def({
-    schema: intRange(1, 300),
+    type: intRange(1, 300),
     default: 20,
     label: "Page timeout (s)",
     description: "Longest time to fetch one page, redirects included.",
@@ -385,7 +367,7 @@ export const SETTINGS = {
     max: 300,
   }),
   "search.max_page_kib": def({
-    schema: intRange(16, 65536),
+    type: intRange(16, 65536),
     default: 2048,
     label: "Page size cap (KiB)",
     description: "Pages larger than this are not read (the read stops at the cap).",
@@ -395,7 +377,7 @@ export const SETTINGS = {
     max: 65536,
   }),
   "search.embedding_model": def({
-    schema: z.string().check(z.maxLength(512)),
+    type: { kind: "string", maxLength: 512 },
     default: "",
     label: "Ranking embedding model",
     description:
@@ -404,7 +386,7 @@ export const SETTINGS = {
     ui: "text",
   }),
   "search.allow_private_urls": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: false,
     label: "Fetch private addresses",
     description:
@@ -413,7 +395,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "search.model_fallback": def({
-    schema: z.boolean({ error: "Must be true or false" }),
+    type: boolean,
     default: false,
     label: "Fall back to model knowledge",
     description:
@@ -422,7 +404,7 @@ export const SETTINGS = {
     ui: "checkbox",
   }),
   "app.max_concurrent_researches": def({
-    schema: intRange(1, 64),
+    type: intRange(1, 64),
     default: 3,
     label: "Concurrent research runs",
     description: "More runs wait in a queue and start in order.",
@@ -432,7 +414,7 @@ export const SETTINGS = {
     max: 64,
   }),
   "app.max_queued_researches": def({
-    schema: intRange(1, 10_000),
+    type: intRange(1, 10_000),
     default: 100,
     label: "Queued research runs",
     description:
@@ -447,8 +429,8 @@ export const SETTINGS = {
 /** A setting key. */
 export type SettingKey = keyof typeof SETTINGS;
 
-/** The fully resolved settings object, typed from the schemas. */
-export type Settings = { [K in SettingKey]: z.output<typeof SETTINGS[K]["schema"]> };
+/** The fully resolved settings object, typed from the setting types. */
+export type Settings = { [K in SettingKey]: TypeOutput<typeof SETTINGS[K]["type"]> };
 
 /** All keys, in declaration order. */
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
@@ -470,12 +452,15 @@ export function defaultSettings(): Settings {
   return out as Settings;
 }
 
-/** Validates one value for one key; the message is ready to show next to the field. */
+/**
+ * Validates one value for one key; the message is ready to show next to the field. Plain code
+ * (lib/settings/check.ts), so reading settings never loads zod.
+ */
 export function parseSetting<K extends SettingKey>(
   key: K,
   value: unknown,
 ): { ok: true; value: Settings[K] } | { ok: false; message: string } {
-  const result = SETTINGS[key].schema.safeParse(value);
-  if (result.success) return { ok: true, value: result.data as Settings[K] };
-  return { ok: false, message: result.error.issues.map((i) => i.message).join("; ") };
+  return checkSetting(SETTINGS[key].type, value) as
+    | { ok: true; value: Settings[K] }
+    | { ok: false; message: string };
 }

@@ -85,6 +85,7 @@ const DEFERRED_FILES = [
   "lib/assets.ts",
   // The OpenAPI document and the request schemas only it reads: its first request.
   "lib/openapi.ts",
+  "lib/settings/zod_type.ts",
   "lib/research/schema.ts",
   "routes/pages.tsx",
   "routes/library_pages.tsx",
@@ -106,10 +107,17 @@ Deno.test("start-up imports no node: built-in (Deno's Node compatibility layer s
   assertEquals([...closure].filter((s) => s.startsWith("node:")), []);
 });
 
-Deno.test("start-up loads zod/mini (the settings schema), not classic zod (the routes' schemas)", async () => {
-  // Classic zod's schemas carry their methods per instance: the settings schema alone was
-  // ~3.6 MB more resident with it (docs/benchmarks.md, "Where the idle memory ... go").
+Deno.test("start-up loads no zod: settings validate with plain code (lib/settings/check.ts)", async () => {
+  // zod/mini and the settings schemas built from it were ~8 MB resident and ~45 ms of start-up
+  // (docs/decisions/memory-targets.md, "Start-up without zod"); classic zod, which the lazily
+  // loaded routes validate with, is heavier still. lib/settings/zod_type.ts builds the settings'
+  // zod schemas for the OpenAPI document only.
   const closure = [...await staticClosure("main.ts")];
-  assert(closure.some((s) => /^npm:\/?zod@[^/]+\/mini$/.test(s)), "zod/mini is in the graph");
-  assertEquals(closure.filter((s) => /^npm:\/?zod@[^/]+$/.test(s)), []);
+  assertEquals(closure.filter((s) => /^npm:\/?zod@/.test(s)), []);
+  const root = new URL("../../", import.meta.url).href;
+  assert(
+    closure.includes(root + "lib/settings/check.ts"),
+    "the settings validator is in the graph",
+  );
+  assert(!closure.includes(root + "lib/settings/zod_type.ts"));
 });
