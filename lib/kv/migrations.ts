@@ -2,7 +2,7 @@
  * Ordered KV migrations run at start-up. Each step is guarded by an atomic check on the schema
  * version, so two processes starting on one file cannot both apply a step.
  */
-import { SCHEMA_VERSION_KEY } from "./keys.ts";
+import { RUNS_PREFIX, SCHEMA_VERSION_KEY } from "./keys.ts";
 
 /** One migration: moves data from version `index` to `index + 1`. */
 export type Migration = (kv: Deno.Kv) => Promise<void>;
@@ -12,9 +12,13 @@ export const MIGRATIONS: Migration[] = [
   // 1: the initial layout (settings, runs, events). Nothing to move.
   async () => {},
   // 2: runs have owners, a pipeline and step records (lib/research/legacy.ts). Imported when the
-  // step runs (once per KV file): it pulls in the research pipeline, which start-up otherwise
-  // does not load (tests/distribution/startup_graph_test.ts).
-  async (kv) => (await import("../research/legacy.ts")).upgradeLegacyRuns(kv),
+  // step runs on a file that holds runs: it pulls in the research pipeline and classic zod, which
+  // start-up otherwise does not load (tests/distribution/startup_graph_test.ts). A new file or
+  // `:memory:` has no run to upgrade, so its first start loads none of that.
+  async (kv) => {
+    if ((await kv.list({ prefix: RUNS_PREFIX }, { limit: 1 }).next()).done) return;
+    await (await import("../research/legacy.ts")).upgradeLegacyRuns(kv);
+  },
 ];
 
 /** Brings the store up to date; returns the version it ends at. */
