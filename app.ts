@@ -2,7 +2,7 @@
  * Builds the whole application from its dependencies. Tests call `createApp({ kv }).request(...)`
  * or serve it on port 0; main.ts serves it for real. Nothing here reads globals.
  */
-import { Hono } from "hono";
+import { Hono } from "./routes/hono.ts";
 import { HTTPException } from "hono/http-exception";
 import { type AppConfig } from "./lib/config.ts";
 import type { AppContext, AppDeps } from "./lib/context.ts";

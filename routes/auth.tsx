@@ -3,7 +3,7 @@
  * CSP costs nothing) that trades the access token for an HttpOnly, SameSite=Strict session cookie
  * whose value is an HMAC of the token, never the token itself.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { z } from "zod";

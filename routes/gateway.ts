@@ -3,7 +3,7 @@
  * `http://127.0.0.1:5000/v1` and it reaches the configured provider. Everything under this prefix
  * answers in OpenAI's error format, unknown paths and methods included.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { createGateway } from "../lib/gateway/gateway.ts";
 import { providerServiceFor } from "../lib/providers/service.ts";

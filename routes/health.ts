@@ -1,5 +1,5 @@
 /** `/api/health`: liveness for Docker's health check and scripts. */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 
 /** The health endpoint. */

@@ -6,7 +6,7 @@
  * (docs/benchmarks.md, "Memory and start-up"); tests/distribution/lazy_routes_test.ts keeps each
  * declared list equal to the routes its module serves.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 
 /** A route as declared up front: method and path relative to where the sub-app is mounted. */
 export type LazyRoute = readonly ["GET" | "POST" | "PATCH" | "DELETE", string];

@@ -3,7 +3,7 @@
  * server path / URL as JSON), live indexing events (SSE), and `/api/search`. Handlers only parse
  * and shape; lib/library/ does the work.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { AppError, notFound } from "../lib/http/errors.ts";

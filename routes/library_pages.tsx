@@ -2,7 +2,7 @@
  * The Library's pages: `/library` (collections) and `/library/{id}` (one collection). They read
  * KV through the Library's store only, so rendering them opens no index.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { notFound } from "../lib/http/errors.ts";
 import { Island } from "../lib/islands/island.ts";

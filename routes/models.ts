@@ -4,7 +4,7 @@
  * since LM Studio takes seconds to minutes and says nothing meanwhile; the load itself belongs to
  * the server (lib/providers/model_loads.ts): a client that disconnects stops only its stream.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { parseInput } from "../lib/http/validate.ts";

@@ -1,5 +1,5 @@
 /** `/api/openapi.json`: the API described from the mounted routes and the zod schemas. */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import type { RouteInfo } from "../lib/openapi.ts";
 

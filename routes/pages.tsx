@@ -1,5 +1,5 @@
 /** Server-rendered pages. Interactive parts are islands; everything else is plain HTML. */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { Island } from "../lib/islands/island.ts";
 import { renderDocument } from "../lib/islands/render.ts";

@@ -3,7 +3,7 @@
  * body as `POST /api/research`; answers with the estimate, the context the run would get, and the
  * load/reload action when it will not fit (lib/research/preflight.ts).
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { parseInput } from "../lib/http/validate.ts";

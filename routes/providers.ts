@@ -4,7 +4,7 @@
  * (docs/providers.md, "Errors") in the usual error shape:
  * `{"error":{"kind","title","message","hint",...}}`.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import { z } from "zod";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";

@@ -1,5 +1,5 @@
 /** `/api/research`: start, list, read, follow (SSE), cancel, delete and export research runs. */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { notFound } from "../lib/http/errors.ts";

@@ -2,7 +2,7 @@
  * Search API: `GET /api/search/status` lists every source engine's state (what the Status page
  * shows), so scripts and the UI can tell whether SearXNG answers JSON before starting a run.
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { engineStatuses, searchDepsFor } from "../lib/search/engines.ts";
 

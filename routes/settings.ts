@@ -1,5 +1,5 @@
 /** `/api/settings`: read, patch (all-or-nothing), reset one key. */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { readJsonObject } from "../lib/http/body.ts";
 import { AppError, notFound } from "../lib/http/errors.ts";

@@ -3,7 +3,7 @@
  * popover show) and `GET /api/research/{id}/export.json` (question, report, sources and the
  * cited passages, for people who keep their research elsewhere).
  */
-import { Hono } from "hono";
+import { Hono } from "./hono.ts";
 import type { AppContext } from "../lib/context.ts";
 import { notFound } from "../lib/http/errors.ts";
 import { providerServiceFor } from "../lib/providers/service.ts";

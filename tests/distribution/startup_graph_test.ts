@@ -121,3 +121,14 @@ Deno.test("start-up loads no zod: settings validate with plain code (lib/setting
   );
   assert(!closure.includes(root + "lib/settings/zod_type.ts"));
 });
+
+Deno.test("start-up loads hono's TrieRouter, not its default Hono (SmartRouter, RegExpRouter)", async () => {
+  // The SmartRouter ends on the TrieRouter for deepstudio's routes after building a RegExpRouter
+  // at the first request; routes/hono.ts uses the TrieRouter directly.
+  const closure = [...await staticClosure("main.ts")];
+  assert(closure.some((s) => /^npm:\/?hono@[^/]+\/router\/trie-router$/.test(s)), "TrieRouter");
+  assertEquals(
+    closure.filter((s) => /^npm:\/?hono@[^/]+(\/router\/(smart|reg-exp)-router)?$/.test(s)),
+    [],
+  );
+});
