@@ -3,8 +3,10 @@
  * http:// upstream. Deno's fetch hands JavaScript one chunked-encoding chunk (one SSE frame, as
  * LM Studio and llama.cpp write them) per read; a 16 KiB socket read takes every frame written
  * since the last read, and the body leaves as one chunk per read (docs/decisions/
- * raw-upstream-client.md). A POST with a string body and plain headers goes this way; anything
- * else, https://, or a configured HTTP proxy goes to the fetch it was given. Errors look like
+ * raw-upstream-client.md). A POST with a string body and plain headers goes this way, and so does
+ * a GET without a body (the model list the gateway reads at its first request: Deno's fetch
+ * client is ~3 MB resident once used, docs/decisions/memory-targets.md); anything else,
+ * https://, or a configured HTTP proxy goes to the fetch it was given. Errors look like
  * fetch's, so lib/providers/errors.ts maps them the same: a failed connect or a connection closed
  * before the answer is a `TypeError` ("error sending request…"), a failed or cut body read a
  * `TypeError` ("error reading a body from connection…"); an abort rejects with the signal's
@@ -28,6 +30,7 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
  */
 const READ_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -86,7 +89,7 @@ export function proxyConfigured(env: Record<string, string | undefined> = {}): b
   return ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].some((k) => !!env[k]);
 }
 
-/** A fetch whose http:// POSTs with a string body go over the raw HTTP/1.1 client. */
+/** A fetch whose http:// POSTs with a string body, and GETs, go over the raw HTTP/1.1 client. */
 export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch {
   const proxied = proxyConfigured(opts.env);
   const pool = opts.shutdown
@@ -97,17 +100,21 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
     const headers = init?.headers;
     const plainHeaders = headers === undefined ||
       (typeof headers === "object" && !(headers instanceof Headers) && !Array.isArray(headers));
+    const method = (init?.method ?? "GET").toUpperCase();
+    const body = init?.body;
     if (
       proxied || url === null || !url.startsWith("http://") || !plainHeaders ||
-      !(init?.body === undefined || typeof init.body === "string") ||
-      (init?.method ?? "GET").toUpperCase() !== "POST"
+      !(method === "POST"
+        ? body === undefined || typeof body === "string"
+        : method === "GET" && (body === undefined || body === null))
     ) {
       return opts.fallback(input, init);
     }
     const target = parsedUrl(url);
     return rawRequest(target, {
+      method: method === "GET" ? "GET" : "POST",
       headers: (headers ?? {}) as Record<string, string>,
-      body: encoder.encode((init?.body as string | undefined) ?? ""),
+      body: method === "GET" ? EMPTY : encoder.encode((body as string | undefined) ?? ""),
       signal: init?.signal ?? undefined,
     }, pool).then((res) => {
       if (!REDIRECT.has(res.status)) return res;
@@ -150,12 +157,18 @@ class StaleConnection extends Error {}
  */
 export async function rawRequest(
   url: URL,
-  req: { headers: Record<string, string>; body: Uint8Array; signal?: AbortSignal },
+  req: {
+    method?: "GET" | "POST";
+    headers: Record<string, string>;
+    body: Uint8Array;
+    signal?: AbortSignal;
+  },
   pool: ConnPool | null = null,
 ): Promise<Response> {
   req.signal?.throwIfAborted();
   const request = requestBytes(`${url.pathname}${url.search}`, url.host, req.headers, req.body, {
     keepAlive: pool !== null,
+    method: req.method,
   });
   const reused = pool?.take(url.host) ?? null;
   try {

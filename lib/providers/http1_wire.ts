@@ -21,21 +21,25 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
 /**
- * A POST of `body` to `path` on `host` (`host:port`), head and body in one array. The caller's
- * `host`, `content-length` and `connection` headers are replaced by the right ones; a header name
- * or value that could split the head (CR, LF, NUL) is refused the way fetch refuses it, with a
- * `TypeError`.
+ * A request for `path` on `host` (`host:port`), head and body in one array: a POST of `body`, or
+ * a GET (no body, no `content-length`). The caller's `host`, `content-length` and `connection`
+ * headers are replaced by the right ones; a header name or value that could split the head (CR,
+ * LF, NUL) is refused the way fetch refuses it, with a `TypeError`.
  */
 export function requestBytes(
   path: string,
   host: string,
   headers: Record<string, string>,
   body: Uint8Array,
-  o: { keepAlive: boolean },
+  o: { keepAlive: boolean; method?: "GET" | "POST" },
 ): Uint8Array {
-  const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\n${
+  const get = o.method === "GET";
+  if (get && body.length) throw new TypeError("Request with GET/HEAD method cannot have body.");
+  const head = `${get ? "GET" : "POST"} ${path} HTTP/1.1\r\nhost: ${host}\r\n${
     headerLines(headers)
-  }content-length: ${body.length}\r\n${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
+  }${get ? "" : `content-length: ${body.length}\r\n`}${
+    o.keepAlive ? "" : "connection: close\r\n"
+  }\r\n`;
   const bytes = encoder.encode(head);
   const out = new Uint8Array(bytes.length + body.length);
   out.set(bytes);

@@ -100,10 +100,13 @@ export interface ProviderService {
 
 /** Builds the service over the app context. */
 export function createProviderService(
-  ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,
+  ctx: Pick<AppContext, "fetch" | "upstream" | "now" | "settings" | "config">,
 ): ProviderService {
   const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
-  const store = createModelStore(http);
+  // The model list (read by the gateway's first request, then kept) comes over the /v1 relay's
+  // client: for an http:// server that is the raw client, and Deno's fetch client, ~3 MB
+  // resident once used, is not loaded by /v1 at all (docs/decisions/memory-targets.md).
+  const store = createModelStore({ ...http, fetch: ctx.upstream });
   const idle = createIdleWatcher(() => performance.now());
   const prober = createStatusProber(http, {
     onChange: (provider) => store.invalidate(provider.baseUrl),
@@ -237,7 +240,7 @@ const SERVICES = new WeakMap<object, ProviderService>();
  * share one status cache, one model store and one idle watcher without threading the service through every factory.
  */
 export function providerServiceFor(
-  ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,
+  ctx: Pick<AppContext, "fetch" | "upstream" | "now" | "settings" | "config">,
 ): ProviderService {
   let service = SERVICES.get(ctx);
   if (!service) {

@@ -177,7 +177,28 @@ Deno.test("header values that would split the request head are refused", async (
   );
 });
 
-Deno.test("https, GETs, Headers objects and a configured proxy go to the fallback fetch", async () => {
+Deno.test("a GET goes over the raw socket with no body and no content-length, kept alive", async () => {
+  const server = rawServer(async (conn) => {
+    await write(
+      conn,
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"data":[]}',
+    );
+  });
+  const stop = new AbortController();
+  const kept = createUpstreamClient({ fallback: unused, shutdown: stop.signal });
+  const res = await kept(`${server.url}/v1/models?x=1`, { headers: { authorization: "Bearer k" } });
+  assertEquals(res.status, 200);
+  assertEquals(await res.json(), { data: [] });
+  const [head, ...lines] = server.seen[0].head.split("\r\n");
+  assertEquals(head, "GET /v1/models?x=1 HTTP/1.1");
+  assertEquals(lines.sort(), ["authorization: Bearer k", `host: ${server.url.slice(7)}`]);
+  assertEquals(server.seen[0].body.length, 0);
+  await assertRejects(() => kept(`${server.url}/v1/models`, { method: "GET", body: "x" }), Error);
+  stop.abort();
+  await server.close();
+});
+
+Deno.test("https, other methods, Headers objects and a configured proxy go to the fallback fetch", async () => {
   const calls: string[] = [];
   const fallback: typeof fetch = (input) => {
     calls.push(String(input));
@@ -185,7 +206,7 @@ Deno.test("https, GETs, Headers objects and a configured proxy go to the fallbac
   };
   const c = createUpstreamClient({ fallback });
   await c("https://example.invalid/v1", { method: "POST", body: "{}" });
-  await c("http://127.0.0.1:1/v1/models");
+  await c("http://127.0.0.1:1/v1/models", { method: "DELETE" });
   await c("http://127.0.0.1:1/v1", { method: "POST", body: "{}", headers: new Headers() });
   const proxied = createUpstreamClient({ fallback, env: { HTTP_PROXY: "http://proxy:3128" } });
   await proxied("http://127.0.0.1:1/v1", { method: "POST", body: "{}" });
