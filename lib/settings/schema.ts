@@ -5,8 +5,8 @@
  *
  * What a setting accepts is plain data (`SettingType`), not a zod schema: lib/settings/check.ts
  * validates with it, so start-up and every request validate settings without loading zod (zod/mini
- * and the schemas built from it were ~8 MB resident and ~45 ms of start-up:
- * docs/decisions/memory-targets.md, "Start-up without zod"). lib/settings/zod_type.ts builds the
+ * and the schemas built from it were ~8 MB resident and ~48 ms of start-up CPU; what start-up
+ * loads now: docs/decisions/memory-targets.md, "Start-up without zod"). lib/settings/zod_type.ts builds the
  * same rules as zod schemas for the OpenAPI document, and tests/settings/check_test.ts proves the
  * two give the same verdict, value and message for every key.
  */
