@@ -30,7 +30,7 @@ Deno.test("int8 scan: exact under V8's other code paths (baseline, optimising, n
 function int8(v: Float32Array): { q: number[]; scale: number } {
   const max = Math.max(...v.map(Math.abs));
   const k = 127 / max;
-  return { q: [...v].map((x) => Math.round(x * k)), scale: 1 / (k * Math.hypot(...v)) };
+  return { q: [...v].map((x) => Math.floor(x * k + 0.5)), scale: 1 / (k * Math.hypot(...v)) };
 }
 
 Deno.test("vector matrix: candidates carry the full int8 dot product's score, whatever the planes", () => {

@@ -47,6 +47,8 @@ export class VectorMatrix {
   #docNumbers = new Map<string, number>();
   #maxRowid = 0;
   #row: Int8Array;
+  /** The scanner's memory as bytes (renewed when it grows). */
+  #bytes = new Uint8Array(0);
 
   constructor(readonly dimensions: number) {
     this.stride = Math.ceil(dimensions / ROW_ALIGN) * ROW_ALIGN;
@@ -84,7 +86,8 @@ export class VectorMatrix {
       memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     }
     const from = this.#lBase();
-    new Uint8Array(memory.buffer).copyWithin(
+    this.#bytes = new Uint8Array(memory.buffer); // the old view is detached by a grow
+    this.#bytes.copyWithin(
       this.#lBase(capacity),
       from,
       from + this.#size * this.#half,
@@ -121,7 +124,10 @@ export class VectorMatrix {
       return 0;
     }
     const k = 127 / max;
-    for (let j = 0; j < d; j++) out[j] = Math.round(vector[j] * k);
+    // floor(x + 0.5): Math.round but where x + 0.5 itself rounds (x within 2^-53 of a half: either
+    // integer is as near), and twice as fast in V8 (the rounding was most of the ~1.2 s that
+    // quantising 100 000 × 768 took on a first search).
+    for (let j = 0; j < d; j++) out[j] = Math.floor(vector[j] * k + 0.5);
     out.fill(0, d);
     // cosine = (int dot) · (max/127)_row · (max/127)_query / (|row| · |query|)
     return 1 / (k * Math.sqrt(norm));
@@ -133,14 +139,14 @@ export class VectorMatrix {
     const r = this.#size;
     const t = this.#row;
     this.#scale[r] = this.#quantise(vector, t);
-    const bytes = new Uint8Array(this.#scanner.memory.buffer);
-    const half = this.#half;
-    const h = this.stride + r * half;
+    const bytes = this.#bytes;
+    const half = this.#half, stride = this.stride;
+    const h = stride + r * half;
     const l = this.#lBase() + r * half;
     let lo = 0;
     let lo2 = 0;
     // Per 32 components from c: byte c/2 + j holds c + j (low nibble) and c + 16 + j (high).
-    for (let c = 0; c < this.stride; c += 32) {
+    for (let c = 0; c < stride; c += 32) {
       for (let j = 0; j < 16; j++) {
         const a = t[c + j], b = t[c + 16 + j];
         bytes[h + c / 2 + j] = ((a >> 4) + 8) | (((b >> 4) + 8) << 4);
