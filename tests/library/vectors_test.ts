@@ -1,27 +1,88 @@
 /** The int8 SIMD scan and the top-k heap behind vector search agree with plain arithmetic. */
 import { assertEquals } from "../assert.ts";
-import { createInt8Scanner, ROW_ALIGN } from "../../lib/library/index/int8_scan.ts";
+import { createInt8Scanner, type ScanKernel } from "../../lib/library/index/int8_scan.ts";
 import { TopK, VectorMatrix } from "../../lib/library/index/vectors.ts";
+import { checkScanner } from "./int8_scan_check.ts";
 import { rng } from "./index_conformance_scale.ts";
 
-Deno.test("int8 scan: every row's dot product equals the scalar sum, extremes included", () => {
-  const scanner = createInt8Scanner();
-  const stride = 2 * ROW_ALIGN, n = 300;
-  scanner.memory.grow(Math.ceil((stride * (n + 1) + 4 * n) / 65536));
-  const bytes = new Int8Array(scanner.memory.buffer);
-  const rand = rng(9);
-  for (let i = 0; i < stride * (n + 1); i++) bytes[i] = Math.floor(rand() * 255) - 127;
-  for (let j = 0; j < stride; j++) bytes[stride + j] = bytes[j] = 127; // row 0: the maximum
-  for (let j = 0; j < stride; j++) bytes[2 * stride + j] = -127;
-  const out = stride * (n + 1);
-  scanner.scan(0, stride, n, stride, out);
-  const got = new Int32Array(scanner.memory.buffer, out, n);
-  for (let r = 0; r < n; r++) {
-    let want = 0;
-    for (let j = 0; j < stride; j++) want += bytes[j] * bytes[stride * (1 + r) + j];
-    assertEquals(got[r], want, `row ${r}`);
+Deno.test("int8 scan: both kernels give every row's exact sum, extremes included", () => {
+  assertEquals(createInt8Scanner().kernel, "relaxed", "V8 in Deno 2.9 has relaxed SIMD");
+  for (const kernel of ["relaxed", "portable"] as ScanKernel[]) {
+    assertEquals(checkScanner(kernel), [], kernel);
   }
-  assertEquals(got[0], 127 * 127 * stride);
+});
+
+Deno.test("int8 scan: exact under V8's other code paths (baseline, optimising, no AVX)", async () => {
+  const check = new URL("./int8_scan_check.ts", import.meta.url).pathname;
+  for (const flags of ["--liftoff-only", "--no-liftoff", "--no-enable-avx", "--no-enable-avx2"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `--v8-flags=${flags}`, check],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assertEquals(out.success, true, `${flags}: ${new TextDecoder().decode(out.stderr)}`);
+    assertEquals(JSON.parse(text), { kernels: ["relaxed", "portable"], errors: [] }, flags);
+  }
+});
+
+/** The int8 quantisation `VectorMatrix` documents, in plain arithmetic. */
+function int8(v: Float32Array): { q: number[]; scale: number } {
+  const max = Math.max(...v.map(Math.abs));
+  const k = 127 / max;
+  return { q: [...v].map((x) => Math.floor(x * k + 0.5)), scale: 1 / (k * Math.hypot(...v)) };
+}
+
+Deno.test("vector matrix: candidates carry the full int8 dot product's score, whatever the planes", () => {
+  const dims = 100, n = 3000, rand = rng(11);
+  const m = new VectorMatrix(dims);
+  const rows = Array.from(
+    { length: n },
+    () => Float32Array.from({ length: dims }, () => rand() - 0.5),
+  );
+  rows.forEach((v, i) => m.append(i + 1, `d${i % 7}`, v));
+  for (let t = 0; t < 5; t++) {
+    const query = Float32Array.from({ length: dims }, () => rand() - 0.5);
+    const qq = int8(query);
+    const want = rows.map((v, i) => {
+      const r = int8(v);
+      let dot = 0;
+      for (let j = 0; j < dims; j++) dot += r.q[j] * qq.q[j];
+      return { rowid: i + 1, dot, score: dot * r.scale * qq.scale };
+    }).sort((a, b) => b.score - a.score);
+    for (const count of [10, 160, n]) {
+      const got = m.candidates(query, count, null);
+      assertEquals(got.length, count);
+      // The same rows as a full int8 scan (bar ties at the cut), each with its score.
+      assertEquals(
+        new Set(got.map((c) => c.rowid)),
+        new Set(want.slice(0, count).map((w) => w.rowid)),
+      );
+      const byRow = new Map(want.map((w) => [w.rowid, w.score]));
+      for (const c of got) assertEquals(Math.abs(c.score - byRow.get(c.rowid)!) < 1e-6, true);
+    }
+  }
+});
+
+Deno.test("vector matrix: tight clusters (near neighbours within the estimate's error) lose no candidate", () => {
+  const dims = 256, n = 6000, rand = rng(5);
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const centres = Array.from({ length: 6 }, () => Float32Array.from({ length: dims }, gauss));
+  const point = () => {
+    const c = centres[Math.floor(rand() * centres.length)];
+    return Float32Array.from({ length: dims }, (_, j) => c[j] + 0.2 * gauss());
+  };
+  const rows = Array.from({ length: n }, point);
+  const m = new VectorMatrix(dims);
+  rows.forEach((v, i) => m.append(i + 1, `d${i % 7}`, v));
+  for (let t = 0; t < 5; t++) {
+    const query = point();
+    const exact = m.candidates(query, n, null); // every row scored exactly
+    for (const count of [10, 160]) {
+      const got = m.candidates(query, count, null);
+      assertEquals(got, exact.slice(0, count), `query ${t}, ${count} candidates`);
+    }
+  }
 });
 
 Deno.test("top-k heap keeps the k largest, best first", () => {

@@ -62,9 +62,21 @@ function transaction<T>(db: DatabaseSync, fn: () => T): T {
   }
 }
 
-/** Int8 candidates re-ranked exactly per result wanted, and never fewer than this. */
-const OVERSAMPLE = 8;
-const MIN_CANDIDATES = 128;
+/**
+ * `IN` over one parameter holding a JSON array: one statement prepared once, whatever the number
+ * of values (a statement of n placeholders was prepared per search: 0.15-0.3 ms of the re-rank).
+ */
+const JSON_LIST = `(SELECT value FROM json_each(?))`;
+
+/**
+ * Int8 candidates re-ranked exactly per result wanted, and never fewer than this. The exact top
+ * 20 of a search was found within the int8 top 20-31 in every case measured (100 000 uniform,
+ * 50 000 skewed and tightly clustered 768-d vectors, 4 000 clustered 100-d ones; 20 queries
+ * each: docs/decisions/library-index.md), so 4 × leaves room; each candidate's float32 vector
+ * is a row read from SQLite (≈ 10 µs).
+ */
+const OVERSAMPLE = 4;
+const MIN_CANDIDATES = 80;
 
 class SqliteSpace implements IndexSpace {
   #vectors: SpaceVectors;
@@ -177,9 +189,8 @@ class SqliteSpace implements IndexSpace {
     let qn = 0;
     for (let j = 0; j < d; j++) qn += query[j] * query[j];
     const qInv = qn > 0 ? 1 / Math.sqrt(qn) : 0;
-    const rows = this.db.prepare(
-      `SELECT rowid, vector FROM chunks WHERE rowid IN (${rowids.map(() => "?").join(",")})`,
-    ).all(...rowids);
+    const rows = this.#sql(`SELECT rowid, vector FROM chunks WHERE rowid IN ${JSON_LIST}`)
+      .all(JSON.stringify(rowids));
     const scored = rows.map((r) => {
       const bytes = r.vector as Uint8Array;
       const v = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -197,9 +208,8 @@ class SqliteSpace implements IndexSpace {
   #rowsById(rowids: number[]): Map<number, StoredChunk> {
     const out = new Map<number, StoredChunk>();
     if (rowids.length === 0) return out;
-    const rows = this.db.prepare(
-      `SELECT ${COLUMNS} FROM chunks WHERE rowid IN (${rowids.map(() => "?").join(",")})`,
-    ).all(...rowids);
+    const rows = this.#sql(`SELECT ${COLUMNS} FROM chunks WHERE rowid IN ${JSON_LIST}`)
+      .all(JSON.stringify(rowids));
     for (const r of rows) out.set(Number(r.rowid), toStored(r));
     return out;
   }
@@ -230,14 +240,14 @@ class SqliteSpace implements IndexSpace {
     }
     const match = query.text ? this.#keywords.plan(query.text, !query.vector) : null;
     if (match) {
-      const docFilter = docs ? `AND c.document_id IN (${[...docs].map(() => "?").join(",")})` : "";
-      const rows = this.db.prepare(
+      const docFilter = docs ? `AND c.document_id IN ${JSON_LIST}` : "";
+      const rows = this.#sql(
         `SELECT c.rowid, c.id, c.collection_id, c.document_id, c.ord, c.page, c.heading, c.start,
                 c."end", c.text, bm25(chunks_fts) AS bm25
          FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid
          WHERE chunks_fts MATCH ? AND c.space = ? ${docFilter}
          ORDER BY bm25 LIMIT ?`,
-      ).all(match, this.name, ...(docs ? [...docs] : []), depth);
+      ).all(match, this.name, ...(docs ? [JSON.stringify([...docs])] : []), depth);
       // FTS5's bm25() is negative, lower is better: report the conventional positive score.
       lists.push({
         signal: "keyword",
