@@ -17,8 +17,32 @@
  *   binary keep it, as `lib/library/index/sqlite_writer.ts` does with a Blob URL) and no
  *   permission. `node:worker_threads` is imported then, not at start-up (the first `node:`
  *   module starts Deno's Node compatibility layer: tests/distribution/startup_graph_test.ts).
+ * - Starting one is not free (≈ 170 ms of CPU and 0.4 s on this two-core machine under load:
+ *   Node compatibility boots in the new thread), so answers are parsed inline until it is up,
+ *   and it is kept until it has had no answer for `PARSER_IDLE_MS`: a worker thread is ≈ 26 MB
+ *   of resident memory (measured idle), not worth keeping between indexing jobs.
  */
 import type { Worker } from "node:worker_threads";
+import { after } from "../timer.ts";
+
+/** The parser thread ends once it has had no answer for this long. */
+export const PARSER_IDLE_MS = 60_000;
+let idleMs = PARSER_IDLE_MS;
+
+/** Tests: a shorter idle time before the parser thread ends. */
+export function setParserIdleMs(ms: number): void {
+  idleMs = ms;
+}
+
+/** Whether a parser thread is up and taking answers (tests). */
+export function parserRunning(): boolean {
+  return current !== null;
+}
+
+/** Starts the parser thread if none is running; resolves once it takes answers (tests). */
+export async function parserReady(): Promise<void> {
+  await start();
+}
 
 /** Answers smaller than this are parsed inline (a query's vector is ≈ 15 KB). */
 export const OFF_THREAD_MIN_BYTES = 64 * 1024;
@@ -71,6 +95,7 @@ function parserMain(require: (module: string) => any) {
     }
     return values;
   };
+  parentPort.postMessage({ id: -1, ready: true }); // booted: answers can come
   parentPort.on("message", (job: Job) => {
     const back = () =>
       parentPort.postMessage({ id: job.id, ok: false, bytes: job.bytes }, [job.bytes]);
@@ -127,27 +152,47 @@ function parserMain(require: (module: string) => any) {
 type Parser = (job: Job) => Promise<Reply>;
 
 let parser: Promise<Parser> | null = null;
-/** The running worker's `post`, to tell whether a failing worker is still the one in use. */
+/** The booted worker's `post`; null while none is up (answers are then parsed inline). */
 let current: Parser | null = null;
+/** Which worker `parser` is: a worker that fails clears it only if it is still its own. */
+let generation = 0;
 let nextId = 0;
 
 function start(): Promise<Parser> {
-  return parser ??= import("node:worker_threads").then(({ Worker }) =>
-    started(new Worker(`(${parserMain.toString()})(require);`, { eval: true }))
+  return parser ??= import("node:worker_threads").then(
+    ({ Worker }) => started(new Worker(`(${parserMain.toString()})(require);`, { eval: true })),
+    (e) => {
+      parser = null; // tried again on the next answer
+      throw e;
+    },
   );
 }
 
-function started(w: Worker): Parser {
+/** Resolves with the worker's `post` once it has booted (its first message). */
+function started(w: Worker): Promise<Parser> {
   w.unref();
+  const mine = ++generation;
+  const booted = Promise.withResolvers<Parser>();
   const pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  /** Cancels the idle stop armed once nothing was pending. */
+  let idle = () => {};
   w.on("message", (reply: Reply) => {
+    if (reply.id === -1) return booted.resolve(current = post);
     pending.get(reply.id)?.resolve(reply);
     pending.delete(reply.id);
+    if (pending.size === 0) idle = after(idleMs, () => retire() && void w.terminate());
   });
   let failed = false;
-  const fail = (e: unknown) => {
+  /** Takes this worker out of use (no new post reaches it); false when it already was. */
+  const retire = () => {
+    if (failed) return false;
     failed = true;
-    if (current === post) parser = current = null; // the next answer starts a new one
+    if (generation === mine) parser = current = null; // the next answer starts a new one
+    return true;
+  };
+  const fail = (e: unknown) => {
+    retire();
+    booted.reject(e);
     const waiting = [...pending.values()];
     pending.clear();
     for (const p of waiting) p.reject(e);
@@ -156,17 +201,20 @@ function started(w: Worker): Parser {
   w.on("exit", () => fail(new Error("the embeddings parser stopped")));
   function post(job: Job): Promise<Reply> {
     if (failed) return Promise.reject(new Error("the embeddings parser stopped"));
+    idle();
     return new Promise<Reply>((resolve, reject) => {
       pending.set(job.id, { resolve, reject });
       w.postMessage(job, [job.bytes]);
     });
   }
-  return current = post;
+  booted.promise.catch(() => {}); // a worker that never booted: `parser` is cleared by `fail`
+  return booted.promise;
 }
 
 /**
  * The vectors of a success answer of `count` vectors parsed on the worker, or the bytes back
- * (as a new array: `bytes` itself is moved to the worker) when the answer is anything else.
+ * when the answer is anything else or the worker is not up yet (then it is started, and `bytes`
+ * comes back as it is; otherwise as a new array: `bytes` itself is moved to the worker).
  * Rejects only if the worker itself fails.
  */
 export function parseOffThread(
@@ -174,12 +222,17 @@ export function parseOffThread(
   shape: AnswerShape,
   count: number,
 ): Promise<ParsedVectors | Uint8Array> {
+  const post = current;
+  if (!post) {
+    start().catch(() => {}); // parsed inline meanwhile; a failed start is tried again next time
+    return Promise.resolve(bytes);
+  }
   const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength &&
       bytes.buffer instanceof ArrayBuffer
     ? bytes.buffer
     : bytes.slice().buffer;
   const job: Job = { id: nextId++, bytes: owned, shape, count };
-  return start().then((post) => post(job)).then((reply) => {
+  return post(job).then((reply) => {
     if (!reply.ok) return new Uint8Array(reply.bytes);
     const flat = new Float32Array(reply.flat);
     let at = 0;

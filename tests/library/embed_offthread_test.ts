@@ -4,7 +4,13 @@
  */
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { ollamaEmbed, openAiEmbed } from "../../lib/providers/embed_wire.ts";
-import { OFF_THREAD_MIN_BYTES } from "../../lib/providers/embed_parse.ts";
+import {
+  OFF_THREAD_MIN_BYTES,
+  PARSER_IDLE_MS,
+  parserReady,
+  parserRunning,
+  setParserIdleMs,
+} from "../../lib/providers/embed_parse.ts";
 import { ProviderError } from "../../lib/providers/errors.ts";
 import { PROVIDERS } from "../../lib/providers/records.ts";
 import { resolveWith } from "../../lib/providers/resolve.ts";
@@ -61,6 +67,7 @@ Deno.test("a large answer parsed off the main thread: the inline parse's vectors
     const answer = JSON.stringify({ data, model: "served", usage: { prompt_tokens: 77 } });
     assert(answer.length > 2 * OFF_THREAD_MIN_BYTES);
     set(200, answer);
+    await parserReady(); // until it is up, answers are parsed inline
     const inline = await openAiEmbed(ctx("lmstudio"), input);
     const off = await openAiEmbed(ctx("lmstudio"), { ...input, float32: true });
     assert(Array.isArray(inline.vectors[0]), "without float32 the answer's numbers as they were");
@@ -111,6 +118,7 @@ Deno.test("a large answer that is not the plain success shape gets the inline pa
         assertStringIncludes(e.message, "boom");
       }],
     ];
+    await parserReady();
     for (const [status, body, check] of cases) {
       assert(body.length > OFF_THREAD_MIN_BYTES);
       set(status, body);
@@ -118,5 +126,30 @@ Deno.test("a large answer that is not the plain success shape gets the inline pa
       const off = await upstream(openAiEmbed(ctx("lmstudio"), { ...input, float32: true }));
       check(off);
       assertEquals(off, inline);
+    }
+  }));
+
+Deno.test("the parser thread ends once idle; answers are parsed inline until the next one is up", () =>
+  withServer(async (ctx, set) => {
+    const data = Array.from({ length: COUNT }, (_, i) => ({ embedding: vector(i), index: i }));
+    set(200, JSON.stringify({ data }));
+    setParserIdleMs(30);
+    try {
+      await parserReady();
+      const first = await openAiEmbed(ctx("lmstudio"), { ...input, float32: true });
+      assert(first.vectors[0] instanceof Float32Array);
+      for (let i = 0; i < 200 && parserRunning(); i++) await new Promise((r) => setTimeout(r, 10));
+      assertEquals(parserRunning(), false, "the idle parser thread did not end");
+      // Cold: this one is parsed inline while a new thread starts; the next ones go to it.
+      const cold = await openAiEmbed(ctx("lmstudio"), { ...input, float32: true });
+      assert(Array.isArray(cold.vectors[0]));
+      await parserReady();
+      assertEquals(parserRunning(), true);
+      const again = await openAiEmbed(ctx("lmstudio"), { ...input, float32: true });
+      assert(again.vectors[0] instanceof Float32Array);
+      assertEquals(Array.from(again.vectors[5]), Array.from(first.vectors[5]));
+      assertEquals(Array.from(again.vectors[5]), Array.from(new Float32Array(cold.vectors[5])));
+    } finally {
+      setParserIdleMs(PARSER_IDLE_MS);
     }
   }));
