@@ -114,7 +114,10 @@ export class Embedder {
       this.#waiting.shift()?.();
     };
     try {
-      return await this.opts.call({ model: this.opts.model, input, received: free }, signal);
+      return await this.opts.call(
+        { model: this.opts.model, input, received: free, float32: true },
+        signal,
+      );
     } finally {
       free();
       this.#inCall--;
@@ -131,7 +134,8 @@ export class Embedder {
           if (v.length !== this.#dimensions) {
             throw new DimensionError(this.#dimensions, v.length, this.opts.model);
           }
-          return new Float32Array(v);
+          // Parsed off the main thread, a large answer's vectors are float32 already.
+          return v instanceof Float32Array ? v : new Float32Array(v);
         });
       } catch (e) {
         const kind = e instanceof ProviderError ? e.error.kind : null;

@@ -14,6 +14,7 @@ import { extractDocument } from "../extract/extract.ts";
 import { ProviderError } from "../providers/errors.ts";
 import { chunkBlocks } from "./chunk.ts";
 import { DocumentCommits } from "./doc_commits.ts";
+import { ProgressEvents } from "./progress.ts";
 import type { IndexSpace } from "./index/types.ts";
 import {
   current,
@@ -56,14 +57,14 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     currentFile: null,
     error: null,
   };
-  let bytesDone = 0;
-  let bytesTotal = 0;
-  const emit = () => {
-    const seconds = (deps.now() - startedAt) / 1000;
-    progress.chunksPerSecond = seconds > 0 ? progress.chunksEmbedded / seconds : null;
-    progress.etaSeconds = bytesDone > 0 ? (seconds * (bytesTotal - bytesDone)) / bytesDone : null;
-    deps.events.publish(collectionId, "progress", { ...progress });
-  };
+  // Counts change with every batch and document; their events go out at a fixed cadence.
+  const progressEvents = new ProgressEvents(
+    progress,
+    (p) => deps.events.publish(collectionId, "progress", p),
+    deps.now,
+    startedAt,
+  );
+  const emit = () => progressEvents.emit();
   const setState = async (change: Partial<Collection>) => {
     const c = await deps.store.updateCollection(collectionId, (c) => ({
       ...c,
@@ -95,7 +96,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     const todo = docs.filter((d) => d.state === "queued" || d.state === "indexing");
     progress.docsTotal = docs.length;
     progress.docsDone = docs.length - todo.length;
-    bytesTotal = todo.reduce((n, d) => n + d.size, 0);
+    progressEvents.bytesTotal = todo.reduce((n, d) => n + d.size, 0);
     emit();
     const embedder = deps.embedder(target);
     let stopped = false;
@@ -120,7 +121,7 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       }));
     };
     const documentDone = (doc: LibraryDocument) => {
-      bytesDone += doc.size;
+      progressEvents.bytesDone += doc.size;
       progress.docsDone++;
       emit();
     };
@@ -318,10 +319,11 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
       await setState({ index: collection.building, building: null });
       await index.drop(spaceName(collectionId, old));
     }
+    progressEvents.flushHeld(); // the last counts while indexing, with the current file
     progress.currentFile = null;
     progress.state = "idle";
     await setState({ state: "idle", error: null });
-    emit();
+    progressEvents.flush();
     // Every chunk is searchable already: merging the keyword index's segments (on the index's
     // writer thread) need not keep the collection `indexing`, and cannot fail the job.
     await space?.optimize().catch((e) =>
@@ -341,6 +343,8 @@ export async function runJob(deps: JobDeps, collectionId: string, signal: AbortS
     progress.state = state;
     progress.error = error;
     await setState({ state, error });
-    emit();
+    progressEvents.flush();
+  } finally {
+    progressEvents.stop(); // nothing held goes out after the job
   }
 }

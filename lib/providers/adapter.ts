@@ -64,12 +64,18 @@ export interface EmbedRequest {
    * is read and parsed.
    */
   received?: () => void;
+  /**
+   * The caller takes float32 vectors (the Library's index stores them): a large answer may then
+   * be parsed off the main thread and come back as `Float32Array`s (lib/providers/embed_parse.ts).
+   * Without it the vectors are always the answer's numbers as they were.
+   */
+  float32?: boolean;
 }
 
 /** Vectors in the order of `EmbedRequest.input`. */
 export interface EmbedResult {
   model: string;
-  vectors: number[][];
+  vectors: number[][] | Float32Array[];
   /** Tokens the server counted, when it said. */
   promptTokens?: number;
 }

@@ -14,6 +14,7 @@ import { MAX_JSON_DEPTH } from "../http/json_guard.ts";
 import { authHeaders } from "./resolve.ts";
 import type { UpstreamError } from "./types.ts";
 import { readCapped } from "../net/read_capped.ts";
+import { type AnswerShape, OFF_THREAD_MIN_BYTES, parseOffThread } from "./embed_parse.ts";
 
 /** One embeddings call may take a while: JIT loading a model comes first. */
 export const EMBED_TIMEOUT_MS = 120_000;
@@ -123,11 +124,19 @@ function parseAnswer(text: string): unknown {
   }
 }
 
+/** An answer as it came: status, head and body bytes. */
+interface Answer {
+  status: number;
+  headers: Headers;
+  bytes: Uint8Array;
+  ectx: ErrorContext;
+}
+
 /**
- * Posts `req` (model and inputs) to `path` and returns the parsed answer; `req.received` fires
+ * Posts `req` (model and inputs) to `path` and returns the answer unparsed; `req.received` fires
  * when the answer's head is in.
  */
-async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Promise<unknown> {
+async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Promise<Answer> {
   const url = `${path.startsWith("/api/") ? ctx.provider.baseUrl : ctx.provider.apiBase}${
     path.replace(/^\/v1/, "")
   }`;
@@ -162,6 +171,12 @@ async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Pro
     }
     return { status: res.status, headers: res.headers, bytes };
   });
+  return { status, headers, bytes, ectx };
+}
+
+/** The answer's JSON, parsed here; a failure status or an error body throws its typed error. */
+function jsonOf(ctx: SlotContext, answer: Answer): unknown {
+  const { status, headers, bytes, ectx } = answer;
   const text = new TextDecoder().decode(bytes);
   const json = parseAnswer(text);
   if (status >= 400 || isErrorBody(json)) {
@@ -172,12 +187,47 @@ async function postEmbed(ctx: SlotContext, path: string, req: EmbedRequest): Pro
     throw serverError(
       ctx,
       ectx,
-      `${ctx.provider.record.displayName} at ${url} answered without JSON`,
+      `${ctx.provider.record.displayName} at ${ectx.url} answered without JSON`,
       "Check that the URL points at the embedding server's API.",
       text,
     );
   }
   return json;
+}
+
+/**
+ * A large success answer parsed off the main thread (`embed_parse.ts`) when the caller takes
+ * float32 vectors; null when it is for `jsonOf` and the inline checks (small, a failure status,
+ * or any answer but the plain success shape, whose bytes are put back in `answer`).
+ */
+async function parsedOffThread(
+  ctx: SlotContext,
+  answer: Answer,
+  shape: AnswerShape,
+  req: EmbedRequest,
+): Promise<EmbedResult | null> {
+  if (!req.float32 || answer.status >= 400 || answer.bytes.byteLength < OFF_THREAD_MIN_BYTES) {
+    return null;
+  }
+  let out: Awaited<ReturnType<typeof parseOffThread>>;
+  try {
+    out = await parseOffThread(answer.bytes, shape, req.input.length);
+  } catch (e) {
+    // The parser thread itself failed (never seen): retryable, as a dropped answer is.
+    throw serverError(
+      ctx,
+      answer.ectx,
+      `The embeddings answer from ${ctx.provider.record.displayName} could not be parsed: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+      "Try again; if it persists, see deepstudio's log.",
+    );
+  }
+  if (out instanceof Uint8Array) {
+    answer.bytes = out;
+    return null;
+  }
+  return { model: out.model ?? req.model, vectors: out.vectors, promptTokens: out.promptTokens };
 }
 
 function malformed(ctx: SlotContext, what: string): ProviderError {
@@ -207,7 +257,10 @@ const numberOr = (v: unknown) => typeof v === "number" ? v : undefined;
 
 /** `POST /v1/embeddings` (OpenAI shape): vectors reordered by `index`. */
 export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postEmbed(ctx, "/v1/embeddings", req) as {
+  const answer = await postEmbed(ctx, "/v1/embeddings", req);
+  const fast = await parsedOffThread(ctx, answer, "openai", req);
+  if (fast) return fast;
+  const json = jsonOf(ctx, answer) as {
     data?: { embedding?: unknown; index?: number }[];
     model?: string;
     usage?: { prompt_tokens?: number };
@@ -225,7 +278,10 @@ export async function openAiEmbed(ctx: SlotContext, req: EmbedRequest): Promise<
 
 /** Ollama's native `POST /api/embed`. */
 export async function ollamaEmbed(ctx: SlotContext, req: EmbedRequest): Promise<EmbedResult> {
-  const json = await postEmbed(ctx, "/api/embed", req) as {
+  const answer = await postEmbed(ctx, "/api/embed", req);
+  const fast = await parsedOffThread(ctx, answer, "ollama", req);
+  if (fast) return fast;
+  const json = jsonOf(ctx, answer) as {
     embeddings?: unknown;
     model?: string;
     prompt_eval_count?: number;

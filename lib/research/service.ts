@@ -119,8 +119,11 @@ export function createResearchService(
   const sourcesDeps = opts.sources ?? {
     ...defaultSourcesDeps(
       ctx.fetch,
+      // No `float32` asked, so these are the answer's numbers as they were (adapter.ts).
       async (provider, model, input, signal) =>
-        (await providers.embed(provider, { model, input }, signal)).vectors,
+        (await providers.embed(provider, { model, input }, signal)).vectors.map((v) =>
+          Array.isArray(v) ? v : Array.from(v)
+        ),
     ),
     searchLibrary: runLibrarySearch(ctx),
   };

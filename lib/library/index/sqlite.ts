@@ -322,6 +322,9 @@ export function openSqliteIndex(
         db.prepare(`DELETE FROM spaces WHERE name = ?`).run(name);
       });
       open.delete(name);
+      // A whole space's rows and keyword entries deleted: a WAL as large as the space, which the
+      // main connection does not checkpoint (sqlite_schema.ts). Copied back off the main thread.
+      writer.checkpoint().catch(() => {}); // best effort: the next job's commits checkpoint too
       return Promise.resolve();
     },
     names: () =>

@@ -31,8 +31,28 @@ CREATE TABLE IF NOT EXISTS {name} (
 );
 `;
 
-/** Outside any transaction (the journal mode cannot change inside one). */
-const PRAGMAS = `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;`;
+/**
+ * WAL pages after which a commit of the index's writer thread (`sqlite_writer.ts`) checkpoints
+ * (SQLite's default is 1 000, 4 MB). At the default an indexing job checkpointed every ≈ 600
+ * chunks inside a writer commit: copying the pages back and two fsyncs stalled the writer 40-55 ms
+ * each time, and the FTS5 pages rewritten after it were copied again at the next one. 1 270 chunks
+ * through this schema (batches of 32) took 260-290 ms at the default, 140-180 ms at 8 192 pages;
+ * 6 350 chunks 1.4-1.6 s at the default, 0.77-0.88 s at 16 384 (docs/decisions/library-index.md,
+ * "Indexing overhead", sixth round). The WAL is checkpointed and truncated after each job
+ * (`SqliteWriter.optimize`), so it stays under this (64 MB) while a job runs and shrinks after.
+ * Durability is the same: a commit is in the WAL as before; a checkpoint only copies committed
+ * pages into the main file.
+ */
+export const WAL_CHECKPOINT_PAGES = 16_384;
+
+/**
+ * Outside any transaction (the journal mode cannot change inside one). The main connection never
+ * checkpoints on its own commits: with the WAL allowed to grow to `WAL_CHECKPOINT_PAGES`, one
+ * would copy up to 64 MB on the event loop; its large writes ask the writer thread instead
+ * (`SqliteWriter.checkpoint`).
+ */
+const PRAGMAS =
+  `PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, dimensions INTEGER NOT NULL);

@@ -17,6 +17,7 @@
  *   the one-file bundle and from the compiled binary (a worker module file would be left out of
  *   the bundle).
  */
+import { WAL_CHECKPOINT_PAGES } from "./sqlite_schema.ts";
 import { IndexError } from "./types.ts";
 
 /** One chunk row without its vector, in the order of the INSERT's columns after `space`. */
@@ -43,13 +44,14 @@ interface Add {
 type Request =
   | { id: number; kind: "add"; adds: Add[] }
   | { id: number; kind: "optimize" }
+  | { id: number; kind: "checkpoint" }
   | { id: number; kind: "close" };
 
 /** Per add: rows inserted, or null when its space no longer exists. */
 type Reply = { id: number; inserted?: (number | null)[]; error?: string };
 
 /** Runs inside the worker (stringified: it may use nothing from this module's scope). */
-function writerMain(file: string, busyMs: number) {
+function writerMain(file: string, busyMs: number, checkpointPages: number) {
   const scope = self as unknown as {
     onmessage: (e: MessageEvent) => void;
     postMessage: (m: unknown) => void;
@@ -59,6 +61,7 @@ function writerMain(file: string, busyMs: number) {
     db.exec(`PRAGMA busy_timeout = ${busyMs}`);
     // Per connection (WAL mode is the file's, set by the main connection's schema).
     db.exec(`PRAGMA synchronous = NORMAL`);
+    db.exec(`PRAGMA wal_autocheckpoint = ${checkpointPages}`);
     return {
       db,
       exists: db.prepare(`SELECT 1 FROM spaces WHERE name = ?`),
@@ -76,6 +79,10 @@ function writerMain(file: string, busyMs: number) {
       const { db, exists, insert } = await ready;
       if (req.kind === "close") {
         db.close(); // before the worker ends, so the file is free when close() resolves
+        return scope.postMessage({ id: req.id });
+      }
+      if (req.kind === "checkpoint") {
+        db.exec(`PRAGMA wal_checkpoint(PASSIVE)`);
         return scope.postMessage({ id: req.id });
       }
       if (req.kind === "optimize") {
@@ -124,7 +131,8 @@ export class SqliteWriter {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const args = [this.file, this.busyMs].map((a) => JSON.stringify(a)).join(",");
+    const args = [this.file, this.busyMs, WAL_CHECKPOINT_PAGES].map((a) => JSON.stringify(a))
+      .join(",");
     const url = URL.createObjectURL(
       new Blob([`(${writerMain.toString()})(${args});`], { type: "text/javascript" }),
     );
@@ -187,6 +195,15 @@ export class SqliteWriter {
   /** FTS5 segments merged into one and the WAL checkpointed, off the main thread. */
   async optimize(): Promise<void> {
     const reply = await this.#ask({ id: this.#nextId++, kind: "optimize" });
+    if (reply.error !== undefined) throw new Error(reply.error);
+  }
+
+  /**
+   * Copies the WAL's committed pages into the file, off the main thread, without waiting for
+   * readers (the main connection never checkpoints: `sqlite_schema.ts`).
+   */
+  async checkpoint(): Promise<void> {
+    const reply = await this.#ask({ id: this.#nextId++, kind: "checkpoint" });
     if (reply.error !== undefined) throw new Error(reply.error);
   }
 
