@@ -154,6 +154,23 @@ export async function relayChat(
   let timedOut = false;
 
   if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED });
+  const sentAt = now();
+  let sending: Promise<Response>;
+  try {
+    sending = (deps.upstream ?? deps.fetch)(plan.url, {
+      method: "POST",
+      headers: requestHeaders(provider, plan.stream),
+      body: plan.body,
+      signal: upstream.signal,
+    });
+  } catch (e) {
+    sending = Promise.reject(e);
+  }
+  // The request is on its way (the raw client, lib/providers/http1_client.ts, has written it
+  // when the call returns): what follows until the `await` runs while the upstream works on it,
+  // not before the upstream sees the request. Nothing can abort the client's signal or reach the
+  // idle timeout in between (the same synchronous run).
+  const prepAt = now();
   const onClientAbort = () => upstream.abort();
   // No `{ once: true }`: a signal aborts once, `finish` removes the listener, and an options
   // object costs a WebIDL dictionary conversion per request.
@@ -174,23 +191,22 @@ export async function relayChat(
       ? cancelledError(provider, ectx)
       : toUpstreamError(e, provider, ectx);
 
-  const sentAt = now();
+  // A streamed request's client side (guard, stripper, the client's stream and its Response)
+  // depends on nothing the answer says as long as it is a 200 event stream, the usual answer.
+  const early = plan.stream ? clientStream() : null;
+  /** Our own work done while the upstream worked: it is deepstudio's time, not the upstream's. */
+  const prepMs = now() - prepAt;
   let res: Response;
   try {
-    res = await (deps.upstream ?? deps.fetch)(plan.url, {
-      method: "POST",
-      headers: requestHeaders(provider, plan.stream),
-      body: plan.body,
-      signal: upstream.signal,
-    });
+    res = await sending;
   } catch (e) {
     finish();
-    clock.upstream += now() - sentAt;
+    clock.upstream += now() - sentAt - prepMs;
     return errorResponse(failure(e), clock, now);
   }
   idle.touch();
   ectx.responded = true;
-  clock.upstream += now() - sentAt;
+  clock.upstream += now() - sentAt - prepMs;
 
   if (!res.ok || !res.body) {
     let text = "";
@@ -221,90 +237,117 @@ export async function relayChat(
       now,
     });
   }
-  const stripper = plan.stripUsage
-    ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
-    : null;
-  const guard = createStreamGuard({
-    redact: (text) => redactSecrets(text, provider),
-    cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
-  });
-  const reader = chunkReader(res.body);
-  let cancelled = false;
-  let resume: (() => void) | null = null;
-  const wake = () => {
-    const r = resume;
-    resume = null;
-    r?.();
-  };
+  const stream = early ?? clientStream();
+  stream.start(res.body);
+  if (stream.response && res.status === 200) {
+    // Built while waiting: only what the answer decides is added now.
+    const headers = stream.response.headers;
+    headers.append("content-type", res.headers.get("content-type")!);
+    headers.append("server-timing", timingHeader(clock, now()));
+    return stream.response;
+  }
+  return relayHeaders(res, stream.body, clock, now);
 
-  // Reads upstream as fast as it sends and hands each chunk on at once; pauses only while the
-  // client's queue is full (a slow client), so memory stays bounded without holding frames back.
-  async function pump(controller: ReadableStreamDefaultController<Uint8Array>) {
-    let midEvent = false;
-    for (;;) {
-      let chunk: Uint8Array | null;
-      let guarded: Uint8Array | null = null;
-      try {
-        chunk = await reader.read();
-        if (chunk !== null) guarded = guard.push(chunk); // throws on an oversized event
-      } catch (e) {
-        const error = failure(e);
-        finish();
-        // An aborted signal alone does not always close the connection (seen with Deno's fetch
-        // under many concurrent streams): cancelling the body does.
-        reader.cancel(e).catch(() => {});
-        if (cancelled || error.kind === "cancelled") return close(controller);
-        // Inside a stream: say what happened as an error event, the way servers do (no [DONE]).
-        if (midEvent) controller.enqueue(NEW_EVENT);
-        controller.enqueue(errorEvent(error));
-        return close(controller);
-      }
-      if (cancelled) return;
-      if (chunk === null) {
-        finish();
-        // A stream that just stops (no [DONE], no error event) was cut or malformed: say so.
-        const tail = guard.end();
-        const last = tail && stripper ? stripper.push(tail) : tail;
-        if (last) controller.enqueue(last);
-        const rest = stripper?.flush();
-        if (rest) controller.enqueue(rest);
-        return close(controller);
-      }
-      idle.touch();
-      if (!guarded) continue;
-      const out = stripper ? stripper.push(guarded) : guarded;
-      if (!out) continue;
-      midEvent = !endsAtEventEnd(out);
-      controller.enqueue(out);
-      if ((controller.desiredSize ?? 1) <= 0) {
-        // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.
-        idle.stop();
-        await new Promise<void>((r) => resume = r);
+  /**
+   * The client's side of a stream: its guard and usage stripper, its body (whose pump starts at
+   * `start`, given the upstream body) and, built ahead, the Response a 200 event stream gets
+   * (secure headers, `x-accel-buffering`; the content type and Server-Timing come with the answer).
+   */
+  function clientStream() {
+    const stripper = plan.stripUsage
+      ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
+      : null;
+    const guard = createStreamGuard({
+      redact: (text) => redactSecrets(text, provider),
+      cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
+    });
+    let reader: ReturnType<typeof chunkReader>;
+    let controller: ReadableStreamDefaultController<Uint8Array>;
+    let cancelled = false;
+    let resume: (() => void) | null = null;
+    const wake = () => {
+      const r = resume;
+      resume = null;
+      r?.();
+    };
+
+    // Reads upstream as fast as it sends and hands each chunk on at once; pauses only while the
+    // client's queue is full (a slow client), so memory stays bounded without holding frames back.
+    async function pump() {
+      let midEvent = false;
+      for (;;) {
+        let chunk: Uint8Array | null;
+        let guarded: Uint8Array | null = null;
+        try {
+          chunk = await reader.read();
+          if (chunk !== null) guarded = guard.push(chunk); // throws on an oversized event
+        } catch (e) {
+          const error = failure(e);
+          finish();
+          // An aborted signal alone does not always close the connection (seen with Deno's fetch
+          // under many concurrent streams): cancelling the body does.
+          reader.cancel(e).catch(() => {});
+          if (cancelled || error.kind === "cancelled") return close(controller);
+          // Inside a stream: say what happened as an error event, the way servers do (no [DONE]).
+          if (midEvent) controller.enqueue(NEW_EVENT);
+          controller.enqueue(errorEvent(error));
+          return close(controller);
+        }
         if (cancelled) return;
-        idle = deps.idle.watch(timeoutMs, onIdle);
+        if (chunk === null) {
+          finish();
+          // A stream that just stops (no [DONE], no error event) was cut or malformed: say so.
+          const tail = guard.end();
+          const last = tail && stripper ? stripper.push(tail) : tail;
+          if (last) controller.enqueue(last);
+          const rest = stripper?.flush();
+          if (rest) controller.enqueue(rest);
+          return close(controller);
+        }
+        idle.touch();
+        if (!guarded) continue;
+        const out = stripper ? stripper.push(guarded) : guarded;
+        if (!out) continue;
+        midEvent = !endsAtEventEnd(out);
+        controller.enqueue(out);
+        if ((controller.desiredSize ?? 1) <= 0) {
+          // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.
+          idle.stop();
+          await new Promise<void>((r) => resume = r);
+          if (cancelled) return;
+          idle = deps.idle.watch(timeoutMs, onIdle);
+        }
       }
     }
-  }
 
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      pump(controller).catch((e) => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        controller = c;
+      },
+      pull: wake,
+      cancel(reason) {
+        cancelled = true;
         finish();
-        try {
-          controller.error(e);
-        } catch { /* already closed */ }
-      });
-    },
-    pull: wake,
-    cancel(reason) {
-      cancelled = true;
-      finish();
-      upstream.abort();
-      wake();
-      reader.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: QUEUE_CHUNKS });
-  return relayHeaders(res, body, clock, now);
+        upstream.abort();
+        wake();
+        reader?.cancel(reason).catch(() => {});
+      },
+    }, { highWaterMark: QUEUE_CHUNKS });
+    return {
+      body,
+      response: securedResponse(body, 200, { "x-accel-buffering": "no" }),
+      /** Starts relaying `upstreamBody` (once, when the answer is an event stream). */
+      start(upstreamBody: ReadableStream<Uint8Array>) {
+        reader = chunkReader(upstreamBody);
+        pump().catch((e) => {
+          finish();
+          try {
+            controller.error(e);
+          } catch { /* already closed */ }
+        });
+      },
+    };
+  }
 }
 
 /**
