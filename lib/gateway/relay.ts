@@ -133,16 +133,21 @@ export function errorResponse(
 }
 
 /**
- * Sends `plan` upstream and returns the response to give the client. `clientSignal` is the
- * incoming request's signal. Never throws: failures become OpenAI-format errors (before the
- * answer started) or an error event (inside a stream).
+ * Sends `plan` upstream and returns the response to give the client. Never throws: failures
+ * become OpenAI-format errors (before the answer started) or an error event (inside a stream).
  */
 export async function relayChat(
   deps: RelayDeps,
   plan: ChatPlan,
-  opts: { clientSignal: AbortSignal; clock: RequestClock },
+  opts: {
+    /** The incoming request's signal, asked for once the request is on its way upstream. */
+    clientSignal: () => AbortSignal;
+    /** That signal if it was made already (planning waited with it): aborted, nothing is sent. */
+    madeSignal?: AbortSignal;
+    clock: RequestClock;
+  },
 ): Promise<Response> {
-  const { clientSignal, clock } = opts;
+  const { clock } = opts;
   const { provider, timeoutMs } = plan;
   const now = deps.perfNow;
   const ectx: ErrorContext = {
@@ -153,7 +158,7 @@ export async function relayChat(
   const upstream = new AbortController();
   let timedOut = false;
 
-  if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED });
+  if (opts.madeSignal?.aborted) return new Response(null, { status: CLIENT_CLOSED });
   const sentAt = now();
   let sending: Promise<Response>;
   try {
@@ -171,10 +176,12 @@ export async function relayChat(
   // not before the upstream sees the request. Nothing can abort the client's signal or reach the
   // idle timeout in between (the same synchronous run).
   const prepAt = now();
+  const clientSignal = opts.clientSignal();
   const onClientAbort = () => upstream.abort();
   // No `{ once: true }`: a signal aborts once, `finish` removes the listener, and an options
   // object costs a WebIDL dictionary conversion per request.
   clientSignal.addEventListener("abort", onClientAbort);
+  if (clientSignal.aborted) upstream.abort(); // gone before the listener was there
   const onIdle = () => {
     timedOut = true;
     upstream.abort();
