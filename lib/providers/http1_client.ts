@@ -27,7 +27,6 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
  * ~200 bytes). Each open stream holds its buffer while it waits, so it is not larger than that.
  */
 const READ_BYTES = 16 * 1024;
-const encoder = new TextEncoder();
 const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -107,7 +106,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
     const target = parsedUrl(url);
     return rawRequest(target, {
       headers: (headers ?? {}) as Record<string, string>,
-      body: encoder.encode((init?.body as string | undefined) ?? ""),
+      body: (init?.body as string | undefined) ?? "",
       signal: init?.signal ?? undefined,
     }, pool).then((res) => {
       if (!REDIRECT.has(res.status)) return res;
@@ -150,7 +149,7 @@ class StaleConnection extends Error {}
  */
 export async function rawRequest(
   url: URL,
-  req: { headers: Record<string, string>; body: Uint8Array; signal?: AbortSignal },
+  req: { headers: Record<string, string>; body: Uint8Array | string; signal?: AbortSignal },
   pool: ConnPool | null = null,
 ): Promise<Response> {
   req.signal?.throwIfAborted();
