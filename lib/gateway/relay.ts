@@ -25,14 +25,12 @@ import {
   readUpstreamText,
 } from "../providers/http.ts";
 import { securedResponse } from "../http/security.ts";
-import { bufferedBody, isRawBody } from "../providers/http1_client.ts";
+import { bufferedBody } from "../providers/http1_client.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
-import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
+import { CLIENT_CLOSED, fromUpstreamError } from "./openai_error.ts";
 import type { ChatPlan } from "./request.ts";
-import { createUsageStripper } from "./sse.ts";
-import { createStreamGuard } from "./stream_guard.ts";
-import { endsAtEventEnd } from "../providers/sse.ts";
+import { createClientStream, type StreamSide } from "./relay_stream.ts";
 import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
 
@@ -51,52 +49,9 @@ export interface RelayDeps {
   idle: IdleWatcher;
 }
 
-const NEW_EVENT = new TextEncoder().encode("\n\n");
 const DECODER = new TextDecoder();
-/**
- * Bytes read per upstream read. Deno's default reader hands out a fresh 64 KiB buffer per read,
- * which for ~200-byte SSE frames means megabytes of short-lived external memory per second
- * (frequent GC, RSS growth); one reused buffer per relay and a right-sized copy avoid that. Each
- * open stream holds its buffer while waiting, so it is small: a larger event simply arrives in
- * several reads, which SSE clients handle like any TCP split.
- */
-const READ_BUFFER = 4 * 1024;
 /** Non-streamed JSON answers up to this size are checked for errors hidden in a 2xx. */
 const MAX_CHECKED_DOCUMENT = 8 * 1024 * 1024;
-/** The error event's detail when a stream ends without `[DONE]` or an error event. */
-const STREAM_CUT = "the server's stream was cut or malformed";
-/** Chunks queued toward the client before upstream reads pause (backpressure, not buffering). */
-const QUEUE_CHUNKS = 8;
-
-/** Reads upstream chunks: BYOB into one reused buffer when the body allows it. */
-function chunkReader(body: ReadableStream<Uint8Array>, size = READ_BUFFER) {
-  let byob: ReadableStreamBYOBReader | null = null;
-  // The raw client's bodies are default streams (one chunk per socket read): asking them for a
-  // BYOB reader would throw, and the TypeError's stack trace cost ~30 µs per stream.
-  if (!isRawBody(body)) {
-    try {
-      byob = body.getReader({ mode: "byob" });
-    } catch { /* not a byte stream (a test's hand-made body): default reads */ }
-  }
-  const plain = byob ? null : body.getReader();
-  let buffer = new Uint8Array(byob ? size : 0);
-  return {
-    async read(): Promise<Uint8Array | null> {
-      if (plain) {
-        const r = await plain.read();
-        return r.done ? null : r.value;
-      }
-      const r = await byob!.read(buffer);
-      if (r.done || !r.value) return null;
-      const out = r.value.slice();
-      buffer = new Uint8Array(r.value.buffer);
-      return out;
-    },
-    cancel(reason: unknown): Promise<void> {
-      return (byob ?? plain!).cancel(reason);
-    },
-  };
-}
 
 /** The request headers by provider (one object per settings version: providerFor caches it). */
 const headersByProvider = new WeakMap<
@@ -200,7 +155,20 @@ export async function relayChat(
 
   // A streamed request's client side (guard, stripper, the client's stream and its Response)
   // depends on nothing the answer says as long as it is a 200 event stream, the usual answer.
-  const early = plan.stream ? clientStream() : null;
+  const side = (): StreamSide => ({
+    stripUsage: plan.stripUsage,
+    restoreFinishFields: plan.restoreFinishFields,
+    redact: (text) => redactSecrets(text, provider),
+    failure,
+    finish,
+    touch: () => idle.touch(),
+    pauseIdle: () => idle.stop(),
+    resumeIdle: () => {
+      idle = deps.idle.watch(timeoutMs, onIdle);
+    },
+    abortUpstream: () => upstream.abort(),
+  });
+  const early = plan.stream ? createClientStream(side()) : null;
   /** Our own work done while the upstream worked: it is deepstudio's time, not the upstream's. */
   const prepMs = now() - prepAt;
   let res: Response;
@@ -244,9 +212,9 @@ export async function relayChat(
       now,
     });
   }
-  const stream = early ?? clientStream();
+  const stream = early ?? createClientStream(side());
   stream.start(res.body);
-  if (stream.response && res.status === 200) {
+  if (res.status === 200) {
     // Built while waiting: only what the answer decides is added now.
     const headers = stream.response.headers;
     headers.append("content-type", res.headers.get("content-type")!);
@@ -254,107 +222,6 @@ export async function relayChat(
     return stream.response;
   }
   return relayHeaders(res, stream.body, clock, now);
-
-  /**
-   * The client's side of a stream: its guard and usage stripper, its body (whose pump starts at
-   * `start`, given the upstream body) and, built ahead, the Response a 200 event stream gets
-   * (secure headers, `x-accel-buffering`; the content type and Server-Timing come with the answer).
-   */
-  function clientStream() {
-    const stripper = plan.stripUsage
-      ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
-      : null;
-    const guard = createStreamGuard({
-      redact: (text) => redactSecrets(text, provider),
-      cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
-    });
-    let reader: ReturnType<typeof chunkReader>;
-    let controller: ReadableStreamDefaultController<Uint8Array>;
-    let cancelled = false;
-    let resume: (() => void) | null = null;
-    const wake = () => {
-      const r = resume;
-      resume = null;
-      r?.();
-    };
-
-    // Reads upstream as fast as it sends and hands each chunk on at once; pauses only while the
-    // client's queue is full (a slow client), so memory stays bounded without holding frames back.
-    async function pump() {
-      let midEvent = false;
-      for (;;) {
-        let chunk: Uint8Array | null;
-        let guarded: Uint8Array | null = null;
-        try {
-          chunk = await reader.read();
-          if (chunk !== null) guarded = guard.push(chunk); // throws on an oversized event
-        } catch (e) {
-          const error = failure(e);
-          finish();
-          // An aborted signal alone does not always close the connection (seen with Deno's fetch
-          // under many concurrent streams): cancelling the body does.
-          reader.cancel(e).catch(() => {});
-          if (cancelled || error.kind === "cancelled") return close(controller);
-          // Inside a stream: say what happened as an error event, the way servers do (no [DONE]).
-          if (midEvent) controller.enqueue(NEW_EVENT);
-          controller.enqueue(errorEvent(error));
-          return close(controller);
-        }
-        if (cancelled) return;
-        if (chunk === null) {
-          finish();
-          // A stream that just stops (no [DONE], no error event) was cut or malformed: say so.
-          const tail = guard.end();
-          const last = tail && stripper ? stripper.push(tail) : tail;
-          if (last) controller.enqueue(last);
-          const rest = stripper?.flush();
-          if (rest) controller.enqueue(rest);
-          return close(controller);
-        }
-        idle.touch();
-        if (!guarded) continue;
-        const out = stripper ? stripper.push(guarded) : guarded;
-        if (!out) continue;
-        midEvent = !endsAtEventEnd(out);
-        controller.enqueue(out);
-        if ((controller.desiredSize ?? 1) <= 0) {
-          // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.
-          idle.stop();
-          await new Promise<void>((r) => resume = r);
-          if (cancelled) return;
-          idle = deps.idle.watch(timeoutMs, onIdle);
-        }
-      }
-    }
-
-    const body = new ReadableStream<Uint8Array>({
-      start(c) {
-        controller = c;
-      },
-      pull: wake,
-      cancel(reason) {
-        cancelled = true;
-        finish();
-        upstream.abort();
-        wake();
-        reader?.cancel(reason).catch(() => {});
-      },
-    }, { highWaterMark: QUEUE_CHUNKS });
-    return {
-      body,
-      response: securedResponse(body, 200, { "x-accel-buffering": "no" }),
-      /** Starts relaying `upstreamBody` (once, when the answer is an event stream). */
-      start(upstreamBody: ReadableStream<Uint8Array>) {
-        reader = chunkReader(upstreamBody);
-        pump().catch((e) => {
-          finish();
-          try {
-            controller.error(e);
-          } catch { /* already closed */ }
-        });
-      },
-    };
-  }
 }
 
 /**
@@ -401,12 +268,6 @@ async function relayDocument(
     }
   }
   return relayHeaders(res, bytes, o.clock, o.now);
-}
-
-function close(controller: ReadableStreamDefaultController<Uint8Array>): void {
-  try {
-    controller.close();
-  } catch { /* cancelled meanwhile */ }
 }
 
 function relayHeaders(
