@@ -256,8 +256,10 @@ export function securityMiddleware(ctx: AppContext): MiddlewareHandler[] {
       // The gateway's chat handler reads its body through lib/http/body.ts's readers alone, which
       // enforce this cap (MAX_GATEWAY_BODY, chunked bodies included) and this deadline
       // themselves: no wrapped stream, no second Request, per request. Routes that may leave a
-      // body unread keep bodyLimit, which reads and caps it here.
-      if (c.req.raw.body) setBodyDeadline(c.req.raw, bodyTimeoutMs);
+      // body unread keep bodyLimit, which reads and caps it here. The deadline is set without
+      // asking for `req.body`: that getter turns a body Deno already holds whole into a stream,
+      // which `req.bytes()` (lib/http/body.ts readDeclared) would then read chunk by chunk.
+      setBodyDeadline(c.req.raw, bodyTimeoutMs);
       return next();
     }
     const capped = limits.get(limit) ?? limits.get(MAX_BODY)!;

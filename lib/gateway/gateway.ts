@@ -136,8 +136,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return json(refusal, clock, clockNow());
       }
       const settings = await deps.settings();
+      // Deno makes `req.signal` on first use, and each one costs a cancel watch (an op per
+      // request): planning asks for it only when it has to wait, the relay once its request is
+      // on its way upstream (lib/gateway/relay.ts), so it is not made before the send.
+      let signal: AbortSignal | undefined;
+      const clientSignal = () => signal ??= req.signal;
       const planned = await planChat(planDeps, settings, body, {
-        signal: req.signal,
+        get signal() {
+          return clientSignal();
+        },
         clock,
       });
       if (!planned.ok) {
@@ -145,7 +152,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           ? json(planned.error, clock, clockNow())
           : errorResponse(planned.upstream, clock, clockNow);
       }
-      return await relayChat(relayDeps, planned.plan, { clientSignal: req.signal, clock });
+      return await relayChat(relayDeps, planned.plan, { clientSignal, madeSignal: signal, clock });
     },
 
     unknown(req, allowed) {

@@ -25,14 +25,12 @@ import {
   readUpstreamText,
 } from "../providers/http.ts";
 import { securedResponse } from "../http/security.ts";
-import { bufferedBody, isRawBody } from "../providers/http1_client.ts";
+import { bufferedBody } from "../providers/http1_client.ts";
 import { authHeaders } from "../providers/resolve.ts";
 import type { UpstreamError } from "../providers/types.ts";
-import { CLIENT_CLOSED, errorEvent, fromUpstreamError } from "./openai_error.ts";
+import { CLIENT_CLOSED, fromUpstreamError } from "./openai_error.ts";
 import type { ChatPlan } from "./request.ts";
-import { createUsageStripper } from "./sse.ts";
-import { createStreamGuard } from "./stream_guard.ts";
-import { endsAtEventEnd } from "../providers/sse.ts";
+import { createClientStream, type StreamSide } from "./relay_stream.ts";
 import type { IdleWatcher } from "../providers/idle.ts";
 import { type RequestClock, timingHeader } from "./timing.ts";
 
@@ -51,52 +49,9 @@ export interface RelayDeps {
   idle: IdleWatcher;
 }
 
-const NEW_EVENT = new TextEncoder().encode("\n\n");
 const DECODER = new TextDecoder();
-/**
- * Bytes read per upstream read. Deno's default reader hands out a fresh 64 KiB buffer per read,
- * which for ~200-byte SSE frames means megabytes of short-lived external memory per second
- * (frequent GC, RSS growth); one reused buffer per relay and a right-sized copy avoid that. Each
- * open stream holds its buffer while waiting, so it is small: a larger event simply arrives in
- * several reads, which SSE clients handle like any TCP split.
- */
-const READ_BUFFER = 4 * 1024;
 /** Non-streamed JSON answers up to this size are checked for errors hidden in a 2xx. */
 const MAX_CHECKED_DOCUMENT = 8 * 1024 * 1024;
-/** The error event's detail when a stream ends without `[DONE]` or an error event. */
-const STREAM_CUT = "the server's stream was cut or malformed";
-/** Chunks queued toward the client before upstream reads pause (backpressure, not buffering). */
-const QUEUE_CHUNKS = 8;
-
-/** Reads upstream chunks: BYOB into one reused buffer when the body allows it. */
-function chunkReader(body: ReadableStream<Uint8Array>, size = READ_BUFFER) {
-  let byob: ReadableStreamBYOBReader | null = null;
-  // The raw client's bodies are default streams (one chunk per socket read): asking them for a
-  // BYOB reader would throw, and the TypeError's stack trace cost ~30 µs per stream.
-  if (!isRawBody(body)) {
-    try {
-      byob = body.getReader({ mode: "byob" });
-    } catch { /* not a byte stream (a test's hand-made body): default reads */ }
-  }
-  const plain = byob ? null : body.getReader();
-  let buffer = new Uint8Array(byob ? size : 0);
-  return {
-    async read(): Promise<Uint8Array | null> {
-      if (plain) {
-        const r = await plain.read();
-        return r.done ? null : r.value;
-      }
-      const r = await byob!.read(buffer);
-      if (r.done || !r.value) return null;
-      const out = r.value.slice();
-      buffer = new Uint8Array(r.value.buffer);
-      return out;
-    },
-    cancel(reason: unknown): Promise<void> {
-      return (byob ?? plain!).cancel(reason);
-    },
-  };
-}
 
 /** The request headers by provider (one object per settings version: providerFor caches it). */
 const headersByProvider = new WeakMap<
@@ -133,16 +88,21 @@ export function errorResponse(
 }
 
 /**
- * Sends `plan` upstream and returns the response to give the client. `clientSignal` is the
- * incoming request's signal. Never throws: failures become OpenAI-format errors (before the
- * answer started) or an error event (inside a stream).
+ * Sends `plan` upstream and returns the response to give the client. Never throws: failures
+ * become OpenAI-format errors (before the answer started) or an error event (inside a stream).
  */
 export async function relayChat(
   deps: RelayDeps,
   plan: ChatPlan,
-  opts: { clientSignal: AbortSignal; clock: RequestClock },
+  opts: {
+    /** The incoming request's signal, asked for once the request is on its way upstream. */
+    clientSignal: () => AbortSignal;
+    /** That signal if it was made already (planning waited with it): aborted, nothing is sent. */
+    madeSignal?: AbortSignal;
+    clock: RequestClock;
+  },
 ): Promise<Response> {
-  const { clientSignal, clock } = opts;
+  const { clock } = opts;
   const { provider, timeoutMs } = plan;
   const now = deps.perfNow;
   const ectx: ErrorContext = {
@@ -153,11 +113,30 @@ export async function relayChat(
   const upstream = new AbortController();
   let timedOut = false;
 
-  if (clientSignal.aborted) return new Response(null, { status: CLIENT_CLOSED });
+  if (opts.madeSignal?.aborted) return new Response(null, { status: CLIENT_CLOSED });
+  const sentAt = now();
+  let sending: Promise<Response>;
+  try {
+    sending = (deps.upstream ?? deps.fetch)(plan.url, {
+      method: "POST",
+      headers: requestHeaders(provider, plan.stream),
+      body: plan.body,
+      signal: upstream.signal,
+    });
+  } catch (e) {
+    sending = Promise.reject(e);
+  }
+  // The request is on its way (the raw client, lib/providers/http1_client.ts, has written it
+  // when the call returns): what follows until the `await` runs while the upstream works on it,
+  // not before the upstream sees the request. Nothing can abort the client's signal or reach the
+  // idle timeout in between (the same synchronous run).
+  const prepAt = now();
+  const clientSignal = opts.clientSignal();
   const onClientAbort = () => upstream.abort();
   // No `{ once: true }`: a signal aborts once, `finish` removes the listener, and an options
   // object costs a WebIDL dictionary conversion per request.
   clientSignal.addEventListener("abort", onClientAbort);
+  if (clientSignal.aborted) upstream.abort(); // gone before the listener was there
   const onIdle = () => {
     timedOut = true;
     upstream.abort();
@@ -174,23 +153,35 @@ export async function relayChat(
       ? cancelledError(provider, ectx)
       : toUpstreamError(e, provider, ectx);
 
-  const sentAt = now();
+  // A streamed request's client side (guard, stripper, the client's stream and its Response)
+  // depends on nothing the answer says as long as it is a 200 event stream, the usual answer.
+  const side = (): StreamSide => ({
+    stripUsage: plan.stripUsage,
+    restoreFinishFields: plan.restoreFinishFields,
+    redact: (text) => redactSecrets(text, provider),
+    failure,
+    finish,
+    touch: () => idle.touch(),
+    pauseIdle: () => idle.stop(),
+    resumeIdle: () => {
+      idle = deps.idle.watch(timeoutMs, onIdle);
+    },
+    abortUpstream: () => upstream.abort(),
+  });
+  const early = plan.stream ? createClientStream(side()) : null;
+  /** Our own work done while the upstream worked: it is deepstudio's time, not the upstream's. */
+  const prepMs = now() - prepAt;
   let res: Response;
   try {
-    res = await (deps.upstream ?? deps.fetch)(plan.url, {
-      method: "POST",
-      headers: requestHeaders(provider, plan.stream),
-      body: plan.body,
-      signal: upstream.signal,
-    });
+    res = await sending;
   } catch (e) {
     finish();
-    clock.upstream += now() - sentAt;
+    clock.upstream += now() - sentAt - prepMs;
     return errorResponse(failure(e), clock, now);
   }
   idle.touch();
   ectx.responded = true;
-  clock.upstream += now() - sentAt;
+  clock.upstream += now() - sentAt - prepMs;
 
   if (!res.ok || !res.body) {
     let text = "";
@@ -221,90 +212,16 @@ export async function relayChat(
       now,
     });
   }
-  const stripper = plan.stripUsage
-    ? createUsageStripper({ restoreFinishFields: plan.restoreFinishFields })
-    : null;
-  const guard = createStreamGuard({
-    redact: (text) => redactSecrets(text, provider),
-    cutEvent: () => errorEvent(failure(new SyntaxError(STREAM_CUT))),
-  });
-  const reader = chunkReader(res.body);
-  let cancelled = false;
-  let resume: (() => void) | null = null;
-  const wake = () => {
-    const r = resume;
-    resume = null;
-    r?.();
-  };
-
-  // Reads upstream as fast as it sends and hands each chunk on at once; pauses only while the
-  // client's queue is full (a slow client), so memory stays bounded without holding frames back.
-  async function pump(controller: ReadableStreamDefaultController<Uint8Array>) {
-    let midEvent = false;
-    for (;;) {
-      let chunk: Uint8Array | null;
-      let guarded: Uint8Array | null = null;
-      try {
-        chunk = await reader.read();
-        if (chunk !== null) guarded = guard.push(chunk); // throws on an oversized event
-      } catch (e) {
-        const error = failure(e);
-        finish();
-        // An aborted signal alone does not always close the connection (seen with Deno's fetch
-        // under many concurrent streams): cancelling the body does.
-        reader.cancel(e).catch(() => {});
-        if (cancelled || error.kind === "cancelled") return close(controller);
-        // Inside a stream: say what happened as an error event, the way servers do (no [DONE]).
-        if (midEvent) controller.enqueue(NEW_EVENT);
-        controller.enqueue(errorEvent(error));
-        return close(controller);
-      }
-      if (cancelled) return;
-      if (chunk === null) {
-        finish();
-        // A stream that just stops (no [DONE], no error event) was cut or malformed: say so.
-        const tail = guard.end();
-        const last = tail && stripper ? stripper.push(tail) : tail;
-        if (last) controller.enqueue(last);
-        const rest = stripper?.flush();
-        if (rest) controller.enqueue(rest);
-        return close(controller);
-      }
-      idle.touch();
-      if (!guarded) continue;
-      const out = stripper ? stripper.push(guarded) : guarded;
-      if (!out) continue;
-      midEvent = !endsAtEventEnd(out);
-      controller.enqueue(out);
-      if ((controller.desiredSize ?? 1) <= 0) {
-        // Waiting for a slow client is not upstream silence: the idle clock stops meanwhile.
-        idle.stop();
-        await new Promise<void>((r) => resume = r);
-        if (cancelled) return;
-        idle = deps.idle.watch(timeoutMs, onIdle);
-      }
-    }
+  const stream = early ?? createClientStream(side());
+  stream.start(res.body);
+  if (res.status === 200) {
+    // Built while waiting: only what the answer decides is added now.
+    const headers = stream.response.headers;
+    headers.append("content-type", res.headers.get("content-type")!);
+    headers.append("server-timing", timingHeader(clock, now()));
+    return stream.response;
   }
-
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      pump(controller).catch((e) => {
-        finish();
-        try {
-          controller.error(e);
-        } catch { /* already closed */ }
-      });
-    },
-    pull: wake,
-    cancel(reason) {
-      cancelled = true;
-      finish();
-      upstream.abort();
-      wake();
-      reader.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: QUEUE_CHUNKS });
-  return relayHeaders(res, body, clock, now);
+  return relayHeaders(res, stream.body, clock, now);
 }
 
 /**
@@ -351,12 +268,6 @@ async function relayDocument(
     }
   }
   return relayHeaders(res, bytes, o.clock, o.now);
-}
-
-function close(controller: ReadableStreamDefaultController<Uint8Array>): void {
-  try {
-    controller.close();
-  } catch { /* cancelled meanwhile */ }
 }
 
 function relayHeaders(

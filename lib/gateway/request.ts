@@ -155,7 +155,9 @@ export async function planChat(
   body: Json,
   opts: { signal: AbortSignal; clock: RequestClock },
 ): Promise<PlanResult> {
-  const { signal, clock } = opts;
+  // `opts.signal` is read only where planning waits: lib/gateway/gateway.ts passes a getter that
+  // makes the request's signal on first use (a signal costs Deno a cancel watch per request).
+  const { clock } = opts;
   /** Awaits an upstream call, booking its time as upstream wait. */
   const upstream = async <T>(p: Promise<T>): Promise<T> => {
     const t = deps.perfNow();
@@ -176,7 +178,10 @@ export async function planChat(
     try {
       const list = deps.models.known(activeProvider) ??
         await upstream(
-          deps.models.list(activeProvider, { signal, timeoutMs: listTimeout(settings) }),
+          deps.models.list(activeProvider, {
+            signal: opts.signal,
+            timeoutMs: listTimeout(settings),
+          }),
         );
       if (list.models.some((m) => m.id === requested)) {
         route = { providerId: active, model: requested, prefixed: false };
@@ -223,7 +228,7 @@ export async function planChat(
         },
         provider,
         { model: "", messages: [] },
-        signal,
+        opts.signal,
       ));
       model = prepared.body.model;
       contextWindow = prepared.contextWindow;
@@ -235,12 +240,12 @@ export async function planChat(
     if (!list) {
       try {
         list = await upstream(
-          deps.models.list(provider, { signal, timeoutMs: listTimeout(settings) }),
+          deps.models.list(provider, { signal: opts.signal, timeoutMs: listTimeout(settings) }),
         );
       } catch {
         // The server will say what is wrong when we forward; size by the settings meanwhile.
-        if (signal.aborted) {
-          return { ok: false, upstream: typed(signal.reason, provider, deps, url) };
+        if (opts.signal.aborted) {
+          return { ok: false, upstream: typed(opts.signal.reason, provider, deps, url) };
         }
       }
     }

@@ -29,8 +29,6 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
  * ~200 bytes). Each open stream holds its buffer while it waits, so it is not larger than that.
  */
 const READ_BYTES = 16 * 1024;
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -114,7 +112,7 @@ export function createUpstreamClient(opts: UpstreamClientOptions): typeof fetch 
     return rawRequest(target, {
       method: method === "GET" ? "GET" : "POST",
       headers: (headers ?? {}) as Record<string, string>,
-      body: method === "GET" ? EMPTY : encoder.encode((body as string | undefined) ?? ""),
+      body: method === "GET" ? "" : (body as string | undefined) ?? "",
       signal: init?.signal ?? undefined,
     }, pool).then((res) => {
       if (!REDIRECT.has(res.status)) return res;
@@ -160,7 +158,7 @@ export async function rawRequest(
   req: {
     method?: "GET" | "POST";
     headers: Record<string, string>;
-    body: Uint8Array;
+    body: Uint8Array | string;
     signal?: AbortSignal;
   },
   pool: ConnPool | null = null,

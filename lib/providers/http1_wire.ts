@@ -20,26 +20,35 @@ const decoder = new TextDecoder();
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /**
  * A request for `path` on `host` (`host:port`), head and body in one array: a POST of `body`, or
  * a GET (no body, no `content-length`). The caller's `host`, `content-length` and `connection`
  * headers are replaced by the right ones; a header name or value that could split the head (CR,
- * LF, NUL) is refused the way fetch refuses it, with a `TypeError`.
+ * LF, NUL) is refused the way fetch refuses it, with a `TypeError`. A string body (the /v1
+ * relay's JSON) is encoded with the head, in one pass into one array; its byte length is its
+ * length unless it holds a non-ASCII character.
  */
 export function requestBytes(
   path: string,
   host: string,
   headers: Record<string, string>,
-  body: Uint8Array,
+  body: Uint8Array | string,
   o: { keepAlive: boolean; method?: "GET" | "POST" },
 ): Uint8Array {
   const get = o.method === "GET";
   if (get && body.length) throw new TypeError("Request with GET/HEAD method cannot have body.");
+  const length = typeof body !== "string"
+    ? body.length
+    : NON_ASCII.test(body)
+    ? encoder.encode(body).length
+    : body.length;
   const head = `${get ? "GET" : "POST"} ${path} HTTP/1.1\r\nhost: ${host}\r\n${
     headerLines(headers)
-  }${get ? "" : `content-length: ${body.length}\r\n`}${
-    o.keepAlive ? "" : "connection: close\r\n"
-  }\r\n`;
+  }${get ? "" : `content-length: ${length}\r\n`}${o.keepAlive ? "" : "connection: close\r\n"}\r\n`;
+  if (typeof body === "string") return encoder.encode(head + body);
   const bytes = encoder.encode(head);
   const out = new Uint8Array(bytes.length + body.length);
   out.set(bytes);

@@ -3,7 +3,8 @@
  * byte. A scripted upstream sends each chunk only after the client has received the previous one
  * (lockstep), so a gateway that buffered or coalesced would deadlock instead of passing by luck.
  */
-import { assertEquals } from "../assert.ts";
+import { assertEquals, assertMatch } from "../assert.ts";
+import { CSP } from "../../lib/http/security.ts";
 import { serve, testApp } from "../helpers.ts";
 import { events, HELLO, joinBytes, readChunks, startRig } from "./setup.ts";
 
@@ -157,5 +158,47 @@ Deno.test("the fake LM Studio's frames arrive 1:1, identical to a direct call bu
     assertEquals(rig.lm.chatRequests().at(-1)!.body, body);
   } finally {
     await rig.close();
+  }
+});
+
+Deno.test("a relayed stream's head: the upstream's status and type, secure headers, timing", async () => {
+  // The 200 answer's Response is built while the upstream works (lib/gateway/relay.ts); any
+  // other status gets one built after: both must say the same things.
+  for (const status of [200, 203]) {
+    const upstream = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      if (new URL(req.url).pathname === "/v1/models") {
+        return Response.json({ object: "list", data: [{ id: "m", object: "model" }] });
+      }
+      return new Response(ROLE + DONE, {
+        status,
+        headers: { "content-type": "text/event-stream; charset=utf-8" },
+      });
+    });
+    const t = await testApp({
+      env: {
+        LDR_LLM_PROVIDER: "openai_endpoint",
+        LDR_LLM_OPENAI_ENDPOINT_URL: `http://127.0.0.1:${upstream.addr.port}`,
+      },
+    });
+    const s = serve(t.app);
+    try {
+      const res = await fetch(`${s.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: HELLO, stream: true }),
+      });
+      assertEquals(res.status, status);
+      assertEquals(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      assertEquals(res.headers.get("x-accel-buffering"), "no");
+      assertEquals(res.headers.get("cache-control"), "no-store");
+      assertEquals(res.headers.get("content-security-policy"), CSP);
+      assertEquals(res.headers.get("x-frame-options"), "DENY");
+      assertMatch(res.headers.get("server-timing") ?? "", /^ds;dur=[\d.]+;desc="deepstudio"/);
+      assertEquals(dec.decode(joinBytes(await readChunks(res))), ROLE + DONE);
+    } finally {
+      await s.close();
+      t.close();
+      await upstream.shutdown();
+    }
   }
 });

@@ -3,10 +3,10 @@
  * 127.0.0.1: Deno.serve for the ordinary case, and a raw Deno.listen server writing hand-made
  * responses (chunked bodies split anywhere, extensions, trailers, resets, slow heads).
  */
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../assert.ts";
 import { BodyTooLargeError, networkDetail } from "../../lib/providers/errors.ts";
 import { createUpstreamClient, proxyConfigured } from "../../lib/providers/http1_client.ts";
-import { createChunkedDecoder } from "../../lib/providers/http1_wire.ts";
+import { createChunkedDecoder, requestBytes } from "../../lib/providers/http1_wire.ts";
 import { rawServer, readRequest, write } from "./raw_server.ts";
 
 const encoder = new TextEncoder();
@@ -335,4 +335,16 @@ Deno.test("a redirect is left to fetch, which follows it as it always did", asyn
   assertEquals(await res.text(), "followed");
   assertEquals(calls, [`${server.url}/v1`]);
   await server.close();
+});
+
+Deno.test("a string body is encoded with the head: the same bytes as an encoded body, its byte length declared", () => {
+  const headers = Object.freeze({ "content-type": "application/json" });
+  for (const text of ['{"a":"plain"}', '{"a":"héllo ✓ \u{1F600}"}', ""]) {
+    const bytes = new TextEncoder().encode(text);
+    const fromString = requestBytes("/v1/x", "h:1", headers, text, { keepAlive: true });
+    const fromBytes = requestBytes("/v1/x", "h:1", headers, bytes, { keepAlive: true });
+    assertEquals(fromString, fromBytes);
+    const head = new TextDecoder().decode(fromString);
+    assertStringIncludes(head, `content-length: ${bytes.length}\r\n\r\n`);
+  }
 });
