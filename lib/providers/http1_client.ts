@@ -26,9 +26,16 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
 
 /**
  * Bytes per socket read: every frame buffered since the last read arrives in one (~80 frames of
- * ~200 bytes). Each open stream holds its buffer while it waits, so it is not larger than that.
+ * ~200 bytes) while a stream is busy (its last read took more than half of `WAIT_BYTES`).
  */
 const READ_BYTES = 16 * 1024;
+/**
+ * Bytes a quiet stream's read waits with (one frame of a token-by-token answer fits): a pending
+ * read holds its buffer until bytes arrive, and a 16 KiB one is a mapping of its own (the start
+ * task's `mmap_threshold`) with a page or two resident per open stream; a read that fills this
+ * one makes the next read a `READ_BYTES` one (docs/decisions/memory-targets.md).
+ */
+const WAIT_BYTES = 1024;
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 const NULL_BODY = new Set([204, 205, 304]);
@@ -246,7 +253,7 @@ async function exchange(
 
   const { status, length, chunked } = parsed;
   const keep = pool && !parsed.close ? pool : null;
-  /** The body read to its exact end: the connection serves the next request, or closes. */
+  /** `buf` is still this exchange's to give back (a body stream takes it over). */
   let reusable = true;
   const done = (exact: boolean) => {
     if (reusable) giveBuffer(buf);
@@ -272,6 +279,7 @@ async function exchange(
     wholeBodies.set(res, whole);
     return res;
   }
+  reusable = false; // the body stream gives `buf` back when no read can write to it any more
   const body = bodyStream(conn, buf, { from: end, to: have }, {
     chunked,
     length: chunked || length === null ? null : Number(length),
@@ -279,6 +287,7 @@ async function exchange(
     done,
     aborted,
   });
+  buf = EMPTY; // `done` keeps this scope alive as long as the body: it must not keep the buffer
   rawBodies.add(body);
   return answer(body, parsed);
 }
@@ -320,19 +329,31 @@ function bodyStream(
     o.aborted() ??
       new TypeError(`error reading a body from connection: ${message(e)}`, { cause: e });
   const cut = () => reading(new Error("unexpected end of file"));
+  /** The big buffer while held (the head's first, then the spare pool's), and the small one. */
+  let big: Uint8Array | null = buf;
+  let small: Uint8Array | null = null;
+  let busy = false; // the last read took more than half of the small buffer
+  const release = () => {
+    if (big) giveBuffer(big);
+    big = null;
+  };
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       // Loops until it enqueues or ends: a pull that enqueues nothing is not called again.
       for (;;) {
         let from = 0, to: number;
+        let read: Uint8Array;
         if (pending) {
+          read = big!;
           ({ from, to } = pending);
           pending = null;
+          busy = to - from > WAIT_BYTES / 2;
         } else {
           let n: number | null;
+          read = busy ? (big ??= takeBuffer()) : (small ??= new Uint8Array(WAIT_BYTES));
           try {
-            n = await conn.read(buf.subarray(0, READ_BYTES));
+            n = await conn.read(read.length > READ_BYTES ? read.subarray(0, READ_BYTES) : read);
           } catch (e) {
             o.close();
             throw reading(e);
@@ -344,11 +365,12 @@ function bodyStream(
             return controller.close();
           }
           to = n;
+          busy = n > WAIT_BYTES / 2;
         }
         let d: Decoded;
         if (decoder) {
           try {
-            d = decoder.feed(buf, from, to);
+            d = decoder.feed(read, from, to);
           } catch (e) {
             o.close();
             throw e;
@@ -356,10 +378,13 @@ function bodyStream(
         } else {
           const stop = Math.min(to, from + left);
           left -= stop - from;
-          d = { data: buf.slice(from, stop), ended: left === 0, end: stop };
+          d = { data: read.slice(from, stop), ended: left === 0, end: stop };
         }
+        // Decoded data is a copy: nothing points into the buffers now, and no read is pending.
+        if (!busy) release();
         if (d.data.length) controller.enqueue(d.data);
         if (d.ended) {
+          release();
           o.done(d.end === to);
           return controller.close();
         }
