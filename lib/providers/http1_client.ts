@@ -42,6 +42,22 @@ const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /**
+ * Wait buffers are cut from shared `READ_BYTES` slabs, never reused: a slab is a mapping of its
+ * own and goes back to the system once every stream cut from it has ended. Separate 1 KiB
+ * buffers came from the C allocator's main arena, which kept ~0.7 MB of fragments after a load
+ * (scripts/bench_mem_ab.ts, "heap after").
+ */
+let slab = EMPTY;
+let slabAt = 0;
+const waitBuffer = () => {
+  if (slabAt + WAIT_BYTES > slab.length) {
+    slab = new Uint8Array(READ_BYTES);
+    slabAt = 0;
+  }
+  return slab.subarray(slabAt, slabAt += WAIT_BYTES);
+};
+
+/**
  * Read buffers of finished answers, reused: a fresh 16 KiB buffer per request was external memory
  * enough to keep V8's GC busy under non-streamed load. Only a buffer no read can still write to
  * (the body read to its end) comes back; what is read later lies within what that read wrote.
@@ -351,7 +367,7 @@ function bodyStream(
           busy = to - from > WAIT_BYTES / 2;
         } else {
           let n: number | null;
-          read = busy ? (big ??= takeBuffer()) : (small ??= new Uint8Array(WAIT_BYTES));
+          read = busy ? (big ??= takeBuffer()) : (small ??= waitBuffer());
           try {
             n = await conn.read(read.length > READ_BYTES ? read.subarray(0, READ_BYTES) : read);
           } catch (e) {
