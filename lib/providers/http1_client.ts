@@ -302,6 +302,9 @@ async function exchange(
     close,
     done,
     aborted,
+    events: parsed.headers.some(([name, value]) =>
+      name.toLowerCase() === "content-type" && value.includes("text/event-stream")
+    ),
   });
   buf = EMPTY; // `done` keeps this scope alive as long as the body: it must not keep the buffer
   rawBodies.add(body);
@@ -336,6 +339,12 @@ function bodyStream(
     /** The body ended; `exact`: at the last byte read (nothing of a next answer follows). */
     done: (exact: boolean) => void;
     aborted: () => unknown;
+    /**
+     * An event stream: its reads wait with the small buffer while it is quiet. Any other body
+     * (a non-streamed document) is read in `READ_BYTES` reads: a small first read would only
+     * split it into more reads.
+     */
+    events: boolean;
   },
 ): ReadableStream<Uint8Array> {
   const decoder = o.chunked ? createChunkedDecoder() : null;
@@ -348,7 +357,7 @@ function bodyStream(
   /** The big buffer while held (the head's first, then the spare pool's), and the small one. */
   let big: Uint8Array | null = buf;
   let small: Uint8Array | null = null;
-  let busy = false; // the last read took more than half of the small buffer
+  let busy = !o.events; // not an event stream, or its last read took over half the small buffer
   const release = () => {
     if (big) giveBuffer(big);
     big = null;
@@ -364,7 +373,7 @@ function bodyStream(
           read = big!;
           ({ from, to } = pending);
           pending = null;
-          busy = to - from > WAIT_BYTES / 2;
+          busy = !o.events || to - from > WAIT_BYTES / 2;
         } else {
           let n: number | null;
           read = busy ? (big ??= takeBuffer()) : (small ??= waitBuffer());
@@ -381,7 +390,7 @@ function bodyStream(
             return controller.close();
           }
           to = n;
-          busy = n > WAIT_BYTES / 2;
+          busy = !o.events || n > WAIT_BYTES / 2;
         }
         let d: Decoded;
         if (decoder) {
