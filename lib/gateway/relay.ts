@@ -206,7 +206,9 @@ export async function relayChat(
     return await relayDocument(res, {
       finish,
       failure,
-      errorBody: (json) => errorFromHttp(res.status, json, res.headers, provider, ectx),
+      // Given `res` rather than closing over it: a closure naming `res` would keep the upstream
+      // Response (its head and Headers) alive in this scope for every stream's whole life.
+      errorBody: (r, json) => errorFromHttp(r.status, json, r.headers, provider, ectx),
       touch: () => idle.touch(),
       clock,
       now,
@@ -236,7 +238,7 @@ async function relayDocument(
     finish: () => void;
     failure: (e: unknown) => UpstreamError;
     /** The typed error for an error body that came with a 2xx. */
-    errorBody: (json: unknown) => UpstreamError;
+    errorBody: (res: Response, json: unknown) => UpstreamError;
     touch: () => void;
     clock: RequestClock;
     now: () => number;
@@ -264,7 +266,7 @@ async function relayDocument(
       return errorResponse(o.failure(new SyntaxError(what)), o.clock, o.now);
     }
     if (isErrorBody(json) && !(json as { choices?: unknown }).choices) {
-      return errorResponse(o.errorBody(json), o.clock, o.now);
+      return errorResponse(o.errorBody(res, json), o.clock, o.now);
     }
   }
   return relayHeaders(res, bytes, o.clock, o.now);

@@ -26,11 +26,35 @@ import { type ConnPool, createConnPool } from "./http1_pool.ts";
 
 /**
  * Bytes per socket read: every frame buffered since the last read arrives in one (~80 frames of
- * ~200 bytes). Each open stream holds its buffer while it waits, so it is not larger than that.
+ * ~200 bytes) while a stream is busy (its last read took more than half of `WAIT_BYTES`).
  */
 const READ_BYTES = 16 * 1024;
+/**
+ * Bytes a quiet stream's read waits with (one frame of a token-by-token answer fits): a pending
+ * read holds its buffer until bytes arrive, and a 16 KiB one is a mapping of its own (the start
+ * task's `mmap_threshold`) with a page or two resident per open stream; a read that fills this
+ * one makes the next read a `READ_BYTES` one (docs/decisions/memory-targets.md).
+ */
+const WAIT_BYTES = 1024;
+const EMPTY = new Uint8Array(0);
 const NULL_BODY = new Set([204, 205, 304]);
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Wait buffers are cut from shared `READ_BYTES` slabs, never reused: a slab is a mapping of its
+ * own and goes back to the system once every stream cut from it has ended. Separate 1 KiB
+ * buffers came from the C allocator's main arena, which kept ~0.7 MB of fragments after a load
+ * (scripts/bench_mem_ab.ts, "heap after").
+ */
+let slab = EMPTY;
+let slabAt = 0;
+const waitBuffer = () => {
+  if (slabAt + WAIT_BYTES > slab.length) {
+    slab = new Uint8Array(READ_BYTES);
+    slabAt = 0;
+  }
+  return slab.subarray(slabAt, slabAt += WAIT_BYTES);
+};
 
 /**
  * Read buffers of finished answers, reused: a fresh 16 KiB buffer per request was external memory
@@ -244,7 +268,7 @@ async function exchange(
 
   const { status, length, chunked } = parsed;
   const keep = pool && !parsed.close ? pool : null;
-  /** The body read to its exact end: the connection serves the next request, or closes. */
+  /** `buf` is still this exchange's to give back (a body stream takes it over). */
   let reusable = true;
   const done = (exact: boolean) => {
     if (reusable) giveBuffer(buf);
@@ -270,13 +294,18 @@ async function exchange(
     wholeBodies.set(res, whole);
     return res;
   }
+  reusable = false; // the body stream gives `buf` back when no read can write to it any more
   const body = bodyStream(conn, buf, { from: end, to: have }, {
     chunked,
     length: chunked || length === null ? null : Number(length),
     close,
     done,
     aborted,
+    events: parsed.headers.some(([name, value]) =>
+      name.toLowerCase() === "content-type" && value.includes("text/event-stream")
+    ),
   });
+  buf = EMPTY; // `done` keeps this scope alive as long as the body: it must not keep the buffer
   rawBodies.add(body);
   return answer(body, parsed);
 }
@@ -309,6 +338,12 @@ function bodyStream(
     /** The body ended; `exact`: at the last byte read (nothing of a next answer follows). */
     done: (exact: boolean) => void;
     aborted: () => unknown;
+    /**
+     * An event stream: its reads wait with the small buffer while it is quiet. Any other body
+     * (a non-streamed document) is read in `READ_BYTES` reads: a small first read would only
+     * split it into more reads.
+     */
+    events: boolean;
   },
 ): ReadableStream<Uint8Array> {
   const decoder = o.chunked ? createChunkedDecoder() : null;
@@ -318,19 +353,31 @@ function bodyStream(
     o.aborted() ??
       new TypeError(`error reading a body from connection: ${message(e)}`, { cause: e });
   const cut = () => reading(new Error("unexpected end of file"));
+  /** The big buffer while held (the head's first, then the spare pool's), and the small one. */
+  let big: Uint8Array | null = buf;
+  let small: Uint8Array | null = null;
+  let busy = !o.events; // not an event stream, or its last read took over half the small buffer
+  const release = () => {
+    if (big) giveBuffer(big);
+    big = null;
+  };
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       // Loops until it enqueues or ends: a pull that enqueues nothing is not called again.
       for (;;) {
         let from = 0, to: number;
+        let read: Uint8Array;
         if (pending) {
+          read = big!;
           ({ from, to } = pending);
           pending = null;
+          busy = !o.events || to - from > WAIT_BYTES / 2;
         } else {
           let n: number | null;
+          read = busy ? (big ??= takeBuffer()) : (small ??= waitBuffer());
           try {
-            n = await conn.read(buf.subarray(0, READ_BYTES));
+            n = await conn.read(read.length > READ_BYTES ? read.subarray(0, READ_BYTES) : read);
           } catch (e) {
             o.close();
             throw reading(e);
@@ -342,11 +389,12 @@ function bodyStream(
             return controller.close();
           }
           to = n;
+          busy = !o.events || n > WAIT_BYTES / 2;
         }
         let d: Decoded;
         if (decoder) {
           try {
-            d = decoder.feed(buf, from, to);
+            d = decoder.feed(read, from, to);
           } catch (e) {
             o.close();
             throw e;
@@ -354,10 +402,13 @@ function bodyStream(
         } else {
           const stop = Math.min(to, from + left);
           left -= stop - from;
-          d = { data: buf.slice(from, stop), ended: left === 0, end: stop };
+          d = { data: read.slice(from, stop), ended: left === 0, end: stop };
         }
+        // Decoded data is a copy: nothing points into the buffers now, and no read is pending.
+        if (!busy) release();
         if (d.data.length) controller.enqueue(d.data);
         if (d.ended) {
+          release();
           o.done(d.end === to);
           return controller.close();
         }
