@@ -103,10 +103,10 @@ export function createProviderService(
   ctx: Pick<AppContext, "fetch" | "upstream" | "now" | "settings" | "config">,
 ): ProviderService {
   const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
-  // The model list (read by the gateway's first request, then kept) comes over the /v1 relay's
-  // client: for an http:// server that is the raw client, and Deno's fetch client, ~3 MB
-  // resident once used, is not loaded by /v1 at all (docs/decisions/memory-targets.md).
-  const store = createModelStore({ ...http, fetch: ctx.upstream });
+  // The model list goes over fetch, not the /v1 relay's raw client: reading it over the raw
+  // client made a cancelled research run hang now and then (docs/decisions/memory-targets.md,
+  // "Start-up without zod", the note after its tables).
+  const store = createModelStore(http);
   const idle = createIdleWatcher(() => performance.now());
   const prober = createStatusProber(http, {
     onChange: (provider) => store.invalidate(provider.baseUrl),

@@ -1,9 +1,7 @@
 import OpenAI from "openai";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
-import { loadedModel, startFakeLmStudio } from "../fakes/lmstudio.ts";
+import { loadedModel } from "../fakes/lmstudio.ts";
 import { startFakeLlamaCpp } from "../fakes/llamacpp.ts";
-import { createUpstreamClient } from "../../lib/providers/http1_client.ts";
-import { serve, testApp } from "../helpers.ts";
 import { events, HELLO, startRig } from "./setup.ts";
 
 const REPLY = "Hello from the fake LM Studio.";
@@ -372,39 +370,5 @@ Deno.test("a /v1 stream from llama.cpp keeps its timings on the finish chunk, as
   } finally {
     await rig.close();
     await llama.close();
-  }
-});
-
-Deno.test("/v1 reaches an http:// server without fetch: the model list and the chat go over the raw client", async () => {
-  // Deno's fetch client is ~3 MB resident once used; /v1 to an http:// server never needs it
-  // (docs/decisions/memory-targets.md). Here fetch fails every call.
-  const lm = await startFakeLmStudio();
-  const noFetch: typeof fetch = (input) =>
-    Promise.reject(new TypeError(`fetch was used for ${String(input)}`));
-  const shutdown = new AbortController();
-  const t = await testApp({
-    env: { LDR_LLM_LMSTUDIO_URL: lm.url },
-    fetch: noFetch,
-    upstream: createUpstreamClient({ fallback: noFetch, shutdown: shutdown.signal }),
-  });
-  const s = serve(t.app);
-  try {
-    for (const stream of [false, true]) {
-      const res = await fetch(`${s.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ messages: HELLO, stream }),
-      });
-      const text = await res.text();
-      assertEquals(res.status, 200, text);
-      assertStringIncludes(text, stream ? "[DONE]" : REPLY);
-    }
-    const models = await fetch(`${s.url}/v1/models`);
-    assertEquals(models.status, 200, await models.text());
-  } finally {
-    await s.close();
-    t.close();
-    shutdown.abort();
-    await lm.close();
   }
 });
