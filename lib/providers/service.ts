@@ -100,7 +100,7 @@ export interface ProviderService {
 
 /** Builds the service over the app context. */
 export function createProviderService(
-  ctx: Pick<AppContext, "fetch" | "upstream" | "now" | "settings" | "config">,
+  ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,
 ): ProviderService {
   const http = { fetch: ctx.fetch, now: ctx.now, inContainer: ctx.config.inContainer };
   // The model list goes over fetch, not the /v1 relay's raw client: reading it over the raw
@@ -240,7 +240,7 @@ const SERVICES = new WeakMap<object, ProviderService>();
  * share one status cache, one model store and one idle watcher without threading the service through every factory.
  */
 export function providerServiceFor(
-  ctx: Pick<AppContext, "fetch" | "upstream" | "now" | "settings" | "config">,
+  ctx: Pick<AppContext, "fetch" | "now" | "settings" | "config">,
 ): ProviderService {
   let service = SERVICES.get(ctx);
   if (!service) {
