@@ -14,7 +14,7 @@ import { extractDocument } from "../extract/extract.ts";
 import { ProviderError } from "../providers/errors.ts";
 import { chunkBlocks } from "./chunk.ts";
 import { DocumentCommits } from "./doc_commits.ts";
-import { ProgressEvents } from "./progress.ts";
+import { ProgressEvents, startingProgress } from "./progress.ts";
 import type { IndexSpace } from "./index/types.ts";
 import {
   current,
@@ -47,16 +47,7 @@ export function spaceName(collectionId: string, generation: number): string {
 /** Runs one collection's job until nothing is queued, `signal` aborts, or it pauses. */
 export async function runJob(deps: JobDeps, collectionId: string, signal: AbortSignal) {
   const startedAt = deps.now();
-  const progress: Progress = {
-    state: "indexing",
-    docsTotal: 0,
-    docsDone: 0,
-    chunksEmbedded: 0,
-    chunksPerSecond: null,
-    etaSeconds: null,
-    currentFile: null,
-    error: null,
-  };
+  const progress: Progress = startingProgress();
   // Counts change with every batch and document; their events go out at a fixed cadence.
   const progressEvents = new ProgressEvents(
     progress,

@@ -11,6 +11,20 @@
 import { after } from "../timer.ts";
 import type { Progress } from "./types.ts";
 
+/** A job's progress before its documents are listed: the job and tests start from it. */
+export function startingProgress(): Progress {
+  return {
+    state: "indexing",
+    docsTotal: 0,
+    docsDone: 0,
+    chunksEmbedded: 0,
+    chunksPerSecond: null,
+    etaSeconds: null,
+    currentFile: null,
+    error: null,
+  };
+}
+
 /** At most ten `progress` events a second: a progress bar and its ETA need no more. */
 export const PROGRESS_EVERY_MS = 100;
 

@@ -1,18 +1,9 @@
 /** A job's progress events at a cadence: a burst is one event now and one with its last counts. */
 import { assertEquals } from "../assert.ts";
-import { ProgressEvents } from "../../lib/library/progress.ts";
+import { ProgressEvents, startingProgress } from "../../lib/library/progress.ts";
 import type { Progress } from "../../lib/library/types.ts";
 
-const fresh = (): Progress => ({
-  state: "indexing",
-  docsTotal: 10,
-  docsDone: 0,
-  chunksEmbedded: 0,
-  chunksPerSecond: null,
-  etaSeconds: null,
-  currentFile: null,
-  error: null,
-});
+const fresh = (): Progress => ({ ...startingProgress(), docsTotal: 10 });
 
 const EVERY_MS = 40;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
